@@ -1,0 +1,103 @@
+"""Pelican settings for local builds; publishconf.py overrides what differs in production."""
+
+import os
+import sys
+
+# Plugins and the build helpers live beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+# Identity of the blog.
+AUTHOR = "The Consultant"
+SITENAME = "Consulting Notes"
+SITESUBTITLE = "An IT consultant on clients, sales and keeping systems running. Since 2007."
+SITEURL = ""
+DEFAULT_LANG = "en"
+
+# Where content lives and where it goes.
+PATH = "content"
+ARTICLE_PATHS = ["posts"]
+PAGE_PATHS = ["pages"]
+STATIC_PATHS = ["images", "extra"]
+EXTRA_PATH_METADATA = {}
+OUTPUT_PATH = "output"
+THEME = "theme"
+
+# Dates: the blog's timezone and Blogger's day header ("Thursday, January 11, 2007").
+TIMEZONE = "America/New_York"
+DEFAULT_DATE_FORMAT = "%A, %B %-d, %Y"
+DEFAULT_DATE = None
+
+# URLs identical to Blogger's, so every old link keeps working.
+ARTICLE_URL = "{date:%Y}/{date:%m}/{slug}.html"
+ARTICLE_SAVE_AS = ARTICLE_URL
+DRAFT_URL = "drafts/{slug}.html"
+DRAFT_SAVE_AS = DRAFT_URL
+PAGE_URL = "p/{slug}.html"
+PAGE_SAVE_AS = PAGE_URL
+YEAR_ARCHIVE_URL = "{date:%Y}/"
+YEAR_ARCHIVE_SAVE_AS = "{date:%Y}/index.html"
+MONTH_ARCHIVE_URL = "{date:%Y}/{date:%m}/"
+MONTH_ARCHIVE_SAVE_AS = "{date:%Y}/{date:%m}/index.html"
+DAY_ARCHIVE_SAVE_AS = ""
+TAG_URL = "search/label/{slug}.html"
+TAG_SAVE_AS = TAG_URL
+TAGS_URL = "tags.html"
+TAGS_SAVE_AS = TAGS_URL
+CATEGORY_URL = "category/{slug}.html"
+CATEGORY_SAVE_AS = CATEGORY_URL
+AUTHOR_URL = "author/{slug}.html"
+AUTHOR_SAVE_AS = AUTHOR_URL
+ARCHIVES_URL = "archives.html"
+ARCHIVES_SAVE_AS = ARCHIVES_URL
+DIRECT_TEMPLATES = ["index", "archives", "tags", "categories", "authors", "404"]
+
+# Listing and pagination.
+DEFAULT_PAGINATION = 10
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+)
+SUMMARY_MAX_LENGTH = 60
+
+# Feeds (relative here; publishconf.py makes them absolute).
+FEED_DOMAIN = SITEURL
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+FEED_ALL_RSS = "feeds/all.rss.xml"
+CATEGORY_FEED_ATOM = "feeds/category/{slug}.atom.xml"
+TAG_FEED_ATOM = "feeds/tag/{slug}.atom.xml"
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+TRANSLATION_FEED_ATOM = None
+FEED_MAX_ITEMS = 20
+RSS_FEED_SUMMARY_ONLY = False
+
+# Markdown: fenced code, tables, footnotes, heading anchors; Pygments highlights with CSS classes.
+MARKDOWN = {
+    "extension_configs": {
+        "markdown.extensions.codehilite": {"css_class": "highlight", "guess_lang": False},
+        "markdown.extensions.extra": {},
+        "markdown.extensions.meta": {},
+        "markdown.extensions.toc": {"permalink": False},
+    },
+    "output_format": "html5",
+}
+TYPOGRIFY = False
+
+# Caching: Pelican's content cache makes local rebuilds fast.
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CACHE_PATH = "cache"
+CHECK_MODIFIED_METHOD = "mtime"
+
+# Local builds: links relative so output/ can be opened anywhere.
+RELATIVE_URLS = False
+DELETE_OUTPUT_DIRECTORY = False
+
+# Plugins: PyPI namespace plugins plus our own in plugins/.
+PLUGIN_PATHS = ["plugins"]
+PLUGINS = []
+
+# Navigation and sidebar.
+DISPLAY_PAGES_ON_MENU = True
+DISPLAY_CATEGORIES_ON_MENU = False
+MENUITEMS = ()

@@ -1,0 +1,69 @@
+"""Tasks for writing, previewing and publishing the blog (run `invoke --list`)."""
+
+import shutil
+import sys
+from pathlib import Path
+
+from invoke import task
+
+from blogkit.build import ROOT, BuildError, build as strict_build
+
+SETTINGS = ROOT / "pelicanconf.py"
+PUBLISH_SETTINGS = ROOT / "publishconf.py"
+OUTPUT = ROOT / "output"
+CONTENT = ROOT / "content"
+
+
+def _build_or_exit(settings=SETTINGS, output=OUTPUT, overrides=None):
+    try:
+        result = strict_build(settings, output, overrides)
+    except BuildError as exc:
+        sys.exit(str(exc))
+    print(f"Built {result.output} in {result.seconds:.2f} s")
+    return result
+
+
+@task
+def clean(c):
+    """Remove the output folder and Pelican's cache."""
+    for path in (OUTPUT, ROOT / "cache"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@task(help={"content": "Content folder (default content/)", "output": "Output folder (default output/)"})
+def build(c, content=None, output=None):
+    """Build the site strictly into output/ (any warning or error fails it)."""
+    overrides = {"PATH": str(Path(content).resolve())} if content else None
+    _build_or_exit(output=Path(output).resolve() if output else OUTPUT, overrides=overrides)
+
+
+@task(pre=[clean])
+def rebuild(c):
+    """Clean, then build from scratch."""
+    _build_or_exit()
+
+
+@task(help={"port": "Port on 127.0.0.1 (default 8000)", "no_build": "Serve output/ as it is"})
+def serve(c, port=8000, no_build=False):
+    """Build, then serve output/ on http://127.0.0.1:8000."""
+    from blogkit.serve import serve as serve_output
+
+    if not no_build:
+        _build_or_exit(overrides={"SITEURL": f"http://127.0.0.1:{port}"})
+    serve_output(OUTPUT, port=int(port))
+
+
+@task(help={"port": "Port on 127.0.0.1 (default 8000)"})
+def livereload(c, port=8000):
+    """Serve on http://127.0.0.1:8000, rebuild on change, reload the browser."""
+    from blogkit.serve import livereload as run_livereload
+
+    run_livereload(SETTINGS, OUTPUT, port=int(port))
+
+
+@task(help={"title": "The post's title", "category": "Its category (default Consulting)"})
+def new_post(c, title, category="Consulting"):
+    """Create a draft post content/posts/YYYY/<slug>.md."""
+    from blogkit.newpost import new_post as make_post
+
+    print(f"Created {make_post(title, CONTENT, category=category).relative_to(ROOT)}")
