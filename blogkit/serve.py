@@ -11,12 +11,43 @@ from blogkit.build import ROOT, BuildError, build
 WATCHED = ("content", "theme", "plugins", "pelicanconf.py")
 
 
-def serve(output: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve a built site the way GitHub Pages does (foo -> foo.html, dir/ -> index.html)."""
-    from pelican.server import ComplexHTTPRequestHandler, RootedHTTPServer
+def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000):
+    """Return a threaded HTTP server that answers like GitHub Pages does.
 
-    handler = functools.partial(ComplexHTTPRequestHandler, directory=str(output))
-    httpd = RootedHTTPServer(str(output), (host, port), handler)
+    /foo finds foo.html, /dir/ finds dir/index.html, and a missing path gets
+    404.html with status 404, so old Blogger links can be tried locally.
+    """
+    from http.server import ThreadingHTTPServer
+
+    from pelican.server import ComplexHTTPRequestHandler
+
+    class Handler(ComplexHTTPRequestHandler):
+        base_path = str(output)
+
+        def do_GET(self):
+            if self.get_path_that_exists(self.path.split("?", 1)[0]) is None:
+                return self._not_found()
+            return super().do_GET()
+
+        def _not_found(self):
+            page = Path(self.base_path) / "404.html"
+            body = page.read_bytes() if page.exists() else b"Not found"
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    ThreadingHTTPServer.allow_reuse_address = True
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+def serve(output: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve a built site on host:port until interrupted."""
+    httpd = make_server(output, host, port)
     print(f"Serving {output} on http://{host}:{port}/ (Ctrl-C to stop)")
     try:
         httpd.serve_forever()

@@ -61,3 +61,101 @@ def real_site(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("real")
     build(ROOT / "pelicanconf.py", base / "output", {"CACHE_PATH": str(base / "cache")})
     return base / "output"
+
+
+# --- Serving a built site and driving real Chromium --------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def free_port() -> int:
+    """Ask the OS for a free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process=None, timeout: float = 20.0) -> None:
+    """Wait until something listens on 127.0.0.1:port, or fail saying why."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+class Served:
+    """A folder served on 127.0.0.1 by our own server (the one `invoke serve` uses), in a child process."""
+
+    def __init__(self, folder: Path, port: int | None = None):
+        import subprocess
+        import sys
+
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        code = "import sys; from pathlib import Path; from blogkit.serve import serve; serve(Path(sys.argv[1]), port=int(sys.argv[2]))"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code, str(folder), str(self.port)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        """Stop the server by its own PID."""
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def serve_folder():
+    """Serve folders on free ports for one test; every server is stopped afterwards."""
+    servers = []
+
+    def start(folder: Path, port: int | None = None) -> Served:
+        servers.append(Served(folder, port))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory):
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run .ci/run, or apt-get install chromium")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(chromium):
+    """A fresh tab that records console errors and CSP violations; closed after the test."""
+    tab = chromium.new_page()
+    tab.console_errors = []
+    tab.on("console", lambda msg: msg.type == "error" and tab.console_errors.append(msg.text))
+    tab.on("pageerror", lambda exc: tab.console_errors.append(str(exc)))
+    yield tab
+    tab.close()
