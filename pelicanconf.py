@@ -95,7 +95,18 @@ DELETE_OUTPUT_DIRECTORY = False
 
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = []
+PLUGINS = ["comments", "csp"]
+
+# Comments: Isso by default (its URL can come from the ISSO_URL environment variable; empty
+# means no live comments in local builds), loaded when a reader nears them. See plugins/comments.
+COMMENTS = {
+    "provider": "isso",
+    "load": "lazy",
+    "isso": {"url": ""},
+}
+
+# Content-Security-Policy meta on every page (plugins/csp): 'self', the comment service, hashed inline scripts.
+CSP = {"enabled": True, "extra": {}}
 
 # Navigation and sidebar.
 DISPLAY_PAGES_ON_MENU = True

@@ -14,3 +14,6 @@ FEED_DOMAIN = SITEURL
 # A production build starts from nothing: no stale pages, no stale cache.
 DELETE_OUTPUT_DIRECTORY = True
 LOAD_CONTENT_CACHE = False
+
+# The production comment server (docs/comments.md); ISSO_URL in the environment overrides it.
+COMMENTS = {**COMMENTS, "isso": {**COMMENTS["isso"], "url": "https://comments.blog.example.com"}}  # noqa: F405

@@ -1,0 +1,399 @@
+"""Comments: settings, per-post comment mode and archived comments rendered statically.
+
+Ours rather than a PyPI plugin: the published Pelican comment plugins either
+turn comments into Markdown files of their own format (pelican-comment-system,
+unmaintained since 2017), or only paste a provider's embed code. We need one
+setting for Isso or giscus, a `Comments:` mode per post, and comments that
+live in no service any more (imported from Blogger, exported from Isso)
+validated, threaded and sanitised at build time, with a clear error for a
+bad file. The embed itself stays in the theme (partials/comments*.html) and
+loads lazily through theme/static/js/comments.js.
+
+Settings (all under COMMENTS, defaults applied in `resolve_settings`):
+    provider      "isso" | "giscus" | None
+    load          "lazy" (when the block nears the viewport) | "click"
+    policy        text above the form; blank lines separate paragraphs
+    default_mode  "open" | "closed" | "off" for posts without `Comments:`
+    count         fetch live comment counts for index pages (Isso only)
+    isso          {"url": ..., "options": {data-isso-* attributes}}
+    giscus        {"repo", "repo_id", "category", "category_id", "mapping", ...}
+    path          folder under PATH holding archived comments ("comments")
+The environment variable ISSO_URL overrides COMMENTS["isso"]["url"].
+
+Every article gets `comments_mode` ("open" | "closed" | "off") and
+`archived_comments` (a list in reading order; `.roots` holds the threads).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pelican import signals
+
+logger = logging.getLogger(__name__)
+
+PROVIDERS = ("isso", "giscus", None)
+MODES = ("open", "closed", "off")
+LOADS = ("lazy", "click")
+
+# The old Blogger blog's comment-form message, word for word.
+DEFAULT_POLICY = (
+    "Feedback Welcome\n\n"
+    "Please note, however, that spam will be deleted, as will abusive posts.\n\n"
+    "Disagreements welcome!"
+)
+
+DEFAULTS = {
+    "provider": "isso",
+    "load": "lazy",
+    "policy": DEFAULT_POLICY,
+    "default_mode": "open",
+    "count": True,
+    "path": "comments",
+    "isso": {
+        "url": "",
+        # data-isso-* attributes. Isso's own CSS is a <link> to the comment
+        # server and its identicon avatars set style="" attributes, which the
+        # CSP blocks: we style Isso with comments.css and switch avatars off.
+        "options": {
+            "css": "false",
+            "avatar": "false",
+            "gravatar": "false",
+            "vote": "false",
+            "lang": "en",
+            "max-comments-nested": "inf",
+            "sorting": "oldest",
+        },
+    },
+    "giscus": {
+        "repo": "",
+        "repo_id": "",
+        "category": "",
+        "category_id": "",
+        "mapping": "pathname",
+        "strict": True,
+        "reactions": True,
+        "input_position": "bottom",
+        "theme": "preferred_color_scheme",
+        "lang": "en",
+        "origin": "https://giscus.app",
+    },
+}
+
+GISCUS_REQUIRED = ("repo", "repo_id", "category", "category_id")
+
+# What an archived comment body may keep: text formatting and links, no media.
+ALLOWED_TAGS = {"p", "br", "a", "em", "strong", "i", "b", "u", "s", "del", "ins", "blockquote",
+                "code", "pre", "ul", "ol", "li", "sub", "sup", "q"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+LINK_REL = "nofollow ugc noopener"
+COMMENT_KEYS = {"id", "parent", "author", "url", "date", "body", "note"}
+FILE_KEYS = {"post", "source", "comments"}
+
+
+def _problem(path: str, message: str, hint: str = ""):
+    """Log an error the strict build turns into a Problem naming the file."""
+    try:
+        from blogkit.build import Problem
+    except ImportError:  # used outside this repository: a plain error line still fails Pelican runs
+        logger.error("%s: %s (%s)", path, message, hint)
+        return
+    logger.error("%s: %s", path, message, extra={"problem": Problem(path, message, hint)})
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+def _merge(defaults: dict, given: dict) -> dict:
+    merged = copy.deepcopy(defaults)
+    for key, value in (given or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_settings(given: dict | None, environ=os.environ) -> tuple[dict, list[str]]:
+    """Apply defaults and ISSO_URL to a COMMENTS setting; return it and what is wrong with it."""
+    conf = _merge(DEFAULTS, given or {})
+    errors = []
+    unknown = set(given or {}) - set(DEFAULTS)
+    if unknown:
+        errors.append(f"unknown key(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    if environ.get("ISSO_URL"):
+        conf["isso"]["url"] = environ["ISSO_URL"]
+    conf["isso"]["url"] = (conf["isso"]["url"] or "").rstrip("/")
+    if conf["provider"] not in PROVIDERS:
+        errors.append(f'provider is {conf["provider"]!r}; use "isso", "giscus" or None')
+    if conf["load"] not in LOADS:
+        errors.append(f'load is {conf["load"]!r}; use "lazy" or "click"')
+    if conf["default_mode"] not in MODES:
+        errors.append(f'default_mode is {conf["default_mode"]!r}; use "open", "closed" or "off"')
+    url = conf["isso"]["url"]
+    if conf["provider"] == "isso" and url and urlsplit(url).scheme not in ("http", "https"):
+        errors.append(f"isso url {url!r} is not an http(s) URL, e.g. https://comments.example.com")
+    if conf["provider"] == "giscus":
+        missing = [key for key in GISCUS_REQUIRED if not conf["giscus"].get(key)]
+        if missing:
+            errors.append(f"giscus needs {', '.join(missing)} (copy them from https://giscus.app)")
+    policy = conf["policy"] or ""
+    conf["policy_paragraphs"] = [" ".join(p.split()) for p in policy.split("\n\n") if p.strip()]
+    conf["origin"] = comment_origin(conf)
+    return conf, errors
+
+
+def comment_origin(conf: dict) -> str:
+    """The origin the browser talks to for live comments ('' when there is none)."""
+    if conf["provider"] == "isso" and conf["isso"]["url"]:
+        parts = urlsplit(conf["isso"]["url"])
+        return f"{parts.scheme}://{parts.netloc}"
+    if conf["provider"] == "giscus":
+        return conf["giscus"]["origin"].rstrip("/")
+    return ""
+
+
+def initialized(pelican) -> None:
+    """Resolve COMMENTS once, so templates and the CSP plugin see the final values."""
+    conf, errors = resolve_settings(pelican.settings.get("COMMENTS"))
+    for error in errors:
+        _problem("pelicanconf.py", f"COMMENTS: {error}", "see the COMMENTS section of the README")
+    pelican.settings["COMMENTS"] = conf
+
+
+# --- Archived comments ---------------------------------------------------------------------------
+
+@dataclass
+class ArchivedComment:
+    """One comment that lives in no service any more, ready to render."""
+
+    id: str
+    parent: str | None
+    author: str
+    url: str | None
+    date: dt.datetime
+    body: str
+    note: str = ""
+    replies: list = field(default_factory=list)
+    depth: int = 0
+
+    @property
+    def anchor(self) -> str:
+        return f"comment-{self.id}"
+
+    @property
+    def display_date(self) -> str:
+        """Blogger's style: 'January 12, 2007 at 7:10 AM'."""
+        hour = self.date.hour % 12 or 12
+        return f"{self.date:%B} {self.date.day}, {self.date.year} at {hour}:{self.date:%M %p}"
+
+
+class ArchivedComments(list):
+    """All archived comments of a post in reading order; `.roots` holds the top-level ones."""
+
+    roots: list
+
+    def __init__(self, roots=()):
+        self.roots = list(roots)
+        super().__init__(self._walk(self.roots))
+
+    @staticmethod
+    def _walk(comments):
+        for comment in comments:
+            yield comment
+            yield from ArchivedComments._walk(comment.replies)
+
+
+def sanitise_body(html: str) -> str:
+    """Keep text formatting and http(s)/mailto links; links get rel="nofollow ugc noopener"."""
+    import nh3
+
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel=LINK_REL,
+        clean_content_tags={"script", "style"},
+    ).strip()
+
+
+def safe_url(url) -> str | None:
+    """Return url if it is an absolute http(s) URL, else None."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+class CommentFileError(ValueError):
+    """An archived-comments file breaks the format; the message says where and how."""
+
+
+def _parse_date(value, tz) -> dt.datetime:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 string such as 2007-01-12T07:10:00-05:00")
+    date = dt.datetime.fromisoformat(value)
+    return date if date.tzinfo else date.replace(tzinfo=tz)
+
+
+def parse_comment_file(text: str, expected_post: str | None, tz=dt.timezone.utc) -> tuple[dict, ArchivedComments]:
+    """Validate one archived-comments file and return its header and threaded comments.
+
+    Raises CommentFileError with a message an author can act on.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommentFileError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise CommentFileError('must be a JSON object with "post" and "comments"')
+    unknown = set(data) - FILE_KEYS
+    if unknown:
+        raise CommentFileError(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(FILE_KEYS)}")
+    post = data.get("post")
+    if not isinstance(post, str) or not post:
+        raise CommentFileError('"post" must name the post\'s URL, e.g. "2007/01/psychotherapy-of-sales.html"')
+    if expected_post is not None and post != expected_post:
+        raise CommentFileError(f'"post" says {post!r} but the file\'s place means {expected_post!r}')
+    if "source" in data and not isinstance(data["source"], str):
+        raise CommentFileError('"source" must be a string such as "Blogger" or "Isso"')
+    comments = data.get("comments")
+    if not isinstance(comments, list):
+        raise CommentFileError('"comments" must be a list')
+
+    parsed: dict[str, ArchivedComment] = {}
+    for index, raw in enumerate(comments):
+        where = f"comment #{index + 1}"
+        if not isinstance(raw, dict):
+            raise CommentFileError(f"{where} must be an object")
+        unknown = set(raw) - COMMENT_KEYS
+        if unknown:
+            raise CommentFileError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(COMMENT_KEYS)}")
+        cid = raw.get("id")
+        if not isinstance(cid, str) or not cid.strip():
+            raise CommentFileError(f'{where}: "id" must be a non-empty string')
+        where = f'comment "{cid}"'
+        if cid in parsed:
+            raise CommentFileError(f'{where}: the id is used twice; ids must be unique in a file')
+        for key in ("author", "note", "body"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise CommentFileError(f'{where}: "{key}" must be a string')
+        if not (raw.get("body") or "").strip():
+            raise CommentFileError(f'{where}: "body" is missing or empty')
+        parent = raw.get("parent")
+        if parent is not None and not isinstance(parent, str):
+            raise CommentFileError(f'{where}: "parent" must be null or the id of another comment')
+        url = raw.get("url")
+        if url not in (None, "") and safe_url(url) is None:
+            raise CommentFileError(f'{where}: "url" {url!r} is not an http(s) URL; use null or https://...')
+        try:
+            date = _parse_date(raw.get("date"), tz)
+        except ValueError as exc:
+            raise CommentFileError(f'{where}: "date" {raw.get("date")!r} {exc}'.replace("Invalid isoformat string: ", "")) from None
+        parsed[cid] = ArchivedComment(
+            id=cid, parent=parent, author=(raw.get("author") or "").strip() or "Anonymous",
+            url=safe_url(url), date=date, body=sanitise_body(raw["body"]), note=(raw.get("note") or "").strip(),
+        )
+
+    roots = []
+    for comment in parsed.values():
+        if comment.parent is None:
+            roots.append(comment)
+        elif comment.parent not in parsed:
+            raise CommentFileError(f'comment "{comment.id}": "parent" {comment.parent!r} is no comment in this file')
+        else:
+            parsed[comment.parent].replies.append(comment)
+    _check_acyclic(parsed)
+    by_date = lambda c: c.date  # noqa: E731
+    roots.sort(key=by_date)
+
+    def settle(comments, depth):
+        comments.sort(key=by_date)
+        for comment in comments:
+            comment.depth = depth
+            settle(comment.replies, depth + 1)
+
+    settle(roots, 0)
+    return data, ArchivedComments(roots)
+
+
+def _check_acyclic(parsed: dict) -> None:
+    for comment in parsed.values():
+        seen, current = set(), comment
+        while current.parent is not None:
+            if current.id in seen:
+                raise CommentFileError(f'comment "{comment.id}": its "parent" chain loops back on itself')
+            seen.add(current.id)
+            current = parsed[current.parent]
+
+
+def comment_file_for(url: str) -> str:
+    """content/comments/<this>.json for a post URL, e.g. 2007/01/x.html -> 2007/01/x.json."""
+    return (url[:-5] if url.endswith(".html") else url.rstrip("/") + "/index") + ".json"
+
+
+def _published_url(article) -> str:
+    """A draft's URL once published, so its comment file is recognised (and kept back)."""
+    try:
+        return str(article.settings["ARTICLE_URL"]).format(**article.url_format)
+    except (KeyError, ValueError, AttributeError):
+        return article.url
+
+
+def attach_comments(generator) -> None:
+    """Give every article its comments mode and archived comments; report bad files."""
+    conf = generator.settings["COMMENTS"]
+    content_root = Path(generator.settings["PATH"])
+    folder = content_root / conf["path"]
+    tz = _timezone(generator.settings.get("TIMEZONE"))
+    shown = lambda p: str(Path(os.path.relpath(p, content_root.parent)))  # noqa: E731
+
+    articles = list(generator.articles) + [t for a in generator.articles for t in a.translations]
+    drafts = list(getattr(generator, "drafts", [])) + [t for a in getattr(generator, "drafts", []) for t in a.translations]
+    claimed = set()
+    for article in articles + drafts:
+        mode = str(article.metadata.get("comments", conf["default_mode"])).strip().lower()
+        if mode not in MODES:
+            _problem(shown(article.source_path), f"Comments: {article.metadata.get('comments')!r} is not a comments mode",
+                     'write "Comments: open", "Comments: closed" or "Comments: off"')
+            mode = "off"
+        article.comments_mode = mode
+        article.archived_comments = ArchivedComments()
+        url = article.url if article in articles else _published_url(article)
+        path = folder / comment_file_for(url)
+        claimed.add(path.resolve())
+        if article not in articles or not path.is_file():
+            continue
+        try:
+            _, comments = parse_comment_file(path.read_text(encoding="utf-8"), url, tz)
+        except (CommentFileError, UnicodeDecodeError) as exc:
+            _problem(shown(path), str(exc), f"fix the file; the format is described in the README (Comments)")
+            continue
+        article.archived_comments = comments
+
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*.json")):
+            if path.resolve() not in claimed:
+                _problem(shown(path), f"no post has the URL {path.relative_to(folder).with_suffix('.html').as_posix()}",
+                         "move the file to content/comments/<post URL without .html>.json, or delete it")
+
+
+def _timezone(name):
+    if not name:
+        return dt.timezone.utc
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def register():
+    """Connect to Pelican."""
+    signals.initialized.connect(initialized)
+    signals.article_generator_finalized.connect(attach_comments)
