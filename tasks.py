@@ -67,3 +67,60 @@ def new_post(c, title, category="Consulting"):
     from blogkit.newpost import new_post as make_post
 
     print(f"Created {make_post(title, CONTENT, category=category).relative_to(ROOT)}")
+
+
+@task(help={
+    "port": "Port of the comment server on 127.0.0.1 (default 8080)",
+    "site_port": "Port the previewed blog runs on (default 8000), allowed by CORS",
+    "password": "Admin password (default: a new random one, printed)",
+})
+def comments_server(c, port=8080, site_port=8000, password=None):
+    """Run a local Isso (moderation on, SQLite in comments-data/) for previews; prints the admin URL."""
+    import signal
+
+    from blogkit.comments import DATA, CommentsError, start_isso
+
+    # Stopping this task (Ctrl-C or SIGTERM) stops its Isso too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sites = [f"http://127.0.0.1:{site_port}", f"http://localhost:{site_port}"]
+    try:
+        server = start_isso(DATA, int(port), sites, admin_password=password)
+    except CommentsError as exc:
+        sys.exit(str(exc))
+    print(f"Isso {server.url} (moderation on, database {DATA / 'comments.db'}, log {server.log})")
+    print(f"Admin:  {server.admin_url}  password: {server.admin_password}")
+    print(f"Preview the blog with it:  ISSO_URL={server.url} uv run invoke serve --port {site_port}")
+    sys.stdout.flush()
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@task(help={
+    "isso": "URL of the running Isso (default $ISSO_URL or http://127.0.0.1:8080)",
+    "site": "A built site whose pages name the threads (default: build one now with --isso)",
+    "dry_run": "Say what would be written, write nothing",
+})
+def comments_export(c, isso=None, site=None, dry_run=False):
+    """Write the approved comments of a running Isso into content/comments/ (archived format)."""
+    import os
+
+    from blogkit.build import load_settings
+    from blogkit.comments import CommentsError, export_comments, site_thread_ids, thread_ids
+    from plugins.comments import _timezone
+
+    settings = load_settings(SETTINGS)
+    url = isso or os.environ.get("ISSO_URL") or "http://127.0.0.1:8080"
+    folder = Path(settings["PATH"]) / settings.get("COMMENTS", {}).get("path", "comments")
+    try:
+        uris = thread_ids(Path(site).resolve()) if site else site_thread_ids(SETTINGS, url)
+        result = export_comments(url, uris, folder, _timezone(settings.get("TIMEZONE")), dry_run=dry_run)
+    except CommentsError as exc:
+        sys.exit(str(exc))
+    verb = "Would write" if dry_run else "Wrote"
+    for path, count in result.written.items():
+        print(f"{verb} {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {count} comment(s) from Isso")
+    print(f"{result.threads} thread(s) read, {len(result.written)} file(s) with approved comments")
