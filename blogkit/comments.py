@@ -41,6 +41,7 @@ def isso_config(
     admin_password: str,
     moderation: bool = True,
     ratelimit: int = 2,
+    guard: bool = True,
     host: str = "127.0.0.1",
 ) -> str:
     """Return an Isso config for a local server: moderation on, SQLite, admin UI, 127.0.0.1 only."""
@@ -73,7 +74,7 @@ reload = false
 profile = false
 
 [guard]
-enabled = true
+enabled = {"true" if guard else "false"}
 ratelimit = {ratelimit}
 direct-reply = 3
 reply-to-self = false
@@ -148,6 +149,7 @@ def start_isso(
     admin_password: str | None = None,
     moderation: bool = True,
     ratelimit: int = 2,
+    guard: bool = True,
 ) -> IssoServer:
     """Start Isso on 127.0.0.1:port with its database and log in `data`; wait until it answers."""
     data.mkdir(parents=True, exist_ok=True)
@@ -155,7 +157,7 @@ def start_isso(
     config = data / "isso.cfg"
     config.write_text(
         isso_config(db=data / "comments.db", sites=sites, port=port, admin_password=password,
-                    moderation=moderation, ratelimit=ratelimit),
+                    moderation=moderation, ratelimit=ratelimit, guard=guard),
         encoding="utf-8",
     )
     config.chmod(0o600)  # it holds the admin password

@@ -137,9 +137,11 @@ def page_policy(text: str, base: dict[str, list[str]]) -> tuple[dict[str, list[s
             policy["script-src"].append(source)
 
     problems = []
-    if not SUSPECT_RE.search(SCRIPT_RE.sub("", text)):
+    # Script bodies are code, not markup: keep the tags (their src counts), drop what is inside.
+    markup = SCRIPT_RE.sub(lambda m: f"<script{m.group(1)}></script>", text)
+    if not SUSPECT_RE.search(markup):
         return policy, problems
-    for tag, attr_text in TAG_RE.findall(SCRIPT_RE.sub("<script>", text)):
+    for tag, attr_text in TAG_RE.findall(markup):
         tag = tag.lower()
         attrs = _attrs(attr_text)
         for name, value in attrs.items():

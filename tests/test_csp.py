@@ -1,0 +1,108 @@
+"""The Content-Security-Policy meta: placed first, hashes every inline script, and refuses what it would block."""
+
+import base64
+import hashlib
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from blogkit.build import BuildError
+from plugins.csp import insert_meta, page_policy, base_policy, sha256_source
+
+META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
+
+
+@pytest.fixture(autouse=True)
+def no_isso_url(monkeypatch):
+    monkeypatch.delenv("ISSO_URL", raising=False)
+
+
+def policy_of(html):
+    import html as html_lib
+
+    [content] = META.findall(html)
+    return {d.split()[0]: d.split()[1:] for d in html_lib.unescape(content).split("; ")}
+
+
+def test_every_real_page_has_the_policy_before_anything_it_governs(real_site):
+    pages = sorted(real_site.rglob("*.html"))
+    assert len(pages) > 5
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        assert len(META.findall(html)) == 1, path
+        head = html[html.index("<head"):html.index("</head>")]
+        meta_at = head.index('http-equiv="Content-Security-Policy"')
+        for tag in ("<script", "<link", "<style", "<base"):
+            assert tag not in head[:meta_at], f"{path}: {tag} comes before the CSP"
+        charset = re.search(r"<meta charset[^>]*>", html)
+        assert charset and charset.start() < 1024, f"{path}: <meta charset> must stay in the first 1024 bytes"
+        policy = policy_of(html)
+        assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
+        assert "'wasm-unsafe-eval'" in policy["script-src"]
+        assert "'unsafe-inline'" not in " ".join(sum(policy.values(), []))
+
+
+def test_each_inline_script_is_allowed_by_its_hash(site):
+    site.post("a", body='Text\n\n<script>document.documentElement.dataset.x = "1";</script>\n\n'
+                        '<script type="application/ld+json">{"@type": "BlogPosting"}</script>')
+    site.build(COMMENTS={"provider": None})
+    html = site.read("2020/05/a.html")
+    script = 'document.documentElement.dataset.x = "1";'
+    expected = "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+    sources = policy_of(html)["script-src"]
+    assert expected in sources
+    assert sum(s.startswith("'sha256-") for s in sources) == 1  # the JSON-LD data block is no script
+    assert policy_of(site.read("archives.html"))["script-src"] == ["'self'", "'wasm-unsafe-eval'"]  # none inline there
+
+
+def test_comment_origin_is_allowed_only_where_the_provider_needs_it(site, monkeypatch):
+    monkeypatch.setenv("ISSO_URL", "https://comments.example.org/isso")
+    site.post("a")
+    site.build()
+    policy = policy_of(site.read("2020/05/a.html"))
+    assert "https://comments.example.org" in policy["script-src"]
+    assert "https://comments.example.org" in policy["connect-src"]
+    assert policy["style-src"] == ["'self'"] and policy["frame-src"] == ["'none'"]
+
+
+@pytest.mark.parametrize("body, expected", [
+    ('<p onclick="go()">x</p>', "<p onclick=...> is an inline event handler"),
+    ('<a href="javascript:go()">x</a>', 'runs script from a URL'),
+    ('<p style="color: red">x</p>', "is an inline style"),
+    ('<script src="https://cdn.example.com/x.js"></script>', "loads third-party code"),
+])
+def test_markup_the_policy_would_block_fails_the_build(site, body, expected):
+    site.post("a", body=f"Text\n\n{body}\n")
+    with pytest.raises(BuildError) as failure:
+        site.build(COMMENTS={"provider": None})
+    [problem] = failure.value.problems
+    assert problem.path.startswith("built page 2020/05/a.html")
+    assert expected in problem.message and problem.hint
+
+
+def test_images_on_other_hosts_are_allowed_per_page(site):
+    site.post("a", body='![old](https://1.bp.blogspot.com/photo.jpg)')
+    site.post("b", date="2020-05-03 10:00")
+    site.build(COMMENTS={"provider": None})
+    assert "https://1.bp.blogspot.com" in policy_of(site.read("2020/05/a.html"))["img-src"]
+    assert policy_of(site.read("2020/05/b.html"))["img-src"] == ["'self'", "data:"]
+
+
+def test_insert_meta_replaces_an_old_policy_and_respects_charset():
+    html = '<!doctype html><html><head><title>t</title><meta charset="utf-8"><script>1</script></head></html>'
+    once = insert_meta(html, "default-src 'self'")
+    assert once.index("Content-Security-Policy") > once.index("charset") and once.index("Content-Security-Policy") < once.index("<script")
+    assert insert_meta(once, "default-src 'none'").count("Content-Security-Policy") == 1
+    assert insert_meta("<p>fragment</p>", "x") is None
+    late = '<html><head><link rel="stylesheet" href="a.css"><meta charset="utf-8"></head></html>'
+    placed = insert_meta(late, "default-src 'self'")
+    assert placed.index("Content-Security-Policy") < placed.index("<link")
+
+
+def test_scripts_inside_text_are_not_mistaken_for_attributes():
+    policy, problems = page_policy("<html><head></head><body><script>var s = '<p onclick=\"x\">';</script>"
+                                   "<pre><code>&lt;p onclick=&quot;x&quot;&gt;</code></pre></body></html>",
+                                   base_policy(None, {}))
+    assert problems == []
+    assert sha256_source("var s = '<p onclick=\"x\">';") in policy["script-src"]
