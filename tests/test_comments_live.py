@@ -179,3 +179,39 @@ def test_without_javascript_the_archived_comment_and_a_note_show(isso_and_site, 
         assert page.locator(".isso-postbox").count() == 0
     finally:
         context.close()
+
+
+def test_exported_comments_show_once_live_and_stay_without_the_service(tmp_path, site, serve_folder, page, monkeypatch):
+    """Approve in Isso, export, rebuild: the static copy shows; once Isso loads, it is not shown twice."""
+    import datetime as dt
+    import json
+    import urllib.request
+
+    from blogkit.comments import export_comments
+
+    site_port = free_port()
+    isso = start_isso(tmp_path / "isso", free_port(), [f"http://127.0.0.1:{site_port}"], guard=False)
+    try:
+        request = urllib.request.Request(
+            f"{isso.url}/new?uri=/2020/05/a.html", method="POST",
+            data=json.dumps({"title": "A post", "text": "Exported and still here.", "author": "Eve"}).encode(),
+            headers={"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{site_port}"})
+        with urllib.request.urlopen(request) as response:
+            comment_id = json.load(response)["id"]
+        [link] = re.findall(rf"Activate comment: (\S+/id/{comment_id}/activate/\S+)", isso.log_text())
+        urllib.request.urlopen(urllib.request.Request(link, method="POST")).read()
+        site.post("a")
+        export_comments(isso.url, ["/2020/05/a.html"], site.content / "comments", dt.timezone.utc)
+        monkeypatch.setenv("ISSO_URL", isso.url)
+        site.build()
+        served = serve_folder(site.output, port=site_port)
+        page.goto(served.url + "/2020/05/a.html")
+        archived = page.locator(f"#comment-isso-{comment_id}")
+        assert archived.is_visible() and "Exported and still here." in archived.inner_text()
+        page.locator("#comments").scroll_into_view_if_needed()
+        page.wait_for_selector(f"#isso-{comment_id}")
+        page.wait_for_function(f"() => document.getElementById('comment-isso-{comment_id}').hidden")
+        assert page.locator(f"#isso-{comment_id}").is_visible() and not archived.is_visible()
+        assert page.console_errors == []
+    finally:
+        isso.stop()

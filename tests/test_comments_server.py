@@ -130,3 +130,31 @@ def test_comments_server_task_prints_the_admin_url_and_stops_with_its_isso(tmp_p
         task.wait(timeout=15)
     with pytest.raises(OSError):  # its Isso went with it
         urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2)
+
+
+def test_production_template_is_a_moderated_isso_config():
+    from isso import config
+
+    conf = config.load(config.default_file(), str(ROOT / "docs/isso.production.cfg"))
+    assert conf.getboolean("moderation", "enabled") is True
+    assert conf.getboolean("moderation", "approve-if-email-previously-approved") is False
+    assert conf.get("general", "notify") == "smtp" and conf.get("smtp", "to")
+    assert conf.getboolean("admin", "enabled") is True
+    assert list(conf.getiter("general", "host")) == ["https://blog.example.com"]
+    assert conf.get("server", "public-endpoint").startswith("https://")
+    assert conf.get("server", "listen") == "http://127.0.0.1:8080/"
+    assert conf.getboolean("general", "gravatar") is False
+
+
+def test_deleted_comment_with_replies_hands_them_to_its_parent():
+    from blogkit.comments import to_archived
+
+    comments = [
+        {"id": 1, "parent": None, "mode": 1, "author": None, "website": None, "created": 0, "text": "<p>a</p>"},
+        {"id": 2, "parent": 1, "mode": 4, "author": "x", "website": None, "created": 1, "text": ""},
+        {"id": 3, "parent": 2, "mode": 1, "author": "y", "website": "javascript:x", "created": 2, "text": "<p>c</p>"},
+    ]
+    archived = to_archived(comments, dt.timezone.utc)
+    assert [(c["id"], c["parent"], c["author"], c["url"]) for c in archived] == [
+        ("isso-1", None, "Anonymous", None), ("isso-3", "isso-1", "y", None)]
+    assert archived[0]["date"] == "1970-01-01T00:00:00+00:00"

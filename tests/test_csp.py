@@ -39,7 +39,7 @@ def test_every_real_page_has_the_policy_before_anything_it_governs(real_site):
         assert charset and charset.start() < 1024, f"{path}: <meta charset> must stay in the first 1024 bytes"
         policy = policy_of(html)
         assert policy["default-src"] == ["'self'"] and policy["object-src"] == ["'none'"]
-        assert "'wasm-unsafe-eval'" in policy["script-src"]
+        assert "'wasm-unsafe-eval'" not in policy["script-src"]  # no Pagefind on these pages
         assert "'unsafe-inline'" not in " ".join(sum(policy.values(), []))
 
 
@@ -53,7 +53,7 @@ def test_each_inline_script_is_allowed_by_its_hash(site):
     sources = policy_of(html)["script-src"]
     assert expected in sources
     assert sum(s.startswith("'sha256-") for s in sources) == 1  # the JSON-LD data block is no script
-    assert policy_of(site.read("archives.html"))["script-src"] == ["'self'", "'wasm-unsafe-eval'"]  # none inline there
+    assert policy_of(site.read("archives.html"))["script-src"] == ["'self'"]  # none inline there
 
 
 def test_comment_origin_is_allowed_only_where_the_provider_needs_it(site, monkeypatch):
@@ -79,6 +79,14 @@ def test_markup_the_policy_would_block_fails_the_build(site, body, expected):
     [problem] = failure.value.problems
     assert problem.path.startswith("built page 2020/05/a.html")
     assert expected in problem.message and problem.hint
+
+
+def test_webassembly_is_allowed_only_where_pagefind_loads(site):
+    site.post("a", body='<link rel="stylesheet" href="/pagefind/pagefind-ui.css">\n\n<script src="/pagefind/pagefind-ui.js"></script>')
+    site.post("b", date="2020-05-03 10:00", body="A post that only mentions pagefind.")
+    site.build(COMMENTS={"provider": None})
+    assert policy_of(site.read("2020/05/a.html"))["script-src"] == ["'self'", "'wasm-unsafe-eval'"]
+    assert policy_of(site.read("2020/05/b.html"))["script-src"] == ["'self'"]
 
 
 def test_images_on_other_hosts_are_allowed_per_page(site):

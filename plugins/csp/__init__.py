@@ -10,12 +10,15 @@ third-party script or stylesheet) fails the build before anything is swapped in.
 The policy allows 'self'; the comment service's origin (from the comments
 plugin: Isso's server for scripts and API calls, giscus for its script,
 stylesheet and frame); each inline <script> of the page by its sha256 hash;
-'wasm-unsafe-eval' for Pagefind's WebAssembly; images from the origins that the
+'wasm-unsafe-eval' on the pages that load Pagefind (its search runs as
+WebAssembly; elsewhere nothing needs it, and the Nu HTML checker's CSP parser
+predates the keyword and reports it as an error); images from the origins that the
 page's own <img> elements name (an imported post may still show an image on its
 old host); and anything added under CSP["extra"].
 
 Settings (under CSP, defaults applied in `resolve_settings`):
     enabled   write the meta element and check pages (True)
+    wasm      "auto": 'wasm-unsafe-eval' where a page loads Pagefind; True: everywhere; False: nowhere
     extra     {"img-src": ["https://example.org"], ...} added to the policy
 """
 
@@ -34,7 +37,9 @@ from pelican import signals
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"enabled": True, "extra": {}}
+DEFAULTS = {"enabled": True, "wasm": "auto", "extra": {}}
+WASM = "'wasm-unsafe-eval'"
+PAGEFIND_RE = re.compile(r"pagefind", re.I)
 
 # Script types that are data, not code: the browser never runs them, CSP ignores them.
 DATA_SCRIPT_TYPES = {"application/ld+json", "application/json", "text/plain", "text/template"}
@@ -88,11 +93,11 @@ def _attrs(text: str) -> dict:
     return found
 
 
-def base_policy(comments: dict | None, extra: dict) -> dict[str, list[str]]:
-    """Directives shared by every page: 'self', the comment service, Pagefind, extras."""
+def base_policy(comments: dict | None, extra: dict, wasm=False) -> dict[str, list[str]]:
+    """Directives shared by every page: 'self', the comment service, extras (and WebAssembly if wasm is True)."""
     policy = {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'wasm-unsafe-eval'"],
+        "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
@@ -102,6 +107,8 @@ def base_policy(comments: dict | None, extra: dict) -> dict[str, list[str]]:
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
     }
+    if wasm is True:
+        policy["script-src"].append(WASM)
     comments = comments or {}
     origin = comments.get("origin")
     if origin and comments.get("provider") == "isso":
@@ -125,16 +132,20 @@ def allows(sources: list[str], origin: str) -> bool:
     return origin in sources or "*" in sources or f"{urlsplit(origin).scheme}:" in sources
 
 
-def page_policy(text: str, base: dict[str, list[str]]) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+def page_policy(text: str, base: dict[str, list[str]], wasm="auto") -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
     """The policy for one page, and what in the page it would block: [(message, hint)]."""
     policy = {key: list(values) for key, values in base.items()}
+    uses_pagefind = False
     for attrs, body in SCRIPT_RE.findall(text):
         parsed = _attrs(attrs)
+        uses_pagefind = uses_pagefind or bool(PAGEFIND_RE.search(parsed.get("src", "") + body))
         if "src" in parsed or parsed.get("type", "").strip().lower() in DATA_SCRIPT_TYPES:
             continue
         source = sha256_source(body)
         if source not in policy["script-src"]:
             policy["script-src"].append(source)
+    if wasm == "auto" and (uses_pagefind or re.search(r"<link\b[^>]*pagefind", text, re.I)) and WASM not in policy["script-src"]:
+        policy["script-src"].insert(1, WASM)
 
     problems = []
     # Script bodies are code, not markup: keep the tags (their src counts), drop what is inside.
@@ -192,11 +203,11 @@ def insert_meta(text: str, policy: str) -> str | None:
 
 def apply_csp(output: Path, comments: dict | None, conf: dict) -> list[tuple[str, str, str]]:
     """Write the CSP meta into every HTML page under output; return [(page, message, hint)]."""
-    base = base_policy(comments, conf["extra"])
+    base = base_policy(comments, conf["extra"], wasm=conf["wasm"])
     problems = []
     for path in sorted(output.rglob("*.html")):
         text = path.read_text(encoding="utf-8")
-        policy, found = page_policy(text, base)
+        policy, found = page_policy(text, base, wasm=conf["wasm"])
         page = path.relative_to(output).as_posix()
         problems += [(page, message, hint) for message, hint in found]
         new = insert_meta(text, render_policy(policy))

@@ -28,6 +28,7 @@
       var chosen = document.documentElement.getAttribute("data-theme");
       if (chosen === "dark" || chosen === "light") script.setAttribute("data-theme", chosen);
     }
+    if (block.getAttribute("data-comments-provider") === "isso") hideArchivedTwins(block);
     script.src = block.getAttribute("data-comments-src");
     script.async = true;
     script.onerror = function () {
@@ -38,6 +39,22 @@
       block.appendChild(note);
     };
     block.appendChild(script);
+  }
+
+  // Comments exported from Isso (comments-export) are archived as #comment-isso-N. While Isso
+  // itself shows #isso-N, hide the static copy so nobody reads a comment twice.
+  function hideArchivedTwins(block) {
+    if (!("MutationObserver" in window)) return;
+    new MutationObserver(function () {
+      var live = block.querySelectorAll(".isso-comment[id^='isso-']");
+      for (var i = 0; i < live.length; i++) {
+        var twin = document.getElementById("comment-" + live[i].id);
+        if (twin && !twin.hidden) {
+          twin.hidden = true;
+          twin.setAttribute("data-comments-live-twin", live[i].id);
+        }
+      }
+    }).observe(block, { childList: true, subtree: true });
   }
 
   function whenNear(elements, callback) {
