@@ -121,7 +121,7 @@ PLUGINS += [
 ]
 # Search: Pagefind index of post and page bodies; the search page's no-JS form goes to a web search.
 SEARCH = {"index": True, "js": True, "fallback_action": "https://duckduckgo.com/", "fallback_site_param": "sites"}
-RELATED_POSTS = {"max": 5, "candidates_per_tag": 50}
+RELATED_POSTS = {"max": 5, "candidates_per_tag": 30}
 READTIME = {"words_per_minute": 230}
 TOC = {"min_headings": 3, "levels": (2, 3)}
 

@@ -25,7 +25,7 @@ DEFAULTS = {
     # How many related posts a post lists.
     "max": 5,
     # Per tag, how many posts nearest in time are considered (bounds the work per post).
-    "candidates_per_tag": 50,
+    "candidates_per_tag": 30,
 }
 
 
@@ -55,16 +55,17 @@ def related_posts(published: list, others: list = (), max_posts: int = 5, window
             by_tag.setdefault(tag, []).append(article)
     position = {(tag, id(article)): i for tag, posts in by_tag.items() for i, article in enumerate(posts)}
     tagsets = {id(article): set(_tag_names(article)) for article in published}
+    stamps = {id(article): article.date.timestamp() for article in published}
 
     # 2. score each post against a bounded window of candidates per tag.
     for article in list(published) + list(others):
-        tags = _tag_names(article)
-        if not tags or max_posts == 0:
+        own = tagsets.get(id(article)) or set(_tag_names(article))
+        if not own or max_posts == 0:
             article.related_posts = []
             continue
-        own = set(tags)
+        when = stamps.get(id(article)) or article.date.timestamp()
         candidates: dict[int, object] = {}
-        for tag in tags:
+        for tag in own:
             posts = by_tag.get(tag, [])
             if not posts:
                 continue
@@ -73,15 +74,14 @@ def related_posts(published: list, others: list = (), max_posts: int = 5, window
                 here = sum(1 for p in posts if p.date > article.date)
             low = max(0, here - window // 2)
             for candidate in posts[low:low + window + 1]:
-                if candidate is not article:
-                    candidates[id(candidate)] = candidate
-
-        def rank(candidate):
-            shared = len(own & tagsets[id(candidate)])
-            distance = abs((candidate.date - article.date).total_seconds())
-            return (-shared, distance, -candidate.date.timestamp(), candidate.title)
-
-        article.related_posts = sorted(candidates.values(), key=rank)[:max_posts]
+                candidates[id(candidate)] = candidate
+        candidates.pop(id(article), None)
+        # Best first: most shared tags, then closest in time, then newer, then by title.
+        ranked = sorted(
+            (-len(own & tagsets[key]), abs(stamps[key] - when), -stamps[key], candidate.title, key)
+            for key, candidate in candidates.items()
+        )
+        article.related_posts = [candidates[entry[-1]] for entry in ranked[:max_posts]]
 
 
 def attach(generator) -> None:
