@@ -110,6 +110,14 @@ def test_a_theme_that_marks_the_wrong_pages_fails_the_build(tmp_path):
     assert "data-pagefind-body" in message
 
 
+def test_a_site_with_only_drafts_gets_an_empty_index(site):
+    site.post("draft-only", "Draft only", body=f"The {DRAFT_WORD} draft.", status="draft")
+    site.build()
+    entry = json.loads(site.read("pagefind/pagefind-entry.json"))
+    assert entry["languages"] == {}
+    assert fragments(site.output) == []
+
+
 def test_unknown_search_setting_is_reported(tmp_path):
     site = make_site(tmp_path)
     with pytest.raises(BuildError, match=r"unknown SEARCH key\(s\) \['indx'\]"):

@@ -82,15 +82,16 @@ def remember_published(generators) -> None:
             _expected[str(Path(output_path).resolve())] = sorted(set(files))
 
 
-async def _index(site: Path, bundle: Path, language: str) -> None:
-    """Index the HTML files under site with Pagefind and write the bundle into `bundle`."""
+async def _index(site: Path, bundle: Path, language: str, add: bool = True) -> None:
+    """Index the HTML files under site with Pagefind (unless add is false) and write the bundle into `bundle`."""
     from pagefind.index import PagefindIndex
 
     config = {"output_path": str(bundle), "force_language": language}
     async with PagefindIndex(config=config) as index:
         # Its page_count counts every HTML file seen, not the pages indexed:
         # the written pagefind-entry.json says how many were really indexed.
-        await index.add_directory(str(site))
+        if add:
+            await index.add_directory(str(site))
 
 
 def indexed_page_count(bundle: Path) -> int:
@@ -132,7 +133,9 @@ def build_index(pelican) -> None:
     language = (pelican.settings.get("DEFAULT_LANG") or "en").split("_")[0]
     bundle = site / config["bundle_dir"]
     try:
-        _run(_index(site, bundle, language))
+        # With nothing marked for indexing Pagefind would index every page, so a
+        # site without published posts or pages gets an empty bundle instead.
+        _run(_index(site, bundle, language, add=expected is None or len(expected) > 0))
         count = indexed_page_count(bundle)
     except Exception as exc:
         raise SearchIndexError(
