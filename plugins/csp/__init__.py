@@ -10,21 +10,24 @@ third-party script or stylesheet) fails the build before anything is swapped in.
 The policy allows 'self'; the comment service's origin (from the comments
 plugin: Isso's server for scripts and API calls, giscus for its script,
 stylesheet and frame); each inline <script> of the page by its sha256 hash;
-'wasm-unsafe-eval' on the pages that load Pagefind (its search runs as
-WebAssembly; elsewhere nothing needs it, and the Nu HTML checker's CSP parser
-predates the keyword and reports it as an error); images from the origins that the
+'wasm-unsafe-eval' on the pages that run Pagefind (search.html, or any page
+whose scripts name pagefind): its search runs as WebAssembly; elsewhere nothing
+needs it, and the Nu HTML checker's CSP parser predates the keyword and reports
+it as an error; images from the origins that the
 page's own <img> elements name (an imported post may still show an image on its
 old host); and anything added under CSP["extra"].
 
 Settings (under CSP, defaults applied in `resolve_settings`):
     enabled   write the meta element and check pages (True)
-    wasm      "auto": 'wasm-unsafe-eval' where a page loads Pagefind; True: everywhere; False: nowhere
+    wasm      pages (glob patterns under the output folder) that get 'wasm-unsafe-eval'
+              besides those whose scripts name pagefind (["search.html"]); True: all; False: none
     extra     {"img-src": ["https://example.org"], ...} added to the policy
 """
 
 from __future__ import annotations
 
 import base64
+import fnmatch
 import hashlib
 import html
 import logging
@@ -37,7 +40,7 @@ from pelican import signals
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"enabled": True, "wasm": "auto", "extra": {}}
+DEFAULTS = {"enabled": True, "wasm": ["search.html"], "extra": {}}
 WASM = "'wasm-unsafe-eval'"
 PAGEFIND_RE = re.compile(r"pagefind", re.I)
 
@@ -132,8 +135,11 @@ def allows(sources: list[str], origin: str) -> bool:
     return origin in sources or "*" in sources or f"{urlsplit(origin).scheme}:" in sources
 
 
-def page_policy(text: str, base: dict[str, list[str]], wasm="auto") -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
-    """The policy for one page, and what in the page it would block: [(message, hint)]."""
+def page_policy(text: str, base: dict[str, list[str]], wasm=False) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """The policy for one page, and what in the page it would block: [(message, hint)].
+
+    wasm: True to allow WebAssembly on this page, "auto" to allow it if the page's scripts name pagefind.
+    """
     policy = {key: list(values) for key, values in base.items()}
     uses_pagefind = False
     for attrs, body in SCRIPT_RE.findall(text):
@@ -144,7 +150,7 @@ def page_policy(text: str, base: dict[str, list[str]], wasm="auto") -> tuple[dic
         source = sha256_source(body)
         if source not in policy["script-src"]:
             policy["script-src"].append(source)
-    if wasm == "auto" and (uses_pagefind or re.search(r"<link\b[^>]*pagefind", text, re.I)) and WASM not in policy["script-src"]:
+    if (wasm is True or (wasm == "auto" and uses_pagefind)) and WASM not in policy["script-src"]:
         policy["script-src"].insert(1, WASM)
 
     problems = []
@@ -203,12 +209,14 @@ def insert_meta(text: str, policy: str) -> str | None:
 
 def apply_csp(output: Path, comments: dict | None, conf: dict) -> list[tuple[str, str, str]]:
     """Write the CSP meta into every HTML page under output; return [(page, message, hint)]."""
-    base = base_policy(comments, conf["extra"], wasm=conf["wasm"])
+    base = base_policy(comments, conf["extra"], wasm=conf["wasm"] is True)
+    patterns = conf["wasm"] if isinstance(conf["wasm"], (list, tuple)) else []
     problems = []
     for path in sorted(output.rglob("*.html")):
         text = path.read_text(encoding="utf-8")
-        policy, found = page_policy(text, base, wasm=conf["wasm"])
         page = path.relative_to(output).as_posix()
+        wasm = True if any(fnmatch.fnmatch(page, p) for p in patterns) else ("auto" if conf["wasm"] is not False else False)
+        policy, found = page_policy(text, base, wasm=wasm)
         problems += [(page, message, hint) for message, hint in found]
         new = insert_meta(text, render_policy(policy))
         if new is not None and new != text:
