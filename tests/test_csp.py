@@ -83,7 +83,7 @@ def test_markup_the_policy_would_block_fails_the_build(site, body, expected):
 
 
 def test_webassembly_is_allowed_only_where_pagefind_loads(site):
-    site.post("a", body='<link rel="stylesheet" href="/pagefind/pagefind-ui.css">\n\n<script src="/pagefind/pagefind-ui.js"></script>')
+    site.post("a", body='Some text.\n\n<link rel="stylesheet" href="/pagefind/pagefind-ui.css">\n\n<script src="/pagefind/pagefind-ui.js"></script>')
     site.post("b", date="2020-05-03 10:00", body="A post that only mentions pagefind.")
     site.build(COMMENTS={"provider": None})
     assert policy_of(site.read("2020/05/a.html"))["script-src"] == ["'self'", "'wasm-unsafe-eval'"]
@@ -91,7 +91,7 @@ def test_webassembly_is_allowed_only_where_pagefind_loads(site):
 
 
 def test_images_on_other_hosts_are_allowed_per_page(site):
-    site.post("a", body='![old](https://1.bp.blogspot.com/photo.jpg)')
+    site.post("a", body='Some text.\n\n![old](https://1.bp.blogspot.com/photo.jpg)')
     site.post("b", date="2020-05-03 10:00")
     site.build(COMMENTS={"provider": None})
     assert "https://1.bp.blogspot.com" in policy_of(site.read("2020/05/a.html"))["img-src"]
@@ -115,3 +115,11 @@ def test_scripts_inside_text_are_not_mistaken_for_attributes():
                                    base_policy(None, {}))
     assert problems == []
     assert sha256_source("var s = '<p onclick=\"x\">';") in policy["script-src"]
+
+
+def test_absolute_siteurl_is_the_site_itself(site):
+    site.post("a", body='Some text.\n\n![pic](https://blog.example.com/images/x.png)')
+    site.build(SITEURL="https://blog.example.com", COMMENTS={"provider": None})
+    html = site.read("2020/05/a.html")
+    assert '<link rel="stylesheet" href="https://blog.example.com/theme/' in html
+    assert policy_of(html)["img-src"] == ["'self'", "data:"]

@@ -131,21 +131,27 @@ def render_policy(policy: dict[str, list[str]]) -> str:
     return "; ".join(f"{directive} {' '.join(sources)}" for directive, sources in policy.items())
 
 
-def allows(sources: list[str], origin: str) -> bool:
+def allows(sources: list[str], origin: str, site_origin: str = "") -> bool:
+    """Whether a source list lets the page load from origin ('self' is the site's own origin)."""
+    if origin == site_origin and "'self'" in sources:
+        return True
     return origin in sources or "*" in sources or f"{urlsplit(origin).scheme}:" in sources
 
 
-def page_policy(text: str, base: dict[str, list[str]], wasm=False) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+def page_policy(text: str, base: dict[str, list[str]], wasm=False, site_origin: str = "") -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
     """The policy for one page, and what in the page it would block: [(message, hint)].
 
     wasm: True to allow WebAssembly on this page, "auto" to allow it if the page's scripts name pagefind.
+    site_origin: the origin of an absolute SITEURL, which 'self' covers once the site is published.
     """
     policy = {key: list(values) for key, values in base.items()}
     uses_pagefind = False
     for attrs, body in SCRIPT_RE.findall(text):
         parsed = _attrs(attrs)
+        if parsed.get("type", "").strip().lower() in DATA_SCRIPT_TYPES:
+            continue
         uses_pagefind = uses_pagefind or bool(PAGEFIND_RE.search(parsed.get("src", "") + body))
-        if "src" in parsed or parsed.get("type", "").strip().lower() in DATA_SCRIPT_TYPES:
+        if "src" in parsed:
             continue
         source = sha256_source(body)
         if source not in policy["script-src"]:
@@ -178,15 +184,15 @@ def page_policy(text: str, base: dict[str, list[str]], wasm=False) -> tuple[dict
         if not origin:
             continue
         if tag == "img":
-            if not allows(policy["img-src"], origin):
+            if not allows(policy["img-src"], origin, site_origin):
                 policy["img-src"].append(origin)
-        elif tag == "script" and not allows(policy["script-src"], origin):
+        elif tag == "script" and not allows(policy["script-src"], origin, site_origin):
             problems.append((f"<script src=\"{url}\"> loads third-party code the CSP does not allow",
                              "serve the script from the site itself, or load it only on request"))
-        elif tag == "link" and "stylesheet" in attrs.get("rel", "").lower() and not allows(policy["style-src"], origin):
+        elif tag == "link" and "stylesheet" in attrs.get("rel", "").lower() and not allows(policy["style-src"], origin, site_origin):
             problems.append((f"<link rel=stylesheet href=\"{url}\"> loads a third-party stylesheet the CSP does not allow",
                              "put the CSS in theme/static/css/"))
-        elif tag == "iframe" and not allows(policy["frame-src"], origin):
+        elif tag == "iframe" and not allows(policy["frame-src"], origin, site_origin):
             problems.append((f"<iframe src=\"{url}\"> embeds a page the CSP does not allow",
                              'add its origin to CSP["extra"]["frame-src"] if you trust it'))
     return policy, problems
@@ -207,7 +213,7 @@ def insert_meta(text: str, policy: str) -> str | None:
     return text[:position] + meta + text[position:]
 
 
-def apply_csp(output: Path, comments: dict | None, conf: dict) -> list[tuple[str, str, str]]:
+def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = "") -> list[tuple[str, str, str]]:
     """Write the CSP meta into every HTML page under output; return [(page, message, hint)]."""
     base = base_policy(comments, conf["extra"], wasm=conf["wasm"] is True)
     patterns = conf["wasm"] if isinstance(conf["wasm"], (list, tuple)) else []
@@ -216,7 +222,7 @@ def apply_csp(output: Path, comments: dict | None, conf: dict) -> list[tuple[str
         text = path.read_text(encoding="utf-8")
         page = path.relative_to(output).as_posix()
         wasm = True if any(fnmatch.fnmatch(page, p) for p in patterns) else ("auto" if conf["wasm"] is not False else False)
-        policy, found = page_policy(text, base, wasm=wasm)
+        policy, found = page_policy(text, base, wasm=wasm, site_origin=_origin(siteurl))
         problems += [(page, message, hint) for message, hint in found]
         new = insert_meta(text, render_policy(policy))
         if new is not None and new != text:
@@ -232,7 +238,7 @@ def finalized(pelican) -> None:
     comments = pelican.settings.get("COMMENTS") if isinstance(pelican.settings.get("COMMENTS"), dict) else None
     # One line per problem, not per page: a template mistake shows on every page.
     pages_by_problem: dict[tuple[str, str], list[str]] = {}
-    for page, message, hint in apply_csp(Path(pelican.output_path), comments, conf):
+    for page, message, hint in apply_csp(Path(pelican.output_path), comments, conf, pelican.settings.get("SITEURL", "")):
         pages_by_problem.setdefault((message, hint), []).append(page)
     for (message, hint), pages in pages_by_problem.items():
         more = f" (and {len(pages) - 1} more page(s))" if len(pages) > 1 else ""
