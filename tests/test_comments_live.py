@@ -143,6 +143,13 @@ def test_comment_waits_for_approval_and_hostile_comment_runs_nothing(isso_and_si
     refused = re.compile(r"400 \(BAD REQUEST\)|Website not Django-conform")
     assert [e for e in page.console_errors if not refused.search(e)] == []
     assert any(refused.search(e) for e in page.console_errors)
+    # The index page: the archived count, raised by Isso's live count (1 archived + 2 approved).
+    page.goto(served.url + "/")
+    count = page.locator(f'a.comment-count[href="{SEED}#comments"]')
+    page.wait_for_function("() => document.querySelector('a.comment-count').textContent === '3 comments'")
+    assert count.inner_text() == "3 comments"
+    assert page.evaluate("window.__csp") == []
+
     # Control: the watcher does see a violation when there is one (an inline style attribute).
     page.evaluate("() => document.body.insertAdjacentHTML('beforeend', '<p style=\"color: red\">x</p>')")
     page.wait_for_function("() => window.__csp.length > 0")
