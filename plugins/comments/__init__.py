@@ -362,6 +362,7 @@ def attach_comments(generator) -> None:
 
     articles = list(generator.articles) + [t for a in generator.articles for t in a.translations]
     drafts = list(getattr(generator, "drafts", [])) + [t for a in getattr(generator, "drafts", []) for t in a.translations]
+    published = {id(a) for a in articles}
     claimed = set()
     for article in articles + drafts:
         mode = str(article.metadata.get("comments", conf["default_mode"])).strip().lower()
@@ -371,10 +372,11 @@ def attach_comments(generator) -> None:
             mode = "off"
         article.comments_mode = mode
         article.archived_comments = ArchivedComments()
-        url = article.url if article in articles else _published_url(article)
+        is_published = id(article) in published
+        url = article.url if is_published else _published_url(article)
         path = folder / comment_file_for(url)
         claimed.add(path.resolve())
-        if article not in articles or not path.is_file():
+        if not is_published or not path.is_file():
             continue
         try:
             _, comments = parse_comment_file(path.read_text(encoding="utf-8"), url, tz)
