@@ -196,9 +196,9 @@ def test_index_shows_comment_counts(site, monkeypatch):
     site.write("comments/2020/05/a.json", archived(comments=[comment()]))
     site.build()
     counts = {a["href"]: a for a in soup(site.read("index.html")).select("a.comment-count")}
-    assert counts["/2020/05/a.html#comments"].get_text() == "1 comment"
+    assert counts["/2020/05/a.html#comments"].get_text() == "1 comment on With one"
     assert counts["/2020/05/a.html#comments"]["data-comments-count"] == "/2020/05/a.html"
-    assert counts["/2020/05/b.html#comments"].get_text() == "No comments"
+    assert counts["/2020/05/b.html#comments"].get_text() == "No comments on Closed"
     assert not counts["/2020/05/b.html#comments"].has_attr("data-comments-count")  # closed: no live count
     assert "/2020/05/c.html#comments" not in counts
 

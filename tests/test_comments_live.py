@@ -146,8 +146,9 @@ def test_comment_waits_for_approval_and_hostile_comment_runs_nothing(isso_and_si
     # The index page: the archived count, raised by Isso's live count (1 archived + 2 approved).
     page.goto(served.url + "/")
     count = page.locator(f'a.comment-count[href="{SEED}#comments"]')
-    page.wait_for_function("() => document.querySelector('a.comment-count').textContent === '3 comments'")
-    assert count.inner_text() == "3 comments"
+    page.wait_for_function("() => document.querySelector('a.comment-count .comment-count-text').textContent === '3 comments'")
+    assert count.locator(".comment-count-text").inner_text() == "3 comments"
+    assert count.text_content() == "3 comments on The Psychotherapy of Sales"  # the link still names its post
     assert page.evaluate("window.__csp") == []
 
     # Control: the watcher does see a violation when there is one (an inline style attribute).

@@ -103,7 +103,8 @@
         if (!counts) return;
         links.forEach(function (link, i) {
           var total = Number(link.getAttribute("data-comments-archived") || 0) + Number(counts[i] || 0);
-          link.textContent = countLabel(total);
+          var text = link.querySelector(".comment-count-text") || link;
+          text.textContent = countLabel(total);
         });
       }).catch(function () { /* the static counts stay */ });
     });
