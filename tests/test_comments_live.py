@@ -223,3 +223,37 @@ def test_exported_comments_show_once_live_and_stay_without_the_service(tmp_path,
         assert page.console_errors == []
     finally:
         isso.stop()
+
+
+GISCUS = {"repo": "owner/blog", "repo_id": "R_kgDOExample", "category": "Comments", "category_id": "DIC_kwDOExample"}
+
+
+def test_giscus_script_loads_only_near_the_comments_with_its_attributes(site, serve_folder, page):
+    """giscus.app cannot be reached from here: its client.js is faked by a Playwright route that
+    records the attributes our loader gave the <script>. Everything else is real."""
+    long_body = "\n\n".join(f"Paragraph {n} of a long post, long enough to push the comments far down." for n in range(80))
+    site.post("a", body=long_body)
+    site.build(COMMENTS={"provider": "giscus", "giscus": GISCUS})
+    served = serve_folder(site.output)
+    fetched = []
+
+    def fake_giscus(route):
+        fetched.append(route.request.url)
+        route.fulfill(content_type="text/javascript",
+                      body="window.__giscus = Object.assign({}, document.currentScript.dataset);")
+
+    page.route("https://giscus.app/**", fake_giscus)
+    page.add_init_script(WATCH_CSP)
+    page.goto(served.url + "/2020/05/a.html")
+    page.evaluate("() => document.documentElement.setAttribute('data-theme', 'dark')")  # the reader's toggle
+    page.wait_for_timeout(300)
+    assert fetched == []
+    page.locator("#comments").scroll_into_view_if_needed()
+    page.wait_for_function("() => window.__giscus !== undefined")
+    assert fetched == ["https://giscus.app/client.js"]
+    seen = page.evaluate("window.__giscus")
+    assert {k: seen[k] for k in ("repo", "repoId", "category", "categoryId", "mapping", "strict", "theme", "loading")} == {
+        "repo": "owner/blog", "repoId": "R_kgDOExample", "category": "Comments", "categoryId": "DIC_kwDOExample",
+        "mapping": "pathname", "strict": "1", "theme": "dark", "loading": "lazy"}
+    assert "commentsSrc" not in seen  # only giscus's own attributes are handed over
+    assert page.evaluate("window.__csp") == [] and page.console_errors == []

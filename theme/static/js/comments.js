@@ -27,6 +27,7 @@
       // giscus's client.js follows the page's own theme when the toggle sets data-theme on <html>.
       var chosen = document.documentElement.getAttribute("data-theme");
       if (chosen === "dark" || chosen === "light") script.setAttribute("data-theme", chosen);
+      followThemeToggle(block.getAttribute("data-comments-src"));
     }
     if (block.getAttribute("data-comments-provider") === "isso") hideArchivedTwins(block);
     script.src = block.getAttribute("data-comments-src");
@@ -55,6 +56,19 @@
         }
       }
     }).observe(block, { childList: true, subtree: true });
+  }
+
+  // When the reader flips the theme toggle later, tell the giscus frame (its documented setConfig message).
+  function followThemeToggle(src) {
+    if (!("MutationObserver" in window)) return;
+    var origin = new URL(src, location.href).origin;
+    new MutationObserver(function () {
+      var frame = document.querySelector("iframe.giscus-frame");
+      var theme = document.documentElement.getAttribute("data-theme");
+      if (frame && (theme === "dark" || theme === "light")) {
+        frame.contentWindow.postMessage({ giscus: { setConfig: { theme: theme } } }, origin);
+      }
+    }).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
   }
 
   function whenNear(elements, callback) {
