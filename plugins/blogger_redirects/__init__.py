@@ -1,0 +1,106 @@
+"""Blogger's old addresses that have no page of their own here get a redirect stub.
+
+Posts, pages, year and month archives already live at Blogger's paths
+(pelicanconf.py). Two kinds of old address remain:
+
+- label pages: Blogger served `/search/label/Disaster%20Recovery`; our tag
+  pages live at `search/label/<slug>.html` (e.g. `disaster-recovery.html`),
+  so every link we write is a clean, valid URL and tag feeds keep their slug
+  names. For each tag a stub `search/label/<Label name>.html` (spaces, `&`
+  and capitals as in Blogger) points to it; GitHub Pages and `invoke serve`
+  answer `/search/label/Disaster%20Recovery` with that file.
+- classic archive pages `/YYYY_MM_01_archive.html`: a stub per month with
+  posts, pointing to the month archive `/YYYY/MM/`.
+
+A stub is a small valid HTML page: `<link rel="canonical">` to the new page,
+an instant `<meta http-equiv="refresh">`, a plain link, and `noindex`. No
+script, so it works under the site's Content-Security-Policy.
+
+Ours rather than a PyPI plugin: pelican-redirect-stubs style plugins take a
+hand-written list of old URLs; these are derived from the content itself, so
+a new label or month gets its Blogger address without anyone listing it.
+
+Settings (defaults applied in `settings`):
+    BLOGGER_REDIRECTS = {"labels": True, "month_archives": True}
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+
+from pelican import signals
+from pelican.generators import Generator
+from pelican.utils import sanitised_join
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {"labels": True, "month_archives": True}
+
+STUB = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<meta name="robots" content="noindex">
+<link rel="canonical" href="{href}">
+<meta http-equiv="refresh" content="0; url={href}">
+</head>
+<body>
+<p>This page has moved to <a href="{href}">{title}</a>.</p>
+</body>
+</html>
+"""
+
+
+def settings(pelican_settings: dict) -> dict:
+    """The plugin's settings with defaults applied."""
+    return {**DEFAULTS, **(pelican_settings.get("BLOGGER_REDIRECTS") or {})}
+
+
+def stubs(context: dict, pelican_settings: dict) -> dict[str, tuple[str, str]]:
+    """Map each old Blogger path to (new URL, title) for this site's content."""
+    conf = settings(pelican_settings)
+    found: dict[str, tuple[str, str]] = {}
+    if conf["month_archives"] and pelican_settings.get("MONTH_ARCHIVE_SAVE_AS"):
+        for article in context.get("articles", []):
+            date = article.date
+            old = f"{date:%Y}_{date:%m}_01_archive.html"
+            found[old] = (pelican_settings["MONTH_ARCHIVE_URL"].format(date=date), f"{date:%B %Y}")
+    if conf["labels"] and pelican_settings.get("TAG_SAVE_AS"):
+        for tag, _articles in context.get("tags", []):
+            name = str(tag.name)
+            if "/" in name or name.startswith(".") or not name.strip():
+                logger.info("blogger_redirects: no label stub for %r (not a file name)", name)
+                continue
+            old = f"search/label/{name}.html"
+            if old != tag.save_as:
+                found[old] = (tag.url, name)
+    return found
+
+
+class BloggerRedirectsGenerator(Generator):
+    """Write a redirect stub for each old Blogger address without a page of its own."""
+
+    def generate_output(self, writer=None):
+        siteurl = self.settings.get("SITEURL", "").rstrip("/")
+        for old, (url, title) in sorted(stubs(self.context, self.settings).items()):
+            path = sanitised_join(self.output_path, old)
+            # On a case-insensitive disk "Sales.html" is the tag page "sales.html" itself.
+            if os.path.exists(path):
+                continue
+            href = f"{siteurl}/{url}" if siteurl else f"/{url}"
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(STUB.format(
+                    lang=self.settings.get("DEFAULT_LANG", "en"), title=html.escape(title), href=html.escape(href),
+                ))
+
+
+def get_generators(pelican_object):
+    return BloggerRedirectsGenerator
+
+
+def register():
+    signals.get_generators.connect(get_generators)
