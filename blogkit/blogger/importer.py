@@ -114,6 +114,7 @@ def import_blogger(export: str | Path, options: Options) -> Report:
             entry.updated = entry.updated.astimezone(zone) if entry.updated else None
             for comment in entry.comments:
                 comment.published = comment.published.astimezone(zone)
+            _fit_month(entry)
     plans = _plan(blog, options)
     links = _link_map(blog, plans)
     manifest = _Manifest.load(options.content)
@@ -151,7 +152,8 @@ def import_blogger(export: str | Path, options: Options) -> Report:
         manifest.write(relpath, data, options, report)
     manifest.held_comments = held
     if options.isso_json:
-        text = json.dumps(isso_threads, indent=2, ensure_ascii=False) + "\n"
+        # Compact: Isso recognises the generic format by the file starting with "[{".
+        text = json.dumps(isso_threads, ensure_ascii=False) + "\n"
         if not options.dry_run:
             Path(options.isso_json).write_text(text, encoding="utf-8")
         report.notes.append(f"Isso import file: {options.isso_json} ({len(isso_threads)} threads); "
@@ -159,6 +161,28 @@ def import_blogger(export: str | Path, options: Options) -> Report:
     if not options.dry_run:
         manifest.save()
     return report
+
+
+def _fit_month(entry: Entry) -> None:
+    """Give a UTC-exported post the offset that puts it in the month its old URL names.
+
+    Blogger filed a post by the blog's local time: published 2008-01-01T07:30Z in a
+    -08:00 blog is /2007/12/. The nearest whole-hour offset that lands in that month
+    restores the local time the readers saw, and keeps the month archive /2007/12/.
+    """
+    match = OLD_POST_PATH.match(entry.old_path or "")
+    if not match or (f"{entry.published:%Y}", f"{entry.published:%m}") == match.groups()[:2]:
+        return
+    current = entry.published.utcoffset() or dt.timedelta(0)
+    for hours in sorted(range(-12, 15), key=lambda h: abs(dt.timedelta(hours=h) - current)):
+        zone = dt.timezone(dt.timedelta(hours=hours))
+        local = entry.published.astimezone(zone)
+        if (f"{local:%Y}", f"{local:%m}") == match.groups()[:2]:
+            entry.published = local
+            entry.updated = entry.updated.astimezone(zone) if entry.updated else None
+            for comment in entry.comments:
+                comment.published = comment.published.astimezone(zone)
+            return
 
 
 def _plan(blog: Blog, options: Options) -> list[Planned]:
