@@ -114,3 +114,16 @@ def test_comment_json_names_a_post_the_build_wrote(built):
         data = json.loads(path.read_text(encoding="utf-8"))
         assert (built.output / data["post"]).is_file()
         assert path.relative_to(built.content / "comments").with_suffix(".html").as_posix() == data["post"]
+
+
+def test_a_post_already_in_content_is_kept_and_gets_its_comments(site):
+    """The author re-typed one old post by hand: the import keeps it, adds its comments, and the build has no clash."""
+    site.post("backups-nobody-tests", title="Backups Nobody Tests", date="2007-03-05 10:15",
+              body="MY-OWN-COPY of the post.", category="Consulting")
+    report = import_blogger(FIXTURES / "classic.xml", Options(content=site.content, download_images=False))
+    assert ("post 2007/03/backups-nobody-tests.html", "already in content/ as posts/backups-nobody-tests.md") in [
+        (s.what, s.reason) for s in report.skipped]
+    assert not (site.content / "posts/2007/03/backups-nobody-tests.md").exists()
+    assert (site.content / "comments/2007/03/backups-nobody-tests.json").is_file()
+    site.build()
+    assert "MY-OWN-COPY" in site.read("2007/03/backups-nobody-tests.html")

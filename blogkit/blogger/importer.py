@@ -122,15 +122,18 @@ def import_blogger(export: str | Path, options: Options) -> Report:
     held: dict[str, list] = {}
     isso_threads = []
 
+    taken = _existing_urls(options, manifest)
     for plan in plans:
         entry = plan.entry
-        image_map = _images(plan, links, options, manifest, files, report)
-        body = convert.to_markdown(entry.html, links, image_map).markdown
-        files[plan.source] = _markdown_file(plan, body)
-        if entry.draft:
-            report.add("drafts")
+        owner = taken.get(plan.url) if not entry.draft else None
+        if owner and owner != plan.source:
+            # The author already has this post (e.g. re-typed by hand): keep theirs, attach the comments.
+            report.skipped.append(Skipped(f"{entry.kind} {plan.url}", f"already in content/ as {owner}"))
         else:
-            report.add("posts" if entry.kind == "post" else "pages")
+            image_map = _images(plan, links, options, manifest, files, report)
+            body = convert.to_markdown(entry.html, links, image_map).markdown
+            files[plan.source] = _markdown_file(plan, body)
+            report.add("drafts" if entry.draft else "posts" if entry.kind == "post" else "pages")
         comments, dropped = _comments(entry)
         report.add("comments_dropped", dropped)
         if not comments:
@@ -148,9 +151,14 @@ def import_blogger(export: str | Path, options: Options) -> Report:
     if blog.comment_form_message:
         _comment_policy(blog.comment_form_message, options, report)
 
-    for relpath, data in files.items():
-        manifest.write(relpath, data, options, report)
     manifest.held_comments = held
+    try:
+        for relpath, data in files.items():
+            manifest.write(relpath, data, options, report)
+    finally:
+        # Even if a write fails half way, what was written is recorded as the importer's own.
+        if not options.dry_run and (report.written or report.unchanged):
+            manifest.save()
     if options.isso_json:
         # Compact: Isso recognises the generic format by the file starting with "[{".
         text = json.dumps(isso_threads, ensure_ascii=False) + "\n"
@@ -158,9 +166,36 @@ def import_blogger(export: str | Path, options: Options) -> Report:
             Path(options.isso_json).write_text(text, encoding="utf-8")
         report.notes.append(f"Isso import file: {options.isso_json} ({len(isso_threads)} threads); "
                             f"load it with: isso -c isso.cfg import -t generic {options.isso_json}")
-    if not options.dry_run:
-        manifest.save()
     return report
+
+
+def _existing_urls(options: Options, manifest: "_Manifest") -> dict[str, str]:
+    """URL -> source file for the Markdown already in content/ that the importer did not write."""
+    from pelican.utils import get_date
+
+    urls = {}
+    for kind, folder in (("post", "posts"), ("page", "pages")):
+        for path in sorted((options.content / folder).rglob("*.md")):
+            relpath = path.relative_to(options.content).as_posix()
+            if relpath in manifest.files:
+                continue
+            try:
+                head = path.read_text(encoding="utf-8").split("\n\n", 1)[0]
+                meta = {k.strip().lower(): v.strip() for k, v in
+                        (line.split(":", 1) for line in head.splitlines() if ":" in line)}
+                if meta.get("status", "").lower() in ("draft", "hidden"):
+                    continue
+                slug = meta.get("slug") or slugify(meta.get("title", ""))
+                if meta.get("save_as"):
+                    url = meta["save_as"]
+                elif kind == "post":
+                    url = options.article_url.format(date=get_date(meta["date"]), slug=slug)
+                else:
+                    url = options.page_url.format(slug=slug)
+            except (KeyError, ValueError, UnicodeDecodeError):
+                continue  # the strict build reports a broken file; the importer just cannot match it
+            urls[url] = relpath
+    return urls
 
 
 def _fit_month(entry: Entry) -> None:
