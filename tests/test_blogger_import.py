@@ -305,3 +305,28 @@ def test_iframes_become_links_and_javascript_links_go():
     md = to_markdown('<iframe src="//www.youtube.com/embed/abc"></iframe><a href="javascript:alert(1)">x</a>', links).markdown
     assert "[Embedded content: www.youtube.com](https://www.youtube.com/embed/abc)" in md
     assert "javascript" not in md and "iframe" not in md
+
+
+def test_a_google_takeout_zip_is_read_directly(tmp_path):
+    import zipfile
+
+    takeout = tmp_path / "takeout-20260101.zip"
+    with zipfile.ZipFile(takeout, "w") as archive:
+        archive.write(FORMATS["blogger2018"], "Takeout/Blogger/Blogs/Consultant Notes/feed.atom")
+        archive.writestr("Takeout/Blogger/Profile/profile.json", "{}")
+    report = run(takeout, tmp_path / "content")
+    assert report.format == "blogger2018" and report.counts["posts"] == 5
+
+    two = tmp_path / "two-blogs.zip"
+    with zipfile.ZipFile(two, "w") as archive:
+        archive.write(FORMATS["blogger2018"], "Takeout/Blogger/Blogs/A/feed.atom")
+        archive.write(FORMATS["blogger2018"], "Takeout/Blogger/Blogs/B/feed.atom")
+    with pytest.raises(BloggerExportError, match="exactly one Blogger/Blogs/<blog>/feed.atom"):
+        run(two, tmp_path / "content2")
+    assert not (tmp_path / "content2").exists()
+
+
+def test_site_relative_links_to_old_posts_are_rewritten():
+    links = LinkMap(hosts={"x.blogspot.com"}, targets={"2007/01/a.html": "{filename}/posts/2007/01/a.md"})
+    md = to_markdown('<a href="/2007/01/a.html">a</a> <a href="/elsewhere.html">b</a>', links).markdown
+    assert "[a]({filename}/posts/2007/01/a.md)" in md and "[b](/elsewhere.html)" in md

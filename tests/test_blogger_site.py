@@ -127,3 +127,23 @@ def test_a_post_already_in_content_is_kept_and_gets_its_comments(site):
     assert (site.content / "comments/2007/03/backups-nobody-tests.json").is_file()
     site.build()
     assert "MY-OWN-COPY" in site.read("2007/03/backups-nobody-tests.html")
+
+
+def test_the_real_blog_answers_at_blogger_label_and_archive_urls(real_site):
+    """The seed post's labels and month at the addresses Blogger gave them."""
+    for label in ("Sales", "Clients", "Consulting"):
+        stub = BeautifulSoup((real_site / f"search/label/{label}.html").read_text(encoding="utf-8"), "html.parser")
+        target = stub.select_one('link[rel="canonical"]')["href"]
+        assert target == f"/search/label/{label.lower()}.html"
+        assert "The Psychotherapy of Sales" in (real_site / target.lstrip("/")).read_text(encoding="utf-8")
+    stub = (real_site / "2007_01_01_archive.html").read_text(encoding="utf-8")
+    assert '<link rel="canonical" href="/2007/01/">' in stub
+
+
+def test_label_stubs_cover_every_spelling_of_a_label(site):
+    site.post("one", title="One", date="2020-05-04 10:00", tags="Sales", category="Consulting")
+    site.post("two", title="Two", date="2020-05-05 10:00", tags="SALES", category="Consulting")
+    site.build()
+    for spelling in ("Sales", "SALES"):
+        assert 'href="/search/label/sales.html"' in site.read(f"search/label/{spelling}.html")
+    assert "One" in site.read("search/label/sales.html") and "Two" in site.read("search/label/sales.html")

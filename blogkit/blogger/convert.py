@@ -73,11 +73,13 @@ class LinkMap:
     def rewrite(self, url: str) -> str | None:
         """The new link for an old blog URL, or None when the URL is not the old blog's."""
         parts = urlparse(url)
-        if parts.scheme not in ("http", "https", "") or not parts.netloc:
-            return None
-        if not is_old_blog_host(parts.hostname, self.hosts):
+        if parts.scheme not in ("http", "https", ""):
             return None
         path = parts.path.lstrip("/")
+        if not parts.netloc:  # a site-relative link: only an old post's path is worth rewriting
+            return self.targets[path] if parts.path.startswith("/") and path in self.targets else None
+        if not is_old_blog_host(parts.hostname, self.hosts):
+            return None
         fragment = "" if BLOGGER_FRAGMENT.match(parts.fragment or "") else parts.fragment
         suffix = f"#{fragment}" if fragment else ""
         if path in self.targets:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+import zipfile
 from pathlib import Path
 from urllib.parse import urlparse
 from xml.etree.ElementTree import Element, ParseError
@@ -38,20 +39,19 @@ def read_export(path: str | Path) -> Blog:
     path = Path(path)
     if not path.is_file():
         raise BloggerExportError(f"{path}: no such file (give the .xml or feed.atom file Blogger exported)")
+    data = _export_bytes(path)
     try:
-        root = SafeET.parse(path).getroot()
+        root = SafeET.fromstring(data)
     except DefusedXmlException as exc:
         raise BloggerExportError(
             f"{path}: refused: the file declares XML entities or a DTD ({type(exc).__name__}); "
             "a real Blogger export never does"
         ) from exc
     except ParseError as exc:
-        line, column = exc.position
-        size = path.stat().st_size
-        if size == 0:
+        if not data.strip():
             reason = "the file is empty"
-        elif _looks_truncated(exc, path):
-            reason = f"the file ends before the XML is complete (truncated download?), at line {line}"
+        elif _looks_truncated(exc, data):
+            reason = f"the file ends before the XML is complete (truncated download?), at line {exc.position[0]}"
         else:
             reason = f"it is not well-formed XML: {exc}"
         raise BloggerExportError(f"{path}: cannot read it as a Blogger export: {reason}. Download the export again.") from exc
@@ -71,15 +71,27 @@ def read_export(path: str | Path) -> Blog:
     )
 
 
-def _looks_truncated(exc: ParseError, path: Path) -> bool:
+def _export_bytes(path: Path) -> bytes:
+    """The export's bytes; from a Google Takeout zip, its one Blogger feed.atom."""
+    if not zipfile.is_zipfile(path):
+        return path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
+        feeds = [name for name in archive.namelist() if name.endswith("/feed.atom") and "/Blogger/" in f"/{name}"]
+        if len(feeds) != 1:
+            found = ", ".join(feeds) if feeds else "none"
+            raise BloggerExportError(
+                f"{path}: a zip file that should hold exactly one Blogger/Blogs/<blog>/feed.atom; found {found}. "
+                "Extract the blog you want and give its feed.atom"
+            )
+        return archive.read(feeds[0])
+
+
+def _looks_truncated(exc: ParseError, data: bytes) -> bool:
     message = str(exc)
     if "no element found" in message or "unclosed token" in message:
         return True
-    # The error is on the last line of the file: the parser ran out of input.
-    line = exc.position[0]
-    with path.open("rb") as handle:
-        total = sum(1 for _ in handle)
-    return line >= total and "<feed" in path.read_text(encoding="utf-8", errors="replace")[:4000]
+    # The error is on the last line: the parser ran out of input.
+    return exc.position[0] >= data.count(b"\n") + 1 and b"<feed" in data[:4000]
 
 
 def _local(tag: str) -> str:

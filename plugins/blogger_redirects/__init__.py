@@ -69,7 +69,10 @@ def stubs(context: dict, pelican_settings: dict) -> dict[str, tuple[str, str]]:
             old = f"{date:%Y}_{date:%m}_01_archive.html"
             found[old] = (pelican_settings["MONTH_ARCHIVE_URL"].format(date=date), f"{date:%B %Y}")
     if conf["labels"] and pelican_settings.get("TAG_SAVE_AS"):
-        for tag, _articles in context.get("tags", []):
+        # Every spelling a post used: Blogger's "Sales" and "sales" are one tag here, two URLs there.
+        tags = [tag for article in context.get("articles", []) for tag in getattr(article, "tags", [])]
+        tags += [tag for tag, _articles in context.get("tags", [])]
+        for tag in tags:
             name = str(tag.name)
             if "/" in name or name.startswith(".") or not name.strip():
                 logger.info("blogger_redirects: no label stub for %r (not a file name)", name)
