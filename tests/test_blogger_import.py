@@ -330,3 +330,13 @@ def test_site_relative_links_to_old_posts_are_rewritten():
     links = LinkMap(hosts={"x.blogspot.com"}, targets={"2007/01/a.html": "{filename}/posts/2007/01/a.md"})
     md = to_markdown('<a href="/2007/01/a.html">a</a> <a href="/elsewhere.html">b</a>', links).markdown
     assert "[a]({filename}/posts/2007/01/a.md)" in md and "[b](/elsewhere.html)" in md
+
+
+def test_nested_lists_and_nbsp_survive_into_html():
+    import markdown
+
+    links = LinkMap(hosts=set(), targets={})
+    md = to_markdown("<div>One&nbsp;line.</div><ul><li>a<ul><li>b</li></ul></li><li>c</li></ul>", links).markdown
+    html = markdown.markdown(md)
+    assert "One line." in md and "\xa0" not in md
+    assert html.count("<ul>") == 2 and "<li>b</li>" in html and html.index("<li>b</li>") < html.index("<li>c</li>")

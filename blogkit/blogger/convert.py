@@ -105,6 +105,17 @@ class _Converter(MarkdownConverter):
     def __init__(self, **options):
         super().__init__(heading_style="ATX", bullets="-", code_language="", escape_misc=False, **options)
 
+    def convert_li(self, el, text, parent_tags):
+        # Python-Markdown nests a list only under four spaces: pad "- " and "1. " to four columns.
+        out = super().convert_li(el, text, parent_tags)
+        match = re.match(r"^(\S+ )", out)
+        pad = 4 - len(match.group(1)) if match else 0
+        if pad <= 0:
+            return out
+        first, newline, rest = out.partition("\n")
+        first = match.group(1) + " " * pad + first[len(match.group(1)):]
+        return first + newline + re.sub(r"(?m)^(?=.)", " " * pad, rest)
+
 
 @dataclass
 class Converted:
@@ -190,6 +201,7 @@ def to_markdown(raw: str, links: LinkMap, image_map: dict[str, str] | None = Non
 
 def tidy_markdown(text: str) -> str:
     """Turn <br>-separated text into paragraphs and lists; drop stray whitespace."""
+    text = text.replace("\xa0", " ")  # Blogger's editor scatters &nbsp; everywhere
     lines = [line.rstrip() if not line.endswith("  ") or not line.strip() else line for line in text.split("\n")]
     lines = ["" if not line.strip() else line for line in lines]
     out: list[str] = []
@@ -206,18 +218,18 @@ def tidy_markdown(text: str) -> str:
         stripped = line.strip()
         if LIST_LINE.match(stripped) and not _in_list_context(out):
             # A run of two or more list-like lines separated only by <br>: a real list.
-            run = [stripped]
+            run = [line.rstrip()]
             j = i + 1
             while j < len(lines) and LIST_LINE.match(lines[j].strip()):
-                run.append(lines[j].strip())
+                run.append(lines[j].rstrip())  # keep the indentation of nested lists
                 j += 1
             if len(run) >= 2:
                 if out and out[-1] != "":
                     out[-1] = out[-1].rstrip()
                     out.append("")
                 for item in run:
-                    item = re.sub(r"^•\s+", "- ", item)
-                    item = re.sub(r"^(\d+)\\([.)])", r"\1\2", item)
+                    item = re.sub(r"^(\s*)•\s+", r"\1- ", item)
+                    item = re.sub(r"^(\s*\d+)\\([.)])", r"\1\2", item)
                     out.append(item.rstrip())
                 out.append("")
                 i = j
