@@ -43,7 +43,9 @@ STUB = """<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
+<meta name="description" content="Moved to {href}">
 <meta name="robots" content="noindex">
+{feeds}
 <link rel="canonical" href="{href}">
 <meta http-equiv="refresh" content="0; url={href}">
 </head>
@@ -94,11 +96,24 @@ class BloggerRedirectsGenerator(Generator):
             if os.path.exists(path):
                 continue
             href = f"{siteurl}/{url}" if siteurl else f"/{url}"
+            feeds = self._feed_links()
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(STUB.format(
                     lang=self.settings.get("DEFAULT_LANG", "en"), title=html.escape(title), href=html.escape(href),
+                    feeds=feeds,
                 ))
+
+    def _feed_links(self) -> str:
+        """The site-wide feed links every page of the site carries in its head."""
+        domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
+        links = []
+        for key, kind in (("FEED_ALL_ATOM", "atom"), ("FEED_ALL_RSS", "rss")):
+            if self.settings.get(key):
+                href = html.escape(f"{domain}/{self.settings[key]}")
+                title = html.escape(f"{self.settings.get('SITENAME', '')} ({kind.upper() if kind == 'rss' else 'Atom'})")
+                links.append(f'<link rel="alternate" type="application/{kind}+xml" title="{title}" href="{href}">')
+        return "\n".join(links)
 
 
 def get_generators(pelican_object):
