@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from blogkit.blogger import MANIFEST, BloggerExportError, Options, import_blogger, read_export
-from blogkit.blogger.convert import largest_image_url, to_markdown, LinkMap
+from blogkit.blogger.convert import LinkMap, largest_image_url, to_markdown
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blogger"
 FORMATS = {"classic": FIXTURES / "classic.xml", "blogger2018": FIXTURES / "blogger2018.xml"}

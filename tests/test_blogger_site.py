@@ -147,3 +147,11 @@ def test_label_stubs_cover_every_spelling_of_a_label(site):
     for spelling in ("Sales", "SALES"):
         assert 'href="/search/label/sales.html"' in site.read(f"search/label/{spelling}.html")
     assert "One" in site.read("search/label/sales.html") and "Two" in site.read("search/label/sales.html")
+
+
+def test_redirect_stubs_can_be_switched_off(site):
+    site.post("one", title="One", date="2020-05-04 10:00", tags="Sales & Marketing", category="Consulting")
+    site.build(BLOGGER_REDIRECTS={"labels": False, "month_archives": False})
+    assert (site.output / "search/label/sales-marketing.html").is_file()
+    assert not (site.output / "search/label/Sales & Marketing.html").exists()
+    assert not (site.output / "2020_05_01_archive.html").exists()

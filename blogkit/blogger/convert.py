@@ -31,7 +31,7 @@ COMMENT_TAGS = {"p", "br", "a", "em", "strong", "i", "b", "u", "s", "del", "bloc
 
 
 def largest_image_url(url: str) -> str:
-    """The biggest version Blogger's URL scheme offers: s1600 on bp.blogspot.com, s0 on googleusercontent."""
+    """Return the biggest version Blogger's URL scheme offers: s1600 on bp.blogspot.com, s0 on googleusercontent."""
     parts = urlparse(url)
     host = (parts.hostname or "").lower()
     if not IMAGE_HOST.match(host):
@@ -46,12 +46,12 @@ def largest_image_url(url: str) -> str:
 
 
 def is_blogger_image(url: str) -> bool:
-    """True for an image hosted by Blogger (the ones --download-images fetches)."""
+    """Tell whether Blogger hosts this image (the ones --download-images fetches)."""
     return bool(IMAGE_HOST.match((urlparse(url).hostname or "").lower()))
 
 
 def is_old_blog_host(host: str | None, hosts: set[str]) -> bool:
-    """True for the old blog's own host, in any of Blogger's country domains."""
+    """Tell whether a host is the old blog's own, in any of Blogger's country domains."""
     host = (host or "").lower()
     if host in hosts:
         return True
@@ -71,7 +71,7 @@ class LinkMap:
     labels: set[str] = field(default_factory=set)
 
     def rewrite(self, url: str) -> str | None:
-        """The new link for an old blog URL, or None when the URL is not the old blog's."""
+        """Return the new link for an old blog URL, or None when the URL is not the old blog's."""
         parts = urlparse(url)
         if parts.scheme not in ("http", "https", ""):
             return None
@@ -186,7 +186,7 @@ def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None
 
 
 def _alt_from(src: str) -> str:
-    """Some alt text for an image Blogger left without any: its file name in words."""
+    """Make alt text for an image Blogger left without any: its file name in words."""
     stem = unquote(urlparse(src).path.rsplit("/", 1)[-1]).split("=")[0].rsplit(".", 1)[0]
     words = " ".join(re.sub(r"[_\-+.]+", " ", stem).split())
     return f"Image: {words}" if words else "Image"
@@ -249,12 +249,12 @@ def _in_list_context(out: list[str]) -> bool:
 
 
 def plain_text(raw: str) -> str:
-    """The visible text of an HTML fragment, whitespace collapsed."""
+    """Return the visible text of an HTML fragment, whitespace collapsed."""
     return " ".join(BeautifulSoup(raw or "", "html.parser").get_text(" ").split())
 
 
 def readable_title(raw_html: str, published) -> str:
-    """A title for an untitled post: its first words, or its date when it has no text."""
+    """Make a title for an untitled post: its first words, or its date when it has no text."""
     words = plain_text(raw_html).split()
     if not words:
         return f"Untitled post of {published:%B} {published.day}, {published:%Y}"
@@ -267,7 +267,7 @@ def readable_title(raw_html: str, published) -> str:
 
 
 def sanitise_comment(body: str) -> str:
-    """A comment body cleaned to text formatting and http(s) links, wrapped in paragraphs."""
+    """Clean a comment body to text formatting and http(s) links, wrapped in paragraphs."""
     cleaned = nh3.clean(
         body or "",
         tags=COMMENT_TAGS,
@@ -283,13 +283,13 @@ def sanitise_comment(body: str) -> str:
 
 
 def plain_name(name: str) -> str:
-    """An author name as plain text (no markup survives)."""
+    """Return an author name as plain text (no markup survives)."""
     text = html.unescape(nh3.clean(name or "", tags=set()))
     return " ".join(text.split()) or "Anonymous"
 
 
 def safe_url(url: str | None) -> str | None:
-    """An author URL if it is plain http(s), otherwise nothing."""
+    """Return an author URL if it is plain http(s), otherwise None."""
     if not url:
         return None
     url = url.strip()

@@ -43,7 +43,7 @@ def fetch(url: str, opener: urllib.request.OpenerDirector | None = None) -> Fetc
 
 
 def file_name(url: str, content_type: str | None, taken: set[str]) -> str:
-    """A safe, unique file name for an image URL inside one post's folder."""
+    """Pick a safe file name for an image URL, unique inside one post's folder."""
     path = unquote(urlparse(url).path)
     base = PurePosixPath(path.split("=")[0]).name
     stem, _, ext = base.rpartition(".")

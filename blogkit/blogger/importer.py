@@ -9,6 +9,7 @@ import re
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from markdownify import markdownify
@@ -58,7 +59,7 @@ class Report:
         self.counts[key] = self.counts.get(key, 0) + number
 
     def summary(self) -> str:
-        """The end-of-run summary, one line per fact."""
+        """Render the end-of-run summary, one line per fact."""
         c = self.counts.get
         head = "Dry run: nothing was written.\n" if self.dry_run else ""
         lines = [
@@ -170,7 +171,7 @@ def import_blogger(export: str | Path, options: Options) -> Report:
 
 
 def _existing_urls(options: Options, manifest: "_Manifest") -> dict[str, str]:
-    """URL -> source file for the Markdown already in content/ that the importer did not write."""
+    """Map URL -> source file for the Markdown in content/ that the importer did not write."""
     from pelican.utils import get_date
 
     urls = {}
@@ -264,7 +265,7 @@ def _link_map(blog: Blog, plans: list[Planned]) -> convert.LinkMap:
     # The current format names no blog address: learn it from links that point at imported posts.
     for plan in plans:
         for href in re.findall(r"""href=["'](https?://[^"'#?]+)""", plan.entry.html):
-            parts = convert.urlparse(href)
+            parts = urlparse(href)
             if parts.path.lstrip("/") in targets and parts.hostname:
                 hosts.add(parts.hostname.lower())
     labels = {label for p in plans for label in p.entry.labels}
@@ -324,7 +325,7 @@ def _stamp(value: dt.datetime) -> str:
 
 
 def _comments(entry: Entry) -> tuple[list[dict], int]:
-    """The entry's live comments in the archived-comment format; and how many were dropped."""
+    """Return the entry's live comments in the archived-comment format, and how many were dropped."""
     kept: dict[str, dict] = {}
     parents: dict[str, str | None] = {c.id: c.parent_id for c in entry.comments}
     dropped = 0
@@ -348,7 +349,7 @@ def _comments(entry: Entry) -> tuple[list[dict], int]:
 
 
 def _isso_thread(plan: Planned, comments: list[dict]) -> dict:
-    """One thread in Isso's generic import format (Isso keeps no threading in that format)."""
+    """Build one thread in Isso's generic import format (which keeps no threading)."""
     return {
         "id": "/" + plan.url, "title": plan.entry.title,
         "comments": [

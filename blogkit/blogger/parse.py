@@ -72,7 +72,7 @@ def read_export(path: str | Path) -> Blog:
 
 
 def _export_bytes(path: Path) -> bytes:
-    """The export's bytes; from a Google Takeout zip, its one Blogger feed.atom."""
+    """Read the export's bytes; from a Google Takeout zip, its one Blogger feed.atom."""
     if not zipfile.is_zipfile(path):
         return path.read_bytes()
     with zipfile.ZipFile(path) as archive:
@@ -146,7 +146,7 @@ def _title(entry: Element) -> str:
 
 
 def _numeric_id(value: str | None) -> str | None:
-    """The number at the end of a Blogger id or feed URL: 'tag:...post-5678' and '.../5678' give '5678'."""
+    """Return the number ending a Blogger id or feed URL: 'tag:...post-5678' and '.../5678' give '5678'."""
     if not value:
         return None
     match = re.search(r"(\d+)/?$", value.strip())

@@ -57,7 +57,7 @@ STUB = """<!DOCTYPE html>
 
 
 def settings(pelican_settings: dict) -> dict:
-    """The plugin's settings with defaults applied."""
+    """Return the plugin's settings with defaults applied."""
     return {**DEFAULTS, **(pelican_settings.get("BLOGGER_REDIRECTS") or {})}
 
 
@@ -105,7 +105,7 @@ class BloggerRedirectsGenerator(Generator):
                 ))
 
     def _feed_links(self) -> str:
-        """The site-wide feed links every page of the site carries in its head."""
+        """Render the site-wide feed links every page carries in its head."""
         domain = (self.settings.get("FEED_DOMAIN") or "").rstrip("/")
         links = []
         for key, kind in (("FEED_ALL_ATOM", "atom"), ("FEED_ALL_RSS", "rss")):
