@@ -11,6 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from blogkit.blogger import Options, import_blogger
+from conftest import Site
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blogger"
 
@@ -23,9 +24,10 @@ OLD_POSTS = {
 }
 
 
-@pytest.fixture(params=["classic", "blogger2018"])
-def built(request, site):
-    """A fixture site holding one imported export, built strictly with the real settings."""
+@pytest.fixture(scope="module", params=["classic", "blogger2018"])
+def built(request, tmp_path_factory):
+    """A fixture site holding one imported export, built strictly with the real settings (read-only)."""
+    site = Site(tmp_path_factory.mktemp(request.param))
     import_blogger(FIXTURES / f"{request.param}.xml", Options(content=site.content, download_images=False))
     site.build()
     return site
