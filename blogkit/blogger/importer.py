@@ -369,7 +369,8 @@ def _comment_policy(message: str, options: Options, report: Report) -> None:
     """Make Blogger's comment-form message the policy text, unless the settings already set one."""
     settings = options.settings_file
     if settings is None or not Path(settings).is_file():
-        report.notes.append(f"Blogger's comment-form message: {message!r} (no settings file to put it in)")
+        report.notes.append(f"Blogger's comment-form message: {message!r}; not put in pelicanconf.py because the import "
+                            "went to another folder than content/ (set COMMENTS['policy'] there to use it)")
         return
     text = Path(settings).read_text(encoding="utf-8")
     if POLICY_MARK in text:
