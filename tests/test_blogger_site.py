@@ -95,9 +95,19 @@ def test_month_archives_answer_at_both_blogger_forms(built, serve_folder):
         urllib.request.urlopen(f"{served.url}/2007_08_01_archive.html")
 
 
+def test_blogger_feed_address_serves_the_atom_feed(built, serve_folder):
+    import feedparser
+
+    served = serve_folder(built.output)
+    with urllib.request.urlopen(f"{served.url}/feeds/posts/default") as response:
+        feed = feedparser.parse(response.read())
+    assert not feed.bozo
+    assert "Backups Nobody Tests" in [entry.title for entry in feed.entries]
+
+
 def test_the_draft_and_its_comment_are_published_nowhere(built):
     for path in built.output.rglob("*"):
-        if path.is_file() and path.suffix in (".html", ".xml") and "drafts" not in path.parts:
+        if path.is_file() and (path.suffix in (".html", ".xml") or path.name == "default") and "drafts" not in path.parts:
             text = path.read_text(encoding="utf-8")
             assert "DRAFT-SECRET-TEXT" not in text and "Unfinished Thoughts" not in text, path
             assert "DRAFT-COMMENT-TEXT" not in text, path

@@ -12,6 +12,10 @@ Posts, pages, year and month archives already live at Blogger's paths
 - classic archive pages `/YYYY_MM_01_archive.html`: a stub per month with
   posts, pointing to the month archive `/YYYY/MM/`.
 
+Feed readers follow no HTML redirect, so Blogger's feed address
+`/feeds/posts/default` gets a copy of the site's Atom feed instead (for a blog
+whose own domain now points here; a *.blogspot.com feed URL stays Blogger's).
+
 A stub is a small valid HTML page: `<link rel="canonical">` to the new page,
 an instant `<meta http-equiv="refresh">`, a plain link, and `noindex`. No
 script, so it works under the site's Content-Security-Policy.
@@ -21,7 +25,7 @@ hand-written list of old URLs; these are derived from the content itself, so
 a new label or month gets its Blogger address without anyone listing it.
 
 Settings (defaults applied in `settings`):
-    BLOGGER_REDIRECTS = {"labels": True, "month_archives": True}
+    BLOGGER_REDIRECTS = {"labels": True, "month_archives": True, "feed": True}
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import html
 import logging
 import os
+import shutil
 
 from pelican import signals
 from pelican.generators import Generator
@@ -36,7 +41,8 @@ from pelican.utils import sanitised_join
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"labels": True, "month_archives": True}
+DEFAULTS = {"labels": True, "month_archives": True, "feed": True}
+BLOGGER_FEED = "feeds/posts/default"
 
 STUB = """<!DOCTYPE html>
 <html lang="{lang}">
@@ -103,6 +109,19 @@ class BloggerRedirectsGenerator(Generator):
                     lang=self.settings.get("DEFAULT_LANG", "en"), title=html.escape(title), href=html.escape(href),
                     feeds=feeds,
                 ))
+        self._copy_feed()
+
+    def _copy_feed(self) -> None:
+        """Put the site's Atom feed at Blogger's feed address, for readers subscribed to it."""
+        atom = self.settings.get("FEED_ALL_ATOM")
+        source = os.path.join(self.output_path, atom) if atom else None
+        if not settings(self.settings)["feed"] or not source or not os.path.isfile(source):
+            return
+        target = sanitised_join(self.output_path, BLOGGER_FEED)
+        if os.path.exists(target):
+            return
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(source, target)
 
     def _feed_links(self) -> str:
         """Render the site-wide feed links every page carries in its head."""
