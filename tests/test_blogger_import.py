@@ -340,3 +340,17 @@ def test_nested_lists_and_nbsp_survive_into_html():
     html = markdown.markdown(md)
     assert "One line." in md and "\xa0" not in md
     assert html.count("<ul>") == 2 and "<li>b</li>" in html and html.index("<li>b</li>") < html.index("<li>c</li>")
+
+
+def test_only_the_old_blogs_own_links_are_rewritten():
+    links = LinkMap(hosts={"mine.blogspot.com"}, targets={"2007/01/a.html": "{filename}/posts/2007/01/a.md"})
+    md = to_markdown(
+        '<a href="http://mine.blogspot.de/2007/01/a.html">a</a> '
+        '<a href="http://friend.blogspot.com/2007/01/a.html">friend</a> '
+        '<a href="http://mine.blogspot.com/2007/01/">january</a> '
+        '<a href="http://mine.blogspot.com/2007/02/deleted.html">deleted</a>', links).markdown
+    assert "[a]({filename}/posts/2007/01/a.md)" in md
+    assert "[friend](http://friend.blogspot.com/2007/01/a.html)" in md
+    assert "[january](/2007/01/)" in md
+    assert "[deleted](http://mine.blogspot.com/2007/02/deleted.html)" in md
+    assert links.unresolved == {"http://mine.blogspot.com/2007/02/deleted.html"}

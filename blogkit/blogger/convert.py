@@ -59,7 +59,7 @@ def is_old_blog_host(host: str | None, hosts: set[str]) -> bool:
     if not match:
         return False
     names = {m.group(1) for m in (BLOGSPOT_HOST.match(h) for h in hosts) if m}
-    return not names or match.group(1) in names
+    return match.group(1) in names  # another Blogger blog is not ours
 
 
 @dataclass
@@ -69,6 +69,7 @@ class LinkMap:
     hosts: set[str]
     targets: dict[str, str]  # old path -> "{filename}/posts/..md" (Pelican link syntax)
     labels: set[str] = field(default_factory=set)
+    unresolved: set[str] = field(default_factory=set)  # old-blog links with no page here, left as they were
 
     def rewrite(self, url: str) -> str | None:
         """Return the new link for an old blog URL, or None when the URL is not the old blog's."""
@@ -92,11 +93,14 @@ class LinkMap:
             from pelican.utils import slugify
 
             return "{tag}" + slugify(unquote(label.group(1)), regex_subs=SLUG_SUBS)
-        # Archive pages and anything else: a site-relative path, served by the same layout.
+        # Year and month archives exist here for every month with a post, at the same paths.
         archive = re.match(r"^(\d{4})_(\d{2})_\d{2}_archive\.html$", path)
-        if archive:
-            return f"/{archive.group(1)}/{archive.group(2)}/"
-        return "/" + path + suffix
+        period = f"{archive.group(1)}/{archive.group(2)}/" if archive else path
+        if re.fullmatch(r"\d{4}/(\d{2}/)?", period) and any(t.startswith(period) for t in self.targets):
+            return "/" + period
+        # A deleted post, a search, a feed: no page here; keep the link and report it.
+        self.unresolved.add(url)
+        return None
 
 
 class _Converter(MarkdownConverter):

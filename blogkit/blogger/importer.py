@@ -149,6 +149,10 @@ def import_blogger(export: str | Path, options: Options) -> Report:
         files[f"comments/{stem}.json"] = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         isso_threads.append(_isso_thread(plan, comments))
 
+    if links.unresolved:
+        shown = ", ".join(sorted(links.unresolved)[:3]) + (" ..." if len(links.unresolved) > 3 else "")
+        report.notes.append(f"{len(links.unresolved)} link(s) to old-blog pages that were not imported are "
+                            f"kept as they were: {shown}")
     if blog.comment_form_message:
         _comment_policy(blog.comment_form_message, options, report)
 
