@@ -354,3 +354,17 @@ def test_only_the_old_blogs_own_links_are_rewritten():
     assert "[january](/2007/01/)" in md
     assert "[deleted](http://mine.blogspot.com/2007/02/deleted.html)" in md
     assert links.unresolved == {"http://mine.blogspot.com/2007/02/deleted.html"}
+
+
+def test_classic_comment_without_in_reply_to_finds_its_post_by_its_link(tmp_path):
+    import re
+
+    text = FORMATS["classic"].read_text(encoding="utf-8")
+    # Drop Amy's thr:in-reply-to; her comment's own alternate link still names the post.
+    amy = re.compile(r"(<id>tag:blogger.com,1999:blog-42.post-1001</id>.*?)\s*<thr:in-reply-to[^>]*/>", re.S)
+    assert amy.search(text)
+    export = tmp_path / "old.xml"
+    export.write_text(amy.sub(r"\1", text, count=1), encoding="utf-8")
+    backups = next(e for e in read_export(export).posts if e.id == "101")
+    assert "1001" in [c.id for c in backups.comments]
+    assert backups.comments[0].post_id == ""  # found by the link, not by thr:in-reply-to

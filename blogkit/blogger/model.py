@@ -22,6 +22,7 @@ class Comment:
     published: dt.datetime
     body_html: str
     removed: str | None = None  # why it is dropped ("deleted", "spam", ...), None when live
+    post_path: str | None = None  # the post's old path, when the export names the post only by its link
 
 
 @dataclass

@@ -246,7 +246,7 @@ def _parse_classic(root: Element) -> Blog:
                 post_id=_numeric_id(reply_to.get("ref") if reply_to is not None else None) or "",
                 parent_id=parent, author=name or "Anonymous", author_url=url,
                 published=_date(_text(element.find(f"{A}published")), f"comment {entry_id}"),
-                body_html=body, removed=removed,
+                body_html=body, removed=removed, post_path=_path_of(_alternate(element)),
             ))
         elif kind == "settings":
             if entry_id.endswith(".settings.BLOG_COMMENT_FORM_MESSAGE"):
@@ -312,8 +312,10 @@ def _parse_2018(root: Element) -> Blog:
 def _assemble(fmt, title, hosts, form_message, entries, comments, skipped) -> Blog:
     """Attach comments to their posts; record what cannot be attached."""
     by_id = {entry.id: entry for entry in entries}
+    by_path = {entry.old_path: entry for entry in entries if entry.old_path}
     for comment in comments:
-        entry = by_id.get(comment.post_id)
+        # Old classic exports may lack thr:in-reply-to; the comment's own link names its post.
+        entry = by_id.get(comment.post_id) or by_path.get(comment.post_path or "")
         if entry is None:
             skipped.append(Skipped(f"comment {comment.id} by {comment.author}", "its post is not in the export"))
             continue
