@@ -102,16 +102,6 @@ def test_click_mode_and_custom_policy(site):
     assert button.has_attr("hidden") and button.get_text() == "Show comments and leave one"
 
 
-def test_policy_file_from_the_blogger_import_is_used_when_no_policy_is_set(site):
-    site.post("a")
-    site.write("comments/policy.txt", "Imported message.\n\nSecond paragraph.\n")
-    site.build(COMMENTS={"isso": {"url": "https://comments.example.org"}})
-    assert [p.get_text() for p in soup(site.read("2020/05/a.html")).select(".comments-policy p")] == [
-        "Imported message.", "Second paragraph."]
-    site.build(COMMENTS={"isso": {"url": "https://comments.example.org"}, "policy": "Set here."})
-    assert [p.get_text() for p in soup(site.read("2020/05/a.html")).select(".comments-policy p")] == ["Set here."]
-
-
 def test_closed_post_shows_archived_comments_without_a_form(site):
     site.post("a", comments="closed")
     site.write("comments/2020/05/a.json", archived(comments=[comment()]))

@@ -12,9 +12,8 @@ loads lazily through theme/static/js/comments.js.
 Settings (all under COMMENTS, defaults applied in `resolve_settings`):
     provider      "isso" | "giscus" | None
     load          "lazy" (when the block nears the viewport) | "click"
-    policy        text above the form; blank lines separate paragraphs. Unset, it is
-                  the text of content/comments/policy.txt (where the Blogger import puts
-                  the old comment-form message), else the old blog's words
+    policy        text above the form; blank lines separate paragraphs (`invoke
+                  import-blogger` sets it from Blogger's comment-form message)
     default_mode  "open" | "closed" | "off" for posts without `Comments:`
     count         fetch live comment counts for index pages (Isso only)
     isso          {"url": ..., "options": {data-isso-* attributes}}
@@ -122,12 +121,9 @@ def _merge(defaults: dict, given: dict) -> dict:
     return merged
 
 
-def resolve_settings(given: dict | None, environ=os.environ, content: Path | None = None) -> tuple[dict, list[str]]:
+def resolve_settings(given: dict | None, environ=os.environ) -> tuple[dict, list[str]]:
     """Apply defaults and ISSO_URL to a COMMENTS setting; return it and what is wrong with it."""
     conf = _merge(DEFAULTS, given or {})
-    policy_file = content / conf["path"] / "policy.txt" if content else None
-    if "policy" not in (given or {}) and policy_file and policy_file.is_file():
-        conf["policy"] = policy_file.read_text(encoding="utf-8")
     errors = []
     unknown = set(given or {}) - set(DEFAULTS)
     if unknown:
@@ -166,7 +162,7 @@ def comment_origin(conf: dict) -> str:
 
 def initialized(pelican) -> None:
     """Resolve COMMENTS once, so templates and the CSP plugin see the final values."""
-    conf, errors = resolve_settings(pelican.settings.get("COMMENTS"), content=Path(pelican.settings["PATH"]))
+    conf, errors = resolve_settings(pelican.settings.get("COMMENTS"))
     for error in errors:
         _problem("pelicanconf.py", f"COMMENTS: {error}", "see the COMMENTS section of the README")
     pelican.settings["COMMENTS"] = conf
