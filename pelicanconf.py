@@ -95,9 +95,14 @@ DELETE_OUTPUT_DIRECTORY = False
 
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = []
+PLUGINS = ["assets"]
 
 # Navigation and sidebar.
 DISPLAY_PAGES_ON_MENU = True
 DISPLAY_CATEGORIES_ON_MENU = False
 MENUITEMS = ()
+
+# Theme assets (plugins/assets): one CSS and one JS bundle; Pygments styles must pass 4.5:1 contrast.
+ASSETS_PYGMENTS_LIGHT = "default"
+ASSETS_PYGMENTS_DARK = "github-dark"
+ASSETS_JS = ["theme-toggle.js", "copy-code.js"]  # drop a name to switch that feature off
