@@ -182,6 +182,7 @@ def test_index_shows_comment_counts_only_where_archived_comments_exist(fixture_s
     assert count("index.html", "An early bird") is None
     assert count("page/2/index.html", "February notes") == "1 comment on February notes"
     assert count("page/2/index.html", "Summer clients") == "0 comments on Summer clients"
+    assert count("page/3/index.html", "Independence day") is None, "comments off: no count pointing at nothing"
 
 
 def test_summary_listing_has_read_more_with_an_accessible_name(real_site):
@@ -219,7 +220,7 @@ def test_article_renders_every_contract_variable_when_present(fixture_site):
     main = page.main
     assert main.select_one(".post .date-header").get_text(strip=True) == "Sunday, March 14, 2021"
     meta = main.select_one(".post header .post-meta").get_text(" ", strip=True)
-    assert "Posted by The Consultant" in meta and "7 min read" in meta
+    assert "Posted by The Consultant at 10:00 AM" in meta and "7 min read" in meta
     assert [a.get_text() for a in main.select(".post-footer a[rel=tag]")] == ["Backups", "Sales"]
     toc = main.select_one("nav.toc")
     assert [a["href"] for a in toc.select("a")] == ["#why-backups-fail", "#checking-a-restore"]

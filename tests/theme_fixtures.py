@@ -79,6 +79,8 @@ def provide(generator):
     long_post.archived_comments = [comment, dict(comment, id="c2", parent="c1")]
     by_slug["february-notes"].archived_comments = [comment]
     by_slug["summer-clients"].archived_comments = []
+    by_slug["independence"].archived_comments = [comment]
+    by_slug["independence"].comments_mode = "off"
 
 def register():
     signals.article_generator_finalized.connect(provide)
