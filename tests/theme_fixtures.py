@@ -121,8 +121,8 @@ def theme_overrides(site, *, contract: bool = True, **extra) -> dict:
     """Settings for a fixture build: the real configuration plus pelican-neighbors and the fixture plugin."""
     settings = load_settings(ROOT / "pelicanconf.py")
     plugins = [p for p in settings["PLUGINS"]]
-    if "neighbors" not in plugins:
-        plugins.append("neighbors")
+    if not any(p.endswith("neighbors") for p in plugins):
+        plugins.append("pelican.plugins.neighbors")
     paths = list(settings["PLUGIN_PATHS"])
     if contract:
         plugins.append("contract_fixture")
