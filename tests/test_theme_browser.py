@@ -192,3 +192,43 @@ def test_print_shows_the_post_without_navigation(real_site, serve_folder, page):
     assert page.locator(".post-body").is_visible()
     assert body_background(page) == LIGHT_BG, "print is black on white even in dark mode"
     page.emulate_media(media="screen")
+
+
+STRICT_CSP = "default-src 'self'; script-src 'self' {hashes}; style-src 'self'; img-src 'self' data:"
+
+
+def add_strict_csp(folder, relpath: str) -> None:
+    """Put the site's kind of CSP first in a page's head (what plugins/csp does): inline scripts only by hash."""
+    import base64
+    import hashlib
+    import re
+
+    page = folder / relpath
+    text = page.read_text(encoding="utf-8")
+    hashes = " ".join(
+        "'sha256-%s'" % base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+        for body in re.findall(r"<script>(.*?)</script>", text, flags=re.S)
+    )
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{STRICT_CSP.format(hashes=hashes)}">'
+    page.write_text(text.replace("<head>", "<head>\n" + meta, 1), encoding="utf-8")
+
+
+def test_theme_runs_under_a_strict_csp(fixture_site, serve_folder, chromium, page, tmp_path):
+    """No inline style or handler anywhere, the pre-paint script allowed by its hash: no violation, features work."""
+    import shutil
+
+    folder = tmp_path / "site"
+    shutil.copytree(fixture_site, folder)
+    add_strict_csp(folder, CODE_POST.lstrip("/"))
+    server = serve_folder(folder)
+    chromium.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page.add_init_script("window.__violations = []; document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    page.emulate_media(color_scheme="light")
+    page.goto(server.url + CODE_POST)
+    assert page.evaluate("document.documentElement.classList.contains('js')"), "the hashed pre-paint script ran"
+    page.locator(".theme-toggle").click()
+    assert body_background(page) == DARK_BG
+    page.locator(".copy-code").first.click()
+    page.wait_for_function("document.querySelector('.copy-code').textContent === 'Copied'")
+    assert page.evaluate("window.__violations") == []
+    assert page.console_errors == []
