@@ -1,7 +1,7 @@
 """Run Lighthouse on the built article and index pages and print the four scores and the page weight.
 
     npm install --prefix bench lighthouse@12.8      # once; goes to bench/node_modules
-    uv run python bench/lighthouse.py               # builds content/ into a temp folder, serves it on 127.0.0.1
+    uv run python bench/lighthouse.py               # production build of content/ in a temp folder, served on 127.0.0.1
     uv run python bench/lighthouse.py --preset desktop --output output
 
 Lighthouse drives Debian's Chromium (CHROME_PATH, default /usr/bin/chromium) with the
@@ -63,9 +63,9 @@ def start_server(folder: Path, port: int) -> subprocess.Popen:
     raise SystemExit(f"nothing listened on 127.0.0.1:{port} within 20 s")
 
 
-def run_lighthouse(url: str, preset: str, workdir: Path) -> dict:
+def run_lighthouse(url: str, preset: str, workdir: Path, name: str = "report") -> dict:
     """Run the Lighthouse CLI once and return its JSON report."""
-    report = workdir / "report.json"
+    report = workdir / f"{name}-{preset}.json"
     profile = tempfile.mkdtemp(prefix="lh-profile-", dir=workdir)
     command = [
         str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={report}",
@@ -100,6 +100,8 @@ def summarise(report: dict) -> dict:
         "bytes": int(audits["total-byte-weight"]["numericValue"]),
         "requests": len(requests),
         "cls": audits["cumulative-layout-shift"]["numericValue"],
+        "tbt": audits["total-blocking-time"]["numericValue"],
+        "lcp": audits["largest-contentful-paint"]["numericValue"],
         "failing": failing,
     }
 
@@ -107,29 +109,35 @@ def summarise(report: dict) -> dict:
 def main() -> None:
     """Build (or take) a site, serve it, run Lighthouse on each page and print a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, help="an already built site to test (default: build content/ afresh)")
+    parser.add_argument("--output", type=Path, help="an already built site to test (default: build content/ with publishconf.py)")
     parser.add_argument("--preset", choices=["mobile", "desktop"], default="mobile", help="Lighthouse's form factor")
+    parser.add_argument("--keep", type=Path, help="a folder to keep the JSON reports in")
     args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
     if not LIGHTHOUSE.exists():
         raise SystemExit(f"{LIGHTHOUSE} is missing: run `npm install --prefix bench lighthouse@12.8` first")
 
     with tempfile.TemporaryDirectory(prefix="lighthouse-") as tmp:
         workdir = Path(tmp)
         site = args.output
-        if site is None:
-            site = workdir / "output"
-            build(ROOT / "pelicanconf.py", site, {"CACHE_PATH": str(workdir / "cache"), "LOAD_CONTENT_CACHE": False})
         port = free_port()
+        if site is None:
+            # The production build (publishconf.py), its SITEURL pointed at where it is served, so
+            # canonical and feed URLs are absolute as they are on the real site.
+            site = workdir / "output"
+            os.environ["SITEURL"] = f"http://127.0.0.1:{port}"
+            build(ROOT / "publishconf.py", site, {"CACHE_PATH": str(workdir / "cache")})
         server = start_server(site.resolve(), port)
         try:
             version = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True).stdout.strip()
             print(f"Lighthouse {version}, {args.preset}, Chromium at {os.environ.get('CHROME_PATH', '/usr/bin/chromium')}")
-            print(f"{'page':8} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5} {'bytes':>7} {'reqs':>5} {'CLS':>6}  lost points on")
+            print(f"{'page':8} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5} {'bytes':>7} {'reqs':>5} {'CLS':>6} {'LCP ms':>7} {'TBT ms':>6}  lost points on")
             for name, path in PAGES.items():
-                row = summarise(run_lighthouse(f"http://127.0.0.1:{port}{path}", args.preset, workdir))
+                row = summarise(run_lighthouse(f"http://127.0.0.1:{port}{path}", args.preset, args.keep or workdir, name))
                 print(
                     f"{name:8} {row['performance']:>5} {row['accessibility']:>5} {row['best-practices']:>5} "
-                    f"{row['seo']:>5} {row['bytes']:>7} {row['requests']:>5} {row['cls']:>6.3f}  {', '.join(row['failing']) or '-'}"
+                    f"{row['seo']:>5} {row['bytes']:>7} {row['requests']:>5} {row['cls']:>6.3f} {row['lcp']:>7.0f} {row['tbt']:>6.0f}  {', '.join(row['failing']) or '-'}"
                 )
         finally:
             server.terminate()
