@@ -111,7 +111,7 @@ DELETE_OUTPUT_DIRECTORY = False
 
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["blogger_redirects", "comments"]
+PLUGINS = ["blogger_redirects", "assets", "comments"]
 
 # Comments: Isso by default (its URL can come from the ISSO_URL environment variable; empty
 # means no live comments in local builds), loaded when a reader nears them. See plugins/comments.
@@ -148,3 +148,8 @@ CSP = {"enabled": True, "wasm": ["search.html"], "extra": {}}
 DISPLAY_PAGES_ON_MENU = True
 DISPLAY_CATEGORIES_ON_MENU = False
 MENUITEMS = ()
+
+# Theme assets (plugins/assets): one CSS and one JS bundle; Pygments styles must pass 4.5:1 contrast.
+ASSETS_PYGMENTS_LIGHT = "default"
+ASSETS_PYGMENTS_DARK = "github-dark"
+ASSETS_JS = ["theme-toggle.js", "copy-code.js", "comments.js"]  # drop a name to switch that feature off
