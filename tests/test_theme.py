@@ -236,9 +236,9 @@ def test_article_renders_every_contract_variable_when_present(fixture_site):
     assert not post_nav.select_one("a.newer")
     related = [a["href"] for a in main.select("section.related a")]
     assert related == ["/2021/02/february-notes.html", "/2019/07/summer-clients.html"]
-    # Order: post, neighbours, related posts.
+    # Order: post, neighbours, related posts, comments (partials/comments.html, from the comments plugin).
     blocks = [el.name + "." + el["class"][0] for el in main.find_all(recursive=False)]
-    assert blocks == ["article.post", "nav.post-nav", "section.related"]
+    assert blocks == ["article.post", "nav.post-nav", "section.related", "section.comments"]
 
 
 def test_article_without_contract_variables_renders_none_of_their_blocks(site):

@@ -21,8 +21,9 @@ Settings (all under COMMENTS, defaults applied in `resolve_settings`):
     path          folder under PATH holding archived comments ("comments")
 The environment variable ISSO_URL overrides COMMENTS["isso"]["url"].
 
-Every article gets `comments_mode` ("open" | "closed" | "off") and
-`archived_comments` (a list in reading order; `.roots` holds the threads).
+Every article gets `comments_mode` ("open" | "closed" | "off"); an article with a
+comments file also gets `archived_comments` (a list in reading order, so its length
+is the number of comments; `.roots` holds the threads).
 """
 
 from __future__ import annotations
@@ -367,7 +368,9 @@ def attach_comments(generator) -> None:
                      'write "Comments: open", "Comments: closed" or "Comments: off"')
             mode = "off"
         article.comments_mode = mode
-        article.archived_comments = ArchivedComments()
+        # Only a post with a comments file gets archived_comments; a cached article must not keep an old list.
+        if "archived_comments" in vars(article):
+            del article.archived_comments
         is_published = id(article) in published
         url = article.url if is_published else _published_url(article)
         path = folder / comment_file_for(url)

@@ -96,7 +96,7 @@
     });
   }
 
-  function countLabel(n) { return n === 1 ? "1 comment" : (n === 0 ? "No comments" : n + " comments"); }
+  function countLabel(n) { return n === 1 ? "1 comment" : n + " comments"; }
 
   function setUpCounts() {
     var links = Array.prototype.slice.call(document.querySelectorAll("a[data-comments-count][data-isso]"));
