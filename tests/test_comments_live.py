@@ -208,13 +208,16 @@ def test_exported_comments_show_once_live_and_stay_without_the_service(tmp_path,
             comment_id = json.load(response)["id"]
         [link] = re.findall(rf"Activate comment: (\S+/id/{comment_id}/activate/\S+)", isso.log_text())
         urllib.request.urlopen(urllib.request.Request(link, method="POST")).read()
-        site.post("a")
+        # A long post: the comments start far below, so Isso loads only when the test scrolls there.
+        site.post("a", body="\n\n".join(f"Paragraph {n} of a long post about backups." for n in range(80)))
         export_comments(isso.url, ["/2020/05/a.html"], site.content / "comments", dt.timezone.utc)
         monkeypatch.setenv("ISSO_URL", isso.url)
         site.build()
         served = serve_folder(site.output, port=site_port)
         page.goto(served.url + "/2020/05/a.html")
         archived = page.locator(f"#comment-isso-{comment_id}")
+        page.wait_for_timeout(300)
+        assert not page.evaluate("() => window.Isso !== undefined")  # not loaded yet: the static copy is what shows
         assert archived.is_visible() and "Exported and still here." in archived.inner_text()
         page.locator("#comments").scroll_into_view_if_needed()
         page.wait_for_selector(f"#isso-{comment_id}")
