@@ -26,6 +26,8 @@ THEME = "theme"
 TIMEZONE = "America/New_York"
 DEFAULT_DATE_FORMAT = "%A, %B %-d, %Y"
 DEFAULT_DATE = None
+# A post dated in the future is scheduled: left out (and reported) until its date.
+WITH_FUTURE_DATES = False
 
 # URLs identical to Blogger's, so every old link keeps working.
 ARTICLE_URL = "{date:%Y}/{date:%m}/{slug}.html"
@@ -95,7 +97,7 @@ DELETE_OUTPUT_DIRECTORY = False
 
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = []
+PLUGINS = ["strict"]
 
 # Navigation and sidebar.
 DISPLAY_PAGES_ON_MENU = True

@@ -1,0 +1,212 @@
+"""Check the site as a whole: clashing output paths, links between contents, drafts, images."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import os
+import re
+from collections import defaultdict
+from html import unescape
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+from blogkit.build import Problem
+
+from .sources import Source
+
+ARTICLE_LISTS = ("articles", "translations", "hidden_articles", "hidden_translations", "drafts", "drafts_translations")
+PAGE_LISTS = ("pages", "translations", "hidden_pages", "hidden_translations", "draft_pages", "draft_translations")
+PUBLIC = ("published", "hidden")
+LINK_HINT = "{filename}/{static} paths are relative to this file, or start with / for the content folder"
+ATTR_RE = re.compile(r"""<[^>]+?\b(?:href|src)\s*=\s*(["'])(?P<url>.*?)\1""", re.S)
+IMG_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(?P<url>.*?)\1""", re.S | re.I)
+
+
+def contents(generators) -> list:
+    """Every content object the run read: articles and pages of every status, with translations."""
+    from pelican.generators import ArticlesGenerator, PagesGenerator
+
+    found, seen = [], set()
+    for generator in generators:
+        names = ARTICLE_LISTS if isinstance(generator, ArticlesGenerator) else (
+            PAGE_LISTS if isinstance(generator, PagesGenerator) else ())
+        for name in names:
+            for item in getattr(generator, name, []):
+                if id(item) not in seen:
+                    seen.add(id(item))
+                    found.append(item)
+    return found
+
+
+def statics(generators) -> list:
+    from pelican.generators import StaticGenerator
+
+    return [s for g in generators if isinstance(g, StaticGenerator) for s in g.staticfiles]
+
+
+def clashing_outputs(items: list, static_files: list, name) -> list[tuple[Problem, list[str]]]:
+    """Find contents written to the same output path; keep the first, stop the others being written.
+
+    Pelican would either crash half-way with FileOverwriteFailedError (and so
+    hide every later problem) or, for a static file, overwrite silently.
+    """
+    by_path = defaultdict(list)
+    for item in list(static_files) + list(items):
+        save_as = item.save_as
+        if save_as:
+            by_path[os.path.normpath(save_as)].append(item)
+    found = []
+    for save_as, clash in by_path.items():
+        if len(clash) < 2:
+            continue
+        names = [name(c.source_path) for c in clash]
+        for item in clash[1:]:
+            if type(item).__name__ != "Static":
+                item.override_save_as = ""  # Pelican's writer skips an empty save_as
+        others = ", ".join(names[:-1])
+        problem = Problem(
+            names[-1],
+            f"written to the same output path {save_as} as {others}",
+            "give one of them another Slug: (or Save_as:/Url:) so each has its own address",
+        )
+        covers = [c.source_path for c in clash] + [os.path.relpath(c.source_path, c.settings["PATH"]) for c in clash]
+        found.append((problem, covers))
+    return found
+
+
+def _find(context_map: dict, item, path: str):
+    """Look a link target up the way Pelican's link replacer does; (found, key tried)."""
+    for candidate in (path, unquote(path), unescape(path)):
+        if candidate.startswith("/"):
+            key = candidate[1:]
+        else:
+            key = item.get_relative_source_path(os.path.join(item.relative_dir, candidate))
+        key = os.path.normpath(key).replace(os.sep, "/") if key else key
+        if key in context_map:
+            return context_map[key], key
+    return None, key
+
+
+def check_links(item, source: Source | None, context: dict, settings: dict, tags: dict,
+                categories: dict, authors: dict, drafts: dict, name) -> list[tuple[Problem, list[str]]]:
+    """Every {filename}/{static}/{attach}/{index}/{tag}/{category}/{author} link, and links to drafts."""
+    from pelican.urlwrappers import Author, Category, Tag
+
+    raw = item._content or ""
+    path = name(item.source_path)
+    public = item.status in PUBLIC
+    found = []
+
+    def report(needle, message, hint, covers=()):
+        line = source.line_of(needle) if source else None
+        found.append((Problem(path, message, hint, line), list(covers)))
+
+    for match in item._get_intrasite_link_regex().finditer(raw):
+        what, value = match.group("what"), match.group("value")
+        written = "{" + what + "}" + value
+        url = urlparse(value)
+        if what in ("filename", "static", "attach"):
+            key_map = context["generated_content"] if what == "filename" else context["static_content"]
+            target, key = _find(key_map, item, url.path)
+            if target is None and what == "filename":
+                target, _ = _find(context["static_content"], item, url.path)
+            covers = [f"Unable to find '{value}'", f"Unable to find '{url.geturl()}'"]
+            if target is not None and not os.path.exists(target.source_path):
+                # Pelican makes a Static for every {static} link, whether the file exists or not.
+                covers.append(f"Cannot get modification stamp for {target.source_path}")
+                target, key = None, target.get_relative_source_path()
+                key_map = {k: v for k, v in key_map.items() if os.path.exists(getattr(v, "source_path", ""))}
+            if target is None and key in key_map:
+                report(written, f"links to {written}, which was left out of the build because of its own problem",
+                       "fix the problem reported for that file", covers)
+            elif target is None:
+                known = sorted(k for k in key_map if key_map[k] is not None)
+                close = difflib.get_close_matches(key or "", known, n=1, cutoff=0.5)
+                hint = f"did you mean {{{what}}}/{close[0]}? " if close else ""
+                kind = "image or file" if what != "filename" else "post or page"
+                report(written, f"dead link {written}: no {kind} '{key}' in the content folder",
+                       hint + LINK_HINT, covers)
+            elif public and getattr(target, "status", None) == "draft":
+                report(written, _draft_message(written, target), _draft_hint(), ())
+        elif what == "index":
+            if "index" not in settings.get("DIRECT_TEMPLATES", []) or not settings.get("INDEX_SAVE_AS"):
+                report(written, f"dead link {written}: this site has no index page",
+                       "link to a page that exists, or add 'index' to DIRECT_TEMPLATES")
+        elif what in ("tag", "category", "author"):
+            wrapper = {"tag": Tag, "category": Category, "author": Author}[what]
+            existing = {"tag": tags, "category": categories, "author": authors}[what]
+            slug = wrapper(unquote(url.path), settings).slug
+            if slug not in existing:
+                close = difflib.get_close_matches(slug, sorted(existing.values()), n=1, cutoff=0.5)
+                hint = f"did you mean {{{what}}}{close[0]}? " if close else ""
+                report(written, f"dead link {written}: no published post has the {what} '{url.path}'",
+                       hint + f"link to an existing {what}, or remove the link")
+        else:
+            options = ("filename", "static", "attach", "index", "tag", "category", "author")
+            close = difflib.get_close_matches(what, options, n=1, cutoff=0.5)
+            hint = f"did you mean {{{close[0]}}}? " if close else ""
+            report(written, f"unknown link prefix {{{what}}} in '{written}'",
+                   hint + "use {filename}, {static}, {attach}, {index}, {tag}, {category} or {author}",
+                   [f"Replacement Indicator '{what}' not recognized"])
+
+    if public:  # plain links to a draft's address, e.g. [x](/drafts/x.html)
+        siteurl = settings.get("SITEURL", "")
+        for match in ATTR_RE.finditer(raw):
+            url = match.group("url")
+            if url.startswith("{"):
+                continue
+            if siteurl and url.startswith(siteurl):
+                url = url[len(siteurl):]
+            target = drafts.get(urlparse(url).path.lstrip("/"))
+            if target is not None and target is not item:
+                report(match.group("url"), _draft_message(match.group("url"), target), _draft_hint())
+    return found
+
+
+def _draft_message(link: str, target) -> str:
+    where = os.path.basename(target.source_path)
+    if scheduled(target):
+        return f"links to {link}, a post scheduled for {target.date:%Y-%m-%d %H:%M} ({where}) that is not published yet"
+    return f"links to {link}, which is a draft ({where}) and will not be published"
+
+
+def _draft_hint() -> str:
+    return "publish the linked post first (remove its 'Status: draft'), or remove the link"
+
+
+def scheduled(item) -> bool:
+    """Say whether Pelican made this article a draft only because its date is in the future."""
+    if item.metadata.get("status") == "draft" or not hasattr(item, "date"):
+        return False
+    now = dt.datetime.now(dt.timezone.utc) if item.date.tzinfo else dt.datetime.now()
+    return item.date > now
+
+
+def missing_images(item, output: Path, settings: dict, source: Source | None, name) -> list[Problem]:
+    """Images in a written content whose files are not in the output folder."""
+    found = []
+    siteurl = settings.get("SITEURL", "") or ""
+    base = "/" + item.url if item.url else "/"
+    for match in IMG_RE.finditer(item._content or ""):  # as written: {static} links are checked apart
+        src = unescape(match.group("url")).strip()
+        if not src or src.startswith(("{", "data:")):
+            continue
+        if siteurl and src.startswith(siteurl):
+            src = src[len(siteurl):] or "/"
+        parsed = urlparse(src)
+        if parsed.scheme or parsed.netloc:
+            continue  # another site's image: not ours to check offline
+        resolved = unquote(urlparse(urljoin(base, parsed.path)).path).lstrip("/")
+        if not resolved or (output / resolved).is_file():
+            continue
+        raw = match.group("url")
+        line = source.line_of(raw) if source else None
+        if line is None and source:
+            line = source.line_of(os.path.basename(parsed.path))
+        found.append(Problem(
+            name(item.source_path), f"missing image '{raw}': nothing is written at /{resolved}",
+            "put the image under content/images/ and link it as ![what it shows]({static}/images/name.png)",
+            line,
+        ))
+    return found
