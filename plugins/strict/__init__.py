@@ -58,6 +58,9 @@ class _Run:
         self.sources: dict[str, object] = {}  # absolute path -> Source
         self.settings: dict = {}
         self.written: dict[str, object] = {}  # absolute path -> published content
+        # Pelican's signals are global: a plugin once registered in a process keeps
+        # receiving them, even in a later build whose PLUGINS leave it out.
+        self.active = False
 
 
 _run = _Run()
@@ -152,7 +155,7 @@ def check_site(generators) -> None:
 def check_output(pelican) -> None:
     """Check the written site: every image a post shows must be in the output folder."""
     settings = pelican.settings
-    if not settings_of(settings)["STRICT_CHECK_IMAGES"] or not _run.settings:
+    if not _run.active or not settings_of(settings)["STRICT_CHECK_IMAGES"] or not _run.settings:
         return
     output = Path(pelican.output_path)
     name = _name(settings)
@@ -174,12 +177,16 @@ def remember_contents(generators) -> None:
 
 def start(pelican) -> None:
     """Forget the previous run (livereload builds many times in one process)."""
+    names = [getattr(p, "__name__", str(p)) for p in pelican.settings.get("PLUGINS") or []]
+    _run.active = any(n == __name__ or n.endswith(f".{__name__}") for n in names)
     _run.sources.clear()
     _run.settings = {}
     _run.written.clear()
 
 
 def all_generators_finalized(generators) -> None:
+    if not _run.active:
+        return
     check_sources(generators)
     check_site(generators)
     remember_contents(generators)
