@@ -95,12 +95,27 @@ def test_misspelt_metadata_key(strict, written, suggested):
     assert suggested in problem.hint
 
 
-def test_unknown_key_is_reported_again_when_the_post_comes_from_the_cache(strict):
-    """Pelican's content cache skips reading an unchanged file; the check must not be skipped with it."""
+@pytest.mark.parametrize("layer", ["reader", "generator"])
+def test_unknown_key_is_reported_again_when_the_post_comes_from_the_cache(strict, layer):
+    """Pelican's content cache can skip reading an unchanged file; the check must not be skipped with it."""
+    from pelican import signals
+
+    read = []
+
+    def reading(generator, metadata):
+        read.append(metadata.get("title"))
+
     strict.site.write("posts/typo.md", "Title: Typo\nDate: 2020-06-01\nAuthr: Me\n\nText.\n")
-    first = strict.fails()
-    assert any((strict.site.base / "cache").iterdir()), "the first run should have filled Pelican's cache"
-    second = strict.fails()
+    signals.article_generator_context.connect(reading, weak=False)
+    try:
+        first = strict.fails(CONTENT_CACHING_LAYER=layer)
+        assert "Typo" in read and any((strict.site.base / "cache").iterdir())
+        read.clear()
+        second = strict.fails(CONTENT_CACHING_LAYER=layer)
+    finally:
+        signals.article_generator_context.disconnect(reading)
+    if layer == "generator":
+        assert "Typo" not in read, "the second run should have taken the post from the cache"
     assert [str(p) for p in first.problems] == [str(p) for p in second.problems]
     assert "unknown metadata key 'Authr:'" in str(second) and "'Author:'" in str(second)
 
