@@ -331,3 +331,28 @@ def test_livereload_keeps_serving_the_last_good_build_and_prints_the_problems(st
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+def test_image_without_alt_text_names_the_post(strict):
+    strict.site.write("images/office.png", b"\x89PNG\r\n\x1a\n")
+    strict.site.post("pictures", title="Pictures", body="![]({static}/images/office.png)")
+    problem = only(strict.fails(), "content/posts/pictures.md")
+    assert problem.message == "image office.png has an empty alt text"
+
+
+def test_keys_named_by_the_sites_settings_are_allowed(site):
+    site.write("pages/about.md", "Title: About\nOrder: 2\n\nText.\n")
+    site.build(PAGE_ORDER_BY="order")
+
+
+def test_invoke_build_future_flag_and_scheduled_note(site):
+    site.post("good", title="Good")
+    site.post("later", title="Later", date="2099-01-01 09:00")
+    command = [sys.executable, "-m", "invoke", "build", "--content", str(site.content), "--output", str(site.output)]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "note: content/posts/later.md: scheduled for 2099-01-01 09:00" in run.stdout
+    assert not (site.output / "2099/01/later.html").exists()
+    run = subprocess.run(command + ["--future"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert (site.output / "2099/01/later.html").exists()

@@ -92,6 +92,12 @@ def check_sources(generators) -> None:
         settings = generator.settings
         options = settings_of(settings)
         allowed = {k.lower() for k in options["STRICT_METADATA_KEYS"] + options["STRICT_EXTRA_METADATA_KEYS"]}
+        # Keys the site's own settings rely on are known too: DEFAULT_METADATA and
+        # an *_ORDER_BY that sorts by a metadata attribute (e.g. PAGE_ORDER_BY = "order").
+        allowed |= {str(k).lower() for k in dict(settings.get("DEFAULT_METADATA", {}))}
+        for order in ("ARTICLE_ORDER_BY", "PAGE_ORDER_BY"):
+            if isinstance(settings.get(order), str):
+                allowed.add(settings[order].lower().removeprefix("reversed-"))
         name = _name(settings)
         for relative in sorted(generator.get_files(settings[paths], exclude=settings[exclude])):
             full = Path(generator.path) / relative
