@@ -356,3 +356,25 @@ def test_invoke_build_future_flag_and_scheduled_note(site):
     run = subprocess.run(command + ["--future"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert (site.output / "2099/01/later.html").exists()
+
+
+def test_post_written_over_a_month_archive(strict):
+    """A post titled "Index" would land on 2020/06/index.html, the month's archive."""
+    strict.site.write("posts/index.md", "Title: Index\nDate: 2020-06-02\n\nText.\n")
+    problem = only(strict.fails(), "content/posts/index.md")
+    assert problem.message == "written to 2020/06/index.html, which is also the archive of 2020 June"
+
+
+def test_page_written_over_a_feed(strict):
+    strict.site.write("pages/feed.md", "Title: Feed\nSave_as: feeds/all.atom.xml\n\nText.\n")
+    problem = only(strict.fails(), "content/pages/feed.md")
+    assert problem.message == "written to feeds/all.atom.xml, which is also a feed"
+
+
+def test_page_may_replace_a_generated_page_on_purpose(site):
+    """Pelican's documented way to make a page the home page: Save_as: index.html. Allowed, and said."""
+    site.post("good", title="Good")
+    site.write("pages/home.md", "Title: Welcome home\nSave_as: index.html\n\nHello.\n")
+    result = site.build()
+    assert result.notices == ["content/pages/home.md: replaces the index page at index.html, as its Save_as asks"]
+    assert "Welcome home" in site.read("index.html")

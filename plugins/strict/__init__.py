@@ -21,6 +21,7 @@ Settings (defaults in DEFAULTS):
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from pelican import signals
@@ -58,6 +59,7 @@ class _Run:
         self.sources: dict[str, object] = {}  # absolute path -> Source
         self.settings: dict = {}
         self.written: dict[str, object] = {}  # absolute path -> published content
+        self.outputs: dict[str, list] = {}  # output file -> who wrote it, in order
         # Pelican's signals are global: a plugin once registered in a process keeps
         # receiving them, even in a later build whose PLUGINS leave it out.
         self.active = False
@@ -127,6 +129,8 @@ def check_site(generators) -> None:
 
     for problem, covers in site_checks.clashing_outputs(items, site_checks.statics(generators), name):
         _error(problem, covers)
+    for problem in site_checks.clashing_generated(items, site_checks.generated_outputs(generators, settings), name):
+        _error(problem)
 
     tags, categories, authors = {}, {}, {}
     for generator in generators:
@@ -173,6 +177,39 @@ def check_output(pelican) -> None:
             _error(problem)
 
 
+def remember_write(path, context=None, **_) -> None:
+    """Note who wrote each output file: Pelican lets a later write replace an earlier one silently."""
+    if _run.active:
+        context = context or {}
+        writer = context.get("article") or context.get("page")
+        if writer is None or not hasattr(writer, "source_path"):
+            writer = site_checks.describe_generated(context, path)
+        _run.outputs.setdefault(os.path.normpath(str(path)), []).append(writer)
+
+
+def check_overwrites(pelican) -> None:
+    """Report a content and a page Pelican generates (index, archive, tag page, feed) sharing a file."""
+    if not _run.active:
+        return
+    name = _name(pelican.settings)
+    output = Path(pelican.output_path)
+    for path, writers in _run.outputs.items():
+        contents = [w for w in writers if not isinstance(w, str)]
+        generated = [w for w in writers if isinstance(w, str)]
+        if not contents or not generated:
+            continue  # content-to-content clashes are found before writing
+        relative = Path(path).relative_to(output).as_posix()
+        for item in contents:
+            if "save_as" in item.metadata:
+                notice = f"{name(item.source_path)}: replaces {generated[0]} at {relative}, as its Save_as asks"
+                logger.info("%s", notice, extra={"notice": notice})
+            else:
+                _error(Problem(
+                    name(item.source_path), f"written to {relative}, which is also {generated[0]}",
+                    "give it another Slug: so the two do not share an address",
+                ))
+
+
 def remember_contents(generators) -> None:
     """Keep the published contents so their images can be checked once the site is written."""
     _run.written.clear()
@@ -188,6 +225,7 @@ def start(pelican) -> None:
     _run.sources.clear()
     _run.settings = {}
     _run.written.clear()
+    _run.outputs.clear()
 
 
 def all_generators_finalized(generators) -> None:
@@ -201,4 +239,7 @@ def all_generators_finalized(generators) -> None:
 def register():
     signals.initialized.connect(start)
     signals.all_generators_finalized.connect(all_generators_finalized)
+    signals.content_written.connect(remember_write)
+    signals.feed_written.connect(remember_write)
+    signals.finalized.connect(check_overwrites)
     signals.finalized.connect(check_output)

@@ -210,3 +210,71 @@ def missing_images(item, output: Path, settings: dict, source: Source | None, na
             line,
         ))
     return found
+
+
+def describe_generated(context: dict, path) -> str:
+    """Name a page Pelican generates from templates, as an author would call it."""
+    if str(path).endswith((".xml", ".atom", ".rss")):
+        return "a feed"
+    for key, label in (("tag", "the page of tag"), ("category", "the page of category"), ("author", "the page of author")):
+        if context.get(key) is not None and not isinstance(context.get(key), (list, dict)):
+            return f"{label} '{context[key]}'"
+    if context.get("period") is not None:
+        return "the archive of " + " ".join(str(p) for p in context["period"])
+    if context.get("page_name"):
+        return f"the {context['page_name']} page"
+    return "a page Pelican generates"
+
+
+def generated_outputs(generators, settings: dict) -> dict[str, str]:
+    """The files Pelican writes from templates (archives, tag pages, feeds), each with a name for it."""
+    from pelican.generators import ArticlesGenerator
+
+    found: dict[str, str] = {}
+
+    def add(save_as, label):
+        if save_as:
+            found.setdefault(os.path.normpath(save_as), label)
+
+    for template in settings.get("DIRECT_TEMPLATES", []):
+        add(settings.get(f"{template.upper()}_SAVE_AS", f"{template}.html"), f"the {template} page")
+    for key in ("FEED_ALL_ATOM", "FEED_ALL_RSS", "FEED_ATOM", "FEED_RSS"):
+        add(settings.get(key), "a feed")
+    for generator in generators:
+        if not isinstance(generator, ArticlesGenerator):
+            continue
+        for periods in getattr(generator, "period_archives", {}).values():
+            for period in periods:
+                add(period["save_as"], "the archive of " + " ".join(str(p) for p in period["period"]))
+        named = [("tag", "TAG", generator.tags)]
+        named.append(("category", "CATEGORY", dict(generator.categories)))
+        named.append(("author", "AUTHOR", dict(generator.authors)))
+        for kind, prefix, wrappers in named:
+            for wrapper in wrappers:
+                add(wrapper.save_as, f"the page of {kind} '{wrapper}'")
+                for feed in ("ATOM", "RSS"):
+                    pattern = settings.get(f"{prefix}_FEED_{feed}")
+                    if pattern:
+                        add(pattern.format(slug=wrapper.slug), "a feed")
+    return found
+
+
+def clashing_generated(items: list, generated: dict[str, str], name) -> list[Problem]:
+    """A content written where Pelican writes an archive, a tag page or a feed.
+
+    A page may replace a generated page on purpose with its own Save_as (Pelican's
+    way to make a page the home page); anything else is a mistake Pelican would
+    answer with an overwrite or a crash. The content is then not written at all.
+    """
+    found = []
+    for item in items:
+        save_as = item.save_as
+        label = generated.get(os.path.normpath(save_as)) if save_as else None
+        if label is None or ("save_as" in item.metadata and label != "a feed"):
+            continue
+        item.override_save_as = ""
+        found.append(Problem(
+            name(item.source_path), f"written to {save_as}, which is also {label}",
+            "give it another Slug: (or Save_as:) so the two do not share an address",
+        ))
+    return found
