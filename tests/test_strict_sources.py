@@ -124,3 +124,11 @@ def test_no_body_is_fine_for_a_draft_or_a_templated_page(tmp_path):
 def test_link_lines_are_found(tmp_path):
     source = check(tmp_path, "Title: T\nDate: 2020-01-01\n\nOne.\n\nSee [x]({filename}y.md).\n")
     assert source.line_of("{filename}y.md") == 6 and source.line_of("nowhere") is None
+
+
+def test_settings_defaults_and_a_single_extra_key():
+    from strict import settings_of
+
+    options = settings_of({"STRICT_EXTRA_METADATA_KEYS": "mood"})
+    assert options["STRICT_EXTRA_METADATA_KEYS"] == ["mood"]
+    assert "title" in options["STRICT_METADATA_KEYS"] and options["STRICT_CHECK_IMAGES"] is True

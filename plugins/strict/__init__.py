@@ -48,8 +48,12 @@ DEFAULTS = {
 
 
 def settings_of(settings: dict) -> dict:
-    """Return the plugin's settings with the defaults applied."""
-    return {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+    """Return the plugin's settings with the defaults applied (one key given as a string is a list of one)."""
+    options = {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+    for key in ("STRICT_METADATA_KEYS", "STRICT_EXTRA_METADATA_KEYS"):
+        value = options[key]
+        options[key] = [value] if isinstance(value, str) else list(value or [])
+    return options
 
 
 class _Run:
