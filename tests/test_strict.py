@@ -378,3 +378,12 @@ def test_page_may_replace_a_generated_page_on_purpose(site):
     result = site.build()
     assert result.notices == ["content/pages/home.md: replaces the index page at index.html, as its Save_as asks"]
     assert "Welcome home" in site.read("index.html")
+
+
+def test_published_page_linking_a_draft_that_a_draft_also_links(strict):
+    """A draft may link to a draft; that must not excuse a published page linking to the same draft."""
+    strict.site.post("soon", title="Coming soon", status="draft")
+    strict.site.post("sooner", title="Sooner", status="draft", body="See [soon]({filename}soon.md).")
+    strict.site.write("pages/plans.md", "Title: Plans\n\nSee [soon]({filename}/posts/soon.md).\n")
+    problem = only(strict.fails(), "content/pages/plans.md")
+    assert "which is a draft (soon.md)" in problem.message and problem.line == 3

@@ -64,6 +64,7 @@ class _Run:
         self.settings: dict = {}
         self.written: dict[str, object] = {}  # absolute path -> published content
         self.outputs: dict[str, list] = {}  # output file -> who wrote it, in order
+        self.save_as: dict[int, str] = {}  # id(content) -> its save_as, within one signal
         # Pelican's signals are global: a plugin once registered in a process keeps
         # receiving them, even in a later build whose PLUGINS leave it out.
         self.active = False
@@ -73,10 +74,13 @@ _run = _Run()
 
 
 def _name(settings: dict):
+    """Return a function naming a source file as Problems do (content/posts/x.md), memoised."""
+    from functools import lru_cache
+
     from blogkit.build import _relative
 
     root = Path(settings["PATH"])
-    return lambda path: _relative(path, root)
+    return lru_cache(maxsize=None)(lambda path: _relative(path, root))
 
 
 def _error(problem: Problem, covers=()) -> None:
@@ -104,7 +108,7 @@ def check_sources(generators) -> None:
         for order in ("ARTICLE_ORDER_BY", "PAGE_ORDER_BY"):
             if isinstance(settings.get(order), str):
                 allowed.add(settings[order].lower().removeprefix("reversed-"))
-        name = _name(settings)
+        prefix = _name(settings)(".")  # e.g. "content": sources are named from the repository root
         for relative in sorted(generator.get_files(settings[paths], exclude=settings[exclude])):
             full = Path(generator.path) / relative
             derived = {
@@ -112,7 +116,7 @@ def check_sources(generators) -> None:
                 **path_metadata(str(full), relative, settings=settings),
                 **parse_path_metadata(relative, settings=settings),
             }
-            source = check_source(full, name(str(full)), kind, allowed, derived)
+            source = check_source(full, f"{prefix}/{relative}", kind, allowed, derived)
             _run.sources[str(full)] = source
             for problem in source.problems:
                 # A fatal problem is why Pelican skips the file: its own line would only restate it.
@@ -131,9 +135,12 @@ def check_site(generators) -> None:
     context = items[0]._context
     name = _name(settings)
 
-    for problem, covers in site_checks.clashing_outputs(items, site_checks.statics(generators), name):
+    save_as_of = _run.save_as  # Pelican works save_as out anew on each access: once here
+    save_as_of.update({id(item): item.save_as for item in items})
+    for problem, covers in site_checks.clashing_outputs(items, site_checks.statics(generators), name, save_as_of):
         _error(problem, covers)
-    for problem in site_checks.clashing_generated(items, site_checks.generated_outputs(generators, settings), name):
+    generated = site_checks.generated_outputs(generators, settings)
+    for problem in site_checks.clashing_generated(items, generated, name, save_as_of):
         _error(problem)
 
     tags, categories, authors = {}, {}, {}
@@ -147,10 +154,11 @@ def check_site(generators) -> None:
                 for author in getattr(article, "authors", []):
                     authors[author.slug] = author.name
     drafts = {item.url: item for item in items if item.status == "draft" and item.url}
+    known_files: set[str] = set()
     for item in items:
         source = _run.sources.get(str(Path(item.source_path)))
         for problem, covers in site_checks.check_links(
-            item, source, context, settings, tags, categories, authors, drafts, name,
+            item, source, context, settings, tags, categories, authors, drafts, name, known_files,
         ):
             _error(problem, covers)
 
@@ -173,11 +181,12 @@ def check_output(pelican) -> None:
         return
     output = Path(pelican.output_path)
     name = _name(settings)
+    seen: dict[str, bool] = {}
     for source_path, source in _run.sources.items():
         item = _run.written.get(source_path)
         if item is None:
             continue
-        for problem in site_checks.missing_images(item, output, settings, source, name):
+        for problem in site_checks.missing_images(item, output, settings, source, name, seen):
             _error(problem)
 
 
@@ -218,7 +227,8 @@ def remember_contents(generators) -> None:
     """Keep the published contents so their images can be checked once the site is written."""
     _run.written.clear()
     for item in site_checks.contents(generators):
-        if item.status in site_checks.PUBLIC and item.save_as:
+        save_as = _run.save_as[id(item)] if id(item) in _run.save_as else item.save_as
+        if item.status in site_checks.PUBLIC and save_as:
             _run.written[str(Path(item.source_path))] = item
 
 
@@ -238,6 +248,7 @@ def all_generators_finalized(generators) -> None:
     check_sources(generators)
     check_site(generators)
     remember_contents(generators)
+    _run.save_as.clear()
 
 
 def register():

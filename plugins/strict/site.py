@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import posixpath
 import re
 from collections import defaultdict
 from html import unescape
@@ -45,7 +46,7 @@ def statics(generators) -> list:
     return [s for g in generators if isinstance(g, StaticGenerator) for s in g.staticfiles]
 
 
-def clashing_outputs(items: list, static_files: list, name) -> list[tuple[Problem, list[str]]]:
+def clashing_outputs(items: list, static_files: list, name, save_as_of: dict) -> list[tuple[Problem, list[str]]]:
     """Find contents written to the same output path; keep the first, stop the others being written.
 
     Pelican would either crash half-way with FileOverwriteFailedError (and so
@@ -53,7 +54,7 @@ def clashing_outputs(items: list, static_files: list, name) -> list[tuple[Proble
     """
     by_path = defaultdict(list)
     for item in list(static_files) + list(items):
-        save_as = item.save_as
+        save_as = item.save_as if item in static_files else save_as_of[id(item)]
         if save_as:
             by_path[os.path.normpath(save_as)].append(item)
     found = []
@@ -75,42 +76,47 @@ def clashing_outputs(items: list, static_files: list, name) -> list[tuple[Proble
     return found
 
 
-def _find(context_map: dict, item, path: str):
+def _find(context_map: dict, relative_dir: str, path: str):
     """Look a link target up the way Pelican's link replacer does; (found, key tried)."""
-    for candidate in (path, unquote(path), unescape(path)):
-        if candidate.startswith("/"):
-            key = candidate[1:]
-        else:
-            key = item.get_relative_source_path(os.path.join(item.relative_dir, candidate))
-        key = os.path.normpath(key).replace(os.sep, "/") if key else key
+    key = None
+    for candidate in dict.fromkeys((path, unquote(path), unescape(path))):
+        key = candidate[1:] if candidate.startswith("/") else posixpath.join(relative_dir, candidate)
+        key = posixpath.normpath(key) if key else key
         if key in context_map:
             return context_map[key], key
     return None, key
 
 
 def check_links(item, source: Source | None, context: dict, settings: dict, tags: dict,
-                categories: dict, authors: dict, drafts: dict, name) -> list[tuple[Problem, list[str]]]:
-    """Every {filename}/{static}/{attach}/{index}/{tag}/{category}/{author} link, and links to drafts."""
+                categories: dict, authors: dict, drafts: dict, name, known_files: set) -> list[tuple[Problem, list[str]]]:
+    """Every {filename}/{static}/{attach}/{index}/{tag}/{category}/{author} link, and links to drafts.
+
+    `known_files` holds the link targets already found to exist and to be no draft (shared between posts).
+    """
     from pelican.urlwrappers import Author, Category, Tag
 
     raw = item._content or ""
-    path = name(item.source_path)
     public = item.status in PUBLIC
     found = []
+    if "{" not in raw and not (public and drafts):
+        return found
+    relative_dir = item.relative_dir  # a computed property: work it out once
 
     def report(needle, message, hint, covers=()):
         line = source.line_of(needle) if source else None
-        found.append((Problem(path, message, hint, line), list(covers)))
+        found.append((Problem(name(item.source_path), message, hint, line), list(covers)))
 
-    for match in item._get_intrasite_link_regex().finditer(raw):
+    for match in _intrasite_regex(item).finditer(raw):
         what, value = match.group("what"), match.group("value")
         written = "{" + what + "}" + value
         url = urlparse(value)
         if what in ("filename", "static", "attach"):
             key_map = context["generated_content"] if what == "filename" else context["static_content"]
-            target, key = _find(key_map, item, url.path)
+            target, key = _find(key_map, relative_dir, url.path)
             if target is None and what == "filename":
-                target, _ = _find(context["static_content"], item, url.path)
+                target, _ = _find(context["static_content"], relative_dir, url.path)
+            if target is not None and target.source_path in known_files:
+                continue  # the common case, done
             covers = [f"Unable to find '{value}'", f"Unable to find '{url.geturl()}'"]
             if target is not None and not os.path.exists(target.source_path):
                 # Pelican makes a Static for every {static} link, whether the file exists or not.
@@ -129,6 +135,8 @@ def check_links(item, source: Source | None, context: dict, settings: dict, tags
                        hint + LINK_HINT, covers)
             elif public and getattr(target, "status", None) == "draft":
                 report(written, _draft_message(written, target), _draft_hint(), ())
+            elif getattr(target, "status", None) != "draft":
+                known_files.add(target.source_path)
         elif what == "index":
             if "index" not in settings.get("DIRECT_TEMPLATES", []) or not settings.get("INDEX_SAVE_AS"):
                 report(written, f"dead link {written}: this site has no index page",
@@ -150,7 +158,7 @@ def check_links(item, source: Source | None, context: dict, settings: dict, tags
                    hint + "use {filename}, {static}, {attach}, {index}, {tag}, {category} or {author}",
                    [f"Replacement Indicator '{what}' not recognized"])
 
-    if public:  # plain links to a draft's address, e.g. [x](/drafts/x.html)
+    if public and drafts:  # plain links to a draft's address, e.g. [x](/drafts/x.html)
         siteurl = settings.get("SITEURL", "")
         for match in ATTR_RE.finditer(raw):
             url = match.group("url")
@@ -162,6 +170,17 @@ def check_links(item, source: Source | None, context: dict, settings: dict, tags
             if target is not None and target is not item:
                 report(match.group("url"), _draft_message(match.group("url"), target), _draft_hint())
     return found
+
+
+_REGEXES: dict = {}
+
+
+def _intrasite_regex(item):
+    """Pelican's own link pattern, compiled once per INTRASITE_LINK_REGEX rather than once per post."""
+    key = item.settings["INTRASITE_LINK_REGEX"]
+    if key not in _REGEXES:
+        _REGEXES[key] = item._get_intrasite_link_regex()
+    return _REGEXES[key]
 
 
 def _draft_message(link: str, target) -> str:
@@ -183,12 +202,15 @@ def scheduled(item) -> bool:
     return item.date > now
 
 
-def missing_images(item, output: Path, settings: dict, source: Source | None, name) -> list[Problem]:
-    """Images in a written content whose files are not in the output folder."""
+def missing_images(item, output: Path, settings: dict, source: Source | None, name, seen: dict) -> list[Problem]:
+    """Images in a written content whose files are not in the output folder (`seen` caches lookups)."""
     found = []
+    raw_content = item._content or ""  # as written: {static} links are checked apart
+    if "<img" not in raw_content:
+        return found
     siteurl = settings.get("SITEURL", "") or ""
-    base = "/" + item.url if item.url else "/"
-    for match in IMG_RE.finditer(item._content or ""):  # as written: {static} links are checked apart
+    base = None
+    for match in IMG_RE.finditer(raw_content):
         src = unescape(match.group("url")).strip()
         if not src or src.startswith(("{", "data:")):
             continue
@@ -197,8 +219,15 @@ def missing_images(item, output: Path, settings: dict, source: Source | None, na
         parsed = urlparse(src)
         if parsed.scheme or parsed.netloc:
             continue  # another site's image: not ours to check offline
-        resolved = unquote(urlparse(urljoin(base, parsed.path)).path).lstrip("/")
-        if not resolved or (output / resolved).is_file():
+        if parsed.path.startswith("/"):
+            resolved = parsed.path
+        else:
+            base = base or ("/" + item.url if item.url else "/")
+            resolved = urlparse(urljoin(base, parsed.path)).path
+        resolved = unquote(resolved).lstrip("/")
+        if resolved not in seen:
+            seen[resolved] = not resolved or os.path.isfile(os.path.join(output, resolved))
+        if seen[resolved]:
             continue
         raw = match.group("url")
         line = source.line_of(raw) if source else None
@@ -259,7 +288,7 @@ def generated_outputs(generators, settings: dict) -> dict[str, str]:
     return found
 
 
-def clashing_generated(items: list, generated: dict[str, str], name) -> list[Problem]:
+def clashing_generated(items: list, generated: dict[str, str], name, save_as_of: dict) -> list[Problem]:
     """A content written where Pelican writes an archive, a tag page or a feed.
 
     A page may replace a generated page on purpose with its own Save_as (Pelican's
@@ -268,7 +297,7 @@ def clashing_generated(items: list, generated: dict[str, str], name) -> list[Pro
     """
     found = []
     for item in items:
-        save_as = item.save_as
+        save_as = save_as_of[id(item)]
         label = generated.get(os.path.normpath(save_as)) if save_as else None
         if label is None or ("save_as" in item.metadata and label != "a feed"):
             continue
