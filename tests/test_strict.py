@@ -387,3 +387,9 @@ def test_published_page_linking_a_draft_that_a_draft_also_links(strict):
     strict.site.write("pages/plans.md", "Title: Plans\n\nSee [soon]({filename}/posts/soon.md).\n")
     problem = only(strict.fails(), "content/pages/plans.md")
     assert "which is a draft (soon.md)" in problem.message and problem.line == 3
+
+
+def test_dead_link_in_the_summary(strict):
+    strict.site.post("summarised", title="Summarised", summary="See [x]({filename}nope.md) first.")
+    problem = only(strict.fails(), "content/posts/summarised.md")
+    assert "dead link {filename}nope.md" in problem.message and problem.line == 4

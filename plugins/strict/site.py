@@ -95,7 +95,10 @@ def check_links(item, source: Source | None, context: dict, settings: dict, tags
     """
     from pelican.urlwrappers import Author, Category, Tag
 
-    raw = item._content or ""
+    # The body, and the metadata Pelican renders as Markdown (Summary:), whose
+    # links are replaced only after this signal.
+    fields = [item.metadata.get(key) for key in settings.get("FORMATTED_FIELDS", [])]
+    raw = "\n".join([item._content or "", *(f for f in fields if isinstance(f, str))])
     public = item.status in PUBLIC
     found = []
     if "{" not in raw and not (public and drafts):
