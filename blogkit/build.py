@@ -135,10 +135,14 @@ class _Collector(logging.Handler):
         path = "(site)"
         for arg in args:
             source = getattr(arg, "source_path", arg)  # a Content object names its file
-            if isinstance(source, (str, os.PathLike)) and str(source).endswith((".md", ".html", ".rst", ".txt")):
-                if not str(record.msg).startswith(("Unable to find", "Replacement Indicator")):
-                    path = _relative(source, self.content_root)
-                    break
+            # A link target ("Unable to find 'x.md'") is not the file the problem is in.
+            if (
+                isinstance(source, (str, os.PathLike))
+                and str(source).endswith((".md", ".html", ".rst", ".txt"))
+                and not str(record.msg).startswith(("Unable to find", "Replacement Indicator"))
+            ):
+                path = _relative(source, self.content_root)
+                break
         # Pelican logs "Could not process X" from inside its except block with the
         # cause hidden; the exception being handled is still in sys.exc_info().
         exc = record.exc_info[1] if record.exc_info else sys.exc_info()[1]

@@ -14,10 +14,9 @@ from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
+from conftest import free_port, wait_for_port
 
 from blogkit.build import ROOT, BuildError, Problem
-
-from conftest import free_port, wait_for_port
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

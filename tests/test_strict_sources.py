@@ -9,8 +9,8 @@ import pytest
 from blogkit.build import ROOT
 
 sys.path.insert(0, str(ROOT / "plugins"))
-from strict import DEFAULTS  # noqa: E402
-from strict.sources import check_source, parse_header  # noqa: E402
+from strict import DEFAULTS
+from strict.sources import check_source, parse_header
 
 ALLOWED = set(DEFAULTS["STRICT_METADATA_KEYS"])
 

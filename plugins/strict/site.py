@@ -20,8 +20,8 @@ ARTICLE_LISTS = ("articles", "translations", "hidden_articles", "hidden_translat
 PAGE_LISTS = ("pages", "translations", "hidden_pages", "hidden_translations", "draft_pages", "draft_translations")
 PUBLIC = ("published", "hidden")
 LINK_HINT = "{filename}/{static} paths are relative to this file, or start with / for the content folder"
-ATTR_RE = re.compile(r"""<[^>]+?\b(?:href|src)\s*=\s*(["'])(?P<url>.*?)\1""", re.S)
-IMG_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(?P<url>.*?)\1""", re.S | re.I)
+ATTR_RE = re.compile(r"""<[^>]+?\b(?:href|src)\s*=\s*(["'])(?P<url>.*?)\1""", re.DOTALL)
+IMG_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(?P<url>.*?)\1""", re.DOTALL | re.IGNORECASE)
 
 
 def contents(generators) -> list:
@@ -201,7 +201,7 @@ def scheduled(item) -> bool:
     """Say whether Pelican made this article a draft only because its date is in the future."""
     if item.metadata.get("status") == "draft" or not hasattr(item, "date"):
         return False
-    now = dt.datetime.now(dt.timezone.utc) if item.date.tzinfo else dt.datetime.now()
+    now = dt.datetime.now(dt.UTC) if item.date.tzinfo else dt.datetime.now()
     return item.date > now
 
 
