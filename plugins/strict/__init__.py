@@ -137,11 +137,17 @@ def check_site(generators) -> None:
 
     save_as_of = _run.save_as  # Pelican works save_as out anew on each access: once here
     save_as_of.update({id(item): item.save_as for item in items})
-    for problem, covers in site_checks.clashing_outputs(items, site_checks.statics(generators), name, save_as_of):
+    withdrawn: list = []
+    statics = site_checks.statics(generators)
+    for problem, covers in site_checks.clashing_outputs(items, statics, name, save_as_of, withdrawn):
         _error(problem, covers)
     generated = site_checks.generated_outputs(generators, settings)
-    for problem in site_checks.clashing_generated(items, generated, name, save_as_of):
+    for problem in site_checks.clashing_generated(items, generated, name, save_as_of, withdrawn):
         _error(problem)
+    # An empty post is not written either, so nothing downstream (e.g. the search
+    # index's count of published pages) restates its problem in other words.
+    withdrawn += [item for item in items if getattr(_run.sources.get(str(Path(item.source_path))), "bodiless", False)]
+    site_checks.withdraw(withdrawn, generators)
 
     tags, categories, authors = {}, {}, {}
     for generator in generators:

@@ -46,8 +46,9 @@ def statics(generators) -> list:
     return [s for g in generators if isinstance(g, StaticGenerator) for s in g.staticfiles]
 
 
-def clashing_outputs(items: list, static_files: list, name, save_as_of: dict) -> list[tuple[Problem, list[str]]]:
-    """Find contents written to the same output path; keep the first, stop the others being written.
+def clashing_outputs(items: list, static_files: list, name, save_as_of: dict,
+                     withdrawn: list) -> list[tuple[Problem, list[str]]]:
+    """Find contents written to the same output path; keep the first, add the others to `withdrawn`.
 
     Pelican would either crash half-way with FileOverwriteFailedError (and so
     hide every later problem) or, for a static file, overwrite silently.
@@ -64,7 +65,7 @@ def clashing_outputs(items: list, static_files: list, name, save_as_of: dict) ->
         names = [name(c.source_path) for c in clash]
         for item in clash[1:]:
             if type(item).__name__ != "Static":
-                item.override_save_as = ""  # Pelican's writer skips an empty save_as
+                withdrawn.append(item)
         others = ", ".join(names[:-1])
         problem = Problem(
             names[-1],
@@ -74,6 +75,23 @@ def clashing_outputs(items: list, static_files: list, name, save_as_of: dict) ->
         covers = [c.source_path for c in clash] + [os.path.relpath(c.source_path, c.settings["PATH"]) for c in clash]
         found.append((problem, covers))
     return found
+
+
+def withdraw(items: list, generators) -> None:
+    """Take contents out of the run: not written, not counted as published by other plugins.
+
+    The build fails anyway; this keeps Pelican from crashing half-way on a
+    clashing file (which would hide every later problem), and keeps other
+    plugins (e.g. the search index's page count) from restating the problem.
+    """
+    for item in items:
+        item.override_save_as = ""  # Pelican's writer skips an empty save_as
+    ids = {id(item) for item in items}
+    for generator in generators:
+        for name in ARTICLE_LISTS + PAGE_LISTS:
+            found = getattr(generator, name, None)
+            if isinstance(found, list):
+                found[:] = [item for item in found if id(item) not in ids]
 
 
 def _find(context_map: dict, relative_dir: str, path: str):
@@ -291,12 +309,13 @@ def generated_outputs(generators, settings: dict) -> dict[str, str]:
     return found
 
 
-def clashing_generated(items: list, generated: dict[str, str], name, save_as_of: dict) -> list[Problem]:
+def clashing_generated(items: list, generated: dict[str, str], name, save_as_of: dict,
+                       withdrawn: list) -> list[Problem]:
     """A content written where Pelican writes an archive, a tag page or a feed.
 
     A page may replace a generated page on purpose with its own Save_as (Pelican's
     way to make a page the home page); anything else is a mistake Pelican would
-    answer with an overwrite or a crash. The content is then not written at all.
+    answer with an overwrite or a crash. The content goes to `withdrawn`.
     """
     found = []
     for item in items:
@@ -304,7 +323,7 @@ def clashing_generated(items: list, generated: dict[str, str], name, save_as_of:
         label = generated.get(os.path.normpath(save_as)) if save_as else None
         if label is None or ("save_as" in item.metadata and label != "a feed"):
             continue
-        item.override_save_as = ""
+        withdrawn.append(item)
         found.append(Problem(
             name(item.source_path), f"written to {save_as}, which is also {label}",
             "give it another Slug: (or Save_as:) so the two do not share an address",

@@ -42,6 +42,7 @@ class Source:
     # True when Pelican will drop the file for one of these problems, so its own
     # vaguer "Skipping ..." / "Could not process ..." lines add nothing.
     fatal: bool = False
+    bodiless: bool = False  # published with nothing to show: left out of the run
     text: str = ""
 
     def add(self, message: str, hint: str, line: int | None = None, fatal: bool = False) -> None:
@@ -149,6 +150,7 @@ def check_source(
         source.add("missing date", "add a line 'Date: YYYY-MM-DD HH:MM' at the top of the file", 1, fatal=True)
 
     if not body.strip() and status != "draft" and "template" not in meta:
+        source.bodiless = True
         source.add("metadata but no body: the post would be published empty",
                    "write the text after a blank line below the metadata, or mark it 'Status: draft'",
                    len(text.rstrip("\n").split("\n")))
