@@ -16,7 +16,7 @@ from urllib.request import urlopen
 import pytest
 from conftest import free_port, wait_for_port
 
-from blogkit.build import ROOT, BuildError, Problem
+from blogkit.build import ROOT, BuildError, Problem, load_settings
 
 
 @pytest.fixture
@@ -405,3 +405,35 @@ def test_dead_link_in_the_summary(strict):
     strict.site.post("summarised", title="Summarised", summary="See [x]({filename}nope.md) first.")
     problem = only(strict.fails(), "content/posts/summarised.md")
     assert "dead link {filename}nope.md" in problem.message and problem.line == 4
+
+
+INTERRUPTING_PLUGIN = '''
+from pelican import signals
+
+
+def interrupt(pelican):
+    # Inert unless asked: Pelican's signals stay connected for the rest of the process.
+    if pelican.settings.get("TEST_INTERRUPT_AFTER_WRITING"):
+        raise KeyboardInterrupt
+
+
+def register():
+    signals.finalized.connect(interrupt)
+'''
+
+
+def test_interrupted_build_leaves_the_good_build_alone(strict, tmp_path):
+    """Ctrl-C after the new site is fully written but before the swap: output/ keeps the old site."""
+    plugins = tmp_path / "test_plugins"
+    plugins.mkdir()
+    (plugins / "interrupt_build.py").write_text(INTERRUPTING_PLUGIN)
+    strict.site.post("new", title="A new post")
+    settings = load_settings(ROOT / "pelicanconf.py")
+    with pytest.raises(KeyboardInterrupt):
+        strict.site.build(
+            PLUGIN_PATHS=[*settings["PLUGIN_PATHS"], str(plugins)],
+            PLUGINS=[*settings["PLUGINS"], "interrupt_build"],
+            TEST_INTERRUPT_AFTER_WRITING=True,
+        )
+    assert snapshot(strict.site.output) == strict.good
+    assert not [p.name for p in strict.site.base.iterdir() if p.name.startswith(".output")]
