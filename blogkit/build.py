@@ -112,7 +112,9 @@ class _Collector(logging.Handler):
             problem = Problem("(site)", f"two things would be written to {where}",
                               "give one of them another slug, save_as or URL setting")
         else:
-            problem = Problem("(site)", f"{type(exc).__name__}: {exc}")
+            path, line = _template_frame(exc)
+            hint = "fix the template at that line" if path != "(site)" else ""
+            problem = Problem(path, f"{type(exc).__name__}: {exc}", hint, line)
         self.found.append(problem)
 
     def problems(self) -> list[Problem]:
@@ -152,6 +154,26 @@ class _Collector(logging.Handler):
         if exc is not None and str(exc) not in message:
             message = f"{type(exc).__name__}: {exc}" if path != "(site)" else f"{message}: {exc}"
         return Problem(path=path, message=message)
+
+
+def _template_frame(exc: BaseException) -> tuple[str, int | None]:
+    """Find the template (and its line) a rendering error came from; Jinja puts it in the traceback."""
+    path, line = "(site)", None
+    traceback = exc.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".j2", ".jinja")):
+            path, line = filename, traceback.tb_lineno
+        traceback = traceback.tb_next
+    filename = getattr(exc, "filename", None)  # a TemplateSyntaxError says where itself
+    if filename and getattr(exc, "lineno", None):
+        path, line = filename, exc.lineno
+    if path != "(site)":
+        try:
+            path = str(Path(path).resolve().relative_to(ROOT))
+        except ValueError:
+            pass
+    return path, line
 
 
 def _improve(template: str, args: tuple, exc: BaseException | None) -> tuple[str, str] | None:

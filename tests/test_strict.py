@@ -7,6 +7,7 @@ still hold the good build byte for byte.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
@@ -437,3 +438,17 @@ def test_interrupted_build_leaves_the_good_build_alone(strict, tmp_path):
         )
     assert snapshot(strict.site.output) == strict.good
     assert not [p.name for p in strict.site.base.iterdir() if p.name.startswith(".output")]
+
+
+def test_template_error_names_the_template_and_line(strict, tmp_path):
+    theme = tmp_path / "theme"
+    shutil.copytree(ROOT / "theme", theme)
+    article = theme / "templates" / "article.html"
+    lines = article.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if "{% block content %}" in line) + 1
+    lines.insert(at, "{{ article.no_such_thing() }}")
+    article.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    error = strict.fails(THEME=str(theme))
+    [problem] = error.problems
+    assert problem.path == str(article) and problem.line == at + 1, str(problem)
+    assert "UndefinedError" in problem.message and "no_such_thing" in problem.message
