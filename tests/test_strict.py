@@ -452,3 +452,12 @@ def test_template_error_names_the_template_and_line(strict, tmp_path):
     [problem] = error.problems
     assert problem.path == str(article) and problem.line == at + 1, str(problem)
     assert "UndefinedError" in problem.message and "no_such_thing" in problem.message
+
+
+def test_attached_image_still_moves_next_to_its_post(site):
+    """The checks must not touch a static file's output path before Pelican's {attach} moves it."""
+    site.write("posts/trip/photo.png", b"\x89PNG\r\n\x1a\n")
+    site.post("trip", title="Trip", body="Text.\n\n![A photo]({attach}trip/photo.png)")
+    site.build()
+    assert (site.output / "2020/05/trip/photo.png").is_file()
+    assert 'src="/2020/05/trip/photo.png"' in site.read("2020/05/trip.html")

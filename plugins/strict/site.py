@@ -53,9 +53,13 @@ def clashing_outputs(items: list, static_files: list, name, save_as_of: dict,
     Pelican would either crash half-way with FileOverwriteFailedError (and so
     hide every later problem) or, for a static file, overwrite silently.
     """
+    from pelican.contents import Content
+
     by_path = defaultdict(list)
     for item in list(static_files) + list(items):
-        save_as = item.save_as if item in static_files else save_as_of[id(item)]
+        # A static file's own save_as property marks it as referenced, after which
+        # an {attach} link may no longer move it next to its post: read it around that.
+        save_as = save_as_of[id(item)] if id(item) in save_as_of else Content.save_as.fget(item)
         if save_as:
             by_path[os.path.normpath(save_as)].append(item)
     found = []

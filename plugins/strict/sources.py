@@ -25,7 +25,7 @@ BEGIN_RE = re.compile(r"^-{3}(\s.*)?$")
 END_RE = re.compile(r"^(-{3}|\.{3})(\s.*)?$")
 MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mkd", ".mdown")
 YEAR_RE = re.compile(r"\b\d{4}\b")
-ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$")
+ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 
 ARTICLE_STATUSES = ("published", "draft", "hidden")
 PAGE_STATUSES = ("published", "draft", "hidden", "skip")
