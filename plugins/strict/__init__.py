@@ -39,8 +39,8 @@ DEFAULTS = {
         # Pelican's own
         "title", "date", "modified", "slug", "category", "tags", "author", "authors",
         "summary", "status", "lang", "translation", "template", "save_as", "url",
-        # our plugins and theme: comments mode, social/SEO metadata, Blogger migration
-        "comments", "description", "keywords", "image", "blogger_id", "blogger_url",
+        # our plugins: the comments mode ("open" | "closed" | "off")
+        "comments",
     ],
     "STRICT_EXTRA_METADATA_KEYS": [],
     "STRICT_CHECK_IMAGES": True,
