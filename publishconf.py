@@ -23,5 +23,5 @@ DRAFT_PAGE_SAVE_AS = ""
 DRAFT_PAGE_LANG_SAVE_AS = ""
 
 # Publishing (invoke publish): the CNAME file for GitHub Pages. None derives it
-# from SITEURL's host (none for *.github.io); "" writes no CNAME.
-PUBLISH_CNAME = os.environ.get("PUBLISH_CNAME")
+# from SITEURL's host (none for *.github.io); set "" here to write no CNAME.
+PUBLISH_CNAME = os.environ.get("PUBLISH_CNAME") or None

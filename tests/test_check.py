@@ -186,6 +186,18 @@ def test_no_false_alarm_when_drafts_stay_out(good, draft_settings):
     assert check_drafts(good, draft_settings) == []
 
 
+def test_a_draft_sharing_a_slug_title_or_sentence_with_published_content_is_no_alarm(good, site):
+    site.write("pages/about.md", "Title: About This Consulting Blog\nSlug: about\n\nI am an IT consultant who writes about clients and sales.\n")
+    site.post("about", title="About This Consulting Blog", date="2026-01-01 10:00", status="draft",
+              body="I am an IT consultant who writes about clients and sales.")
+    write(good, {"p/about.html": page('<h1 id="team">About This Consulting Blog</h1><p>I am an IT consultant who writes about clients and sales.</p>')})
+    settings = load_settings(ROOT / "publishconf.py", site.overrides())
+    assert check_drafts(good, settings) == []
+    # The one place it would be written as a draft still betrays it.
+    write(good, {"drafts/about.html": page()})
+    assert paths(check_drafts(good, settings)) == {"drafts/about.html"}
+
+
 def test_nu_checker_reports_invalid_html_and_warnings_per_file(tmp_path):
     out = write(tmp_path / "out", {
         "index.html": page(),

@@ -138,6 +138,16 @@ def test_publish_pushes_a_checked_site_and_refuses_a_broken_one(clone):
     assert tip(origin) == second and tip(clone) == second
     assert git(origin, "rev-list", "--count", "gh-pages") == "2"
 
+    # Restoring the previous site as the README says: revert the last publish in a worktree, push.
+    restore = clone.parent / "site-restore"
+    git(clone, "fetch", "-q", "origin", "gh-pages")
+    git(clone, "worktree", "add", "-q", "--detach", str(restore), "origin/gh-pages")
+    git(restore, "revert", "--no-edit", second)
+    git(restore, "push", "-q", "origin", "HEAD:gh-pages")
+    git(clone, "worktree", "remove", str(restore))
+    assert git(origin, "rev-parse", "gh-pages^{tree}") == git(origin, "rev-parse", f"{first}^{{tree}}")
+    assert git(origin, "rev-list", "--count", "gh-pages") == "3"
+
 
 def test_publish_to_a_missing_remote_stops_before_building(clone):
     run = publish(clone, "--push", "--remote", "nowhere")
@@ -160,3 +170,11 @@ def test_commit_message_names_the_source_commit_and_dirtiness():
     clean, dirty = commit_message(sha, "main", False), commit_message(sha, "main", True)
     assert clean.splitlines()[0] == "Publish site from 0123456789ab" and sha in clean and "dirty" not in clean
     assert dirty.splitlines()[0] == "Publish site from 0123456789ab (dirty)" and "uncommitted changes" in dirty
+
+
+def test_workflow_runs_the_readme_test_command_then_publishes():
+    workflow = (ROOT / ".github/workflows/publish.yml").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "uv run pytest" in readme and "run: uv run pytest" in workflow
+    assert workflow.index("run: uv run pytest") < workflow.index("uv run invoke publish --push")
+    assert "contents: write" in workflow and "astral-sh/setup-uv@" in workflow
