@@ -88,6 +88,17 @@ def test_links_resolve_the_github_pages_way(good):
     assert check_links(good, SITEURL) == []
 
 
+def test_scripts_comments_and_quoted_brackets_are_read_as_a_browser_would(good):
+    write(good, {"2007/index.html": page(
+        """<script>var s = '<a href="/nope.html">';</script>
+        <!-- <a href="/commented-out.html"> -->
+        <a title="a > b" data-x='<' href="/p/about.html#team">ok</a>
+        <a title="a > b" href="/p/about.html#gone">dead anchor after a quoted bracket</a>
+        <script type="application/ld+json">{"url": "https://blog.example.com/nope.html"</script>""")})
+    problems = check_links(good, SITEURL)
+    assert sorted(p.message.split(":")[0] for p in problems) == ["JSON-LD is not valid JSON", "dead anchor '/p/about.html#gone'"]
+
+
 def test_dead_link_is_reported_with_file_and_line(good):
     write(good, {"p/about.html": page('<h2 id="team">Team</h2>\n<a href="/2007/02/no-such-post.html">gone</a>')})
     problems = check_links(good, SITEURL)
