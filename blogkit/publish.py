@@ -50,6 +50,8 @@ def git(repo: Path, *args: str, check: bool = True, env: dict | None = None) -> 
 
 def source_state(repo: Path) -> tuple[str, str, bool]:
     """The source commit, its branch name, and whether the working tree has uncommitted changes."""
+    if git(repo, "rev-parse", "--git-dir", check=False).returncode != 0:
+        raise PublishError(f"{repo} is not a git repository: publishing commits the site to its gh-pages branch")
     head = git(repo, "rev-parse", "--verify", "-q", "HEAD", check=False)
     if head.returncode != 0:
         raise PublishError(f"{repo} has no commit yet: commit the site's sources first, so gh-pages can name them")

@@ -156,6 +156,16 @@ def test_publish_to_a_missing_remote_stops_before_building(clone):
     assert tip(clone) is None and tip(bare(clone)) is None
 
 
+def test_publish_outside_git_or_before_the_first_commit_says_so(tmp_path):
+    from blogkit.publish import PublishError, publish as publish_site
+
+    with pytest.raises(PublishError, match="is not a git repository"):
+        publish_site(tmp_path)
+    git(tmp_path, "init", "-q")
+    with pytest.raises(PublishError, match="has no commit yet"):
+        publish_site(tmp_path)
+
+
 def test_cname_comes_from_the_setting_or_the_siteurl():
     assert cname_for({"SITEURL": "https://blog.example.com"}) == "blog.example.com"
     assert cname_for({"SITEURL": "https://consultant.github.io"}) is None
