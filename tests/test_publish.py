@@ -118,6 +118,16 @@ def test_publish_pushes_a_checked_site_and_refuses_a_broken_one(clone):
     assert "Now publishing from one command." in git(origin, "show", "gh-pages:p/about.html")
     git(clone, "checkout", "-q", "--", "content/pages/about.md")
 
+    # The remote refuses the push (a real pre-receive hook): the local gh-pages goes back too.
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'gh-pages is frozen today' >&2\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    run = publish(clone, "--push")
+    assert run.returncode != 0
+    assert "gh-pages is frozen today" in run.stderr and "gh-pages branch is unchanged" in run.stderr
+    assert tip(origin) == second and tip(clone) == second
+    hook.unlink()
+
     # A post linking to a page that does not exist: the gate refuses it; gh-pages is untouched.
     broken = clone / "content/posts/2026/sequel.md"
     broken.write_text("Title: The Sequel\nDate: 2026-02-01 10:00\nSlug: the-sequel\n\n"
