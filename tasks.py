@@ -109,3 +109,35 @@ def import_blogger(c, path, content=None, download_images=True, dry_run=False, f
     print(report.summary())
     if report.protected:
         print("Some files were left alone; see 'protected' above.")
+
+
+@task(help={
+    "output": "Built site to check (default output/)",
+    "settings": "Settings it was built with (default pelicanconf.py; publishconf.py for a production build)",
+    "siteurl": "SITEURL whose absolute links map to the output root (default: the settings' SITEURL)",
+})
+def check(c, output=None, settings=None, siteurl=None):
+    """Run the publishing gate on a built site: links, anchors, HTML, drafts, feeds."""
+    from blogkit.build import load_settings
+    from blogkit.check import check_site, format_report
+
+    folder = Path(output).resolve() if output else OUTPUT
+    problems = check_site(folder, load_settings(Path(settings).resolve() if settings else SETTINGS), siteurl=siteurl)
+    if problems:
+        sys.exit(format_report(problems))
+    print(f"{folder} passed the gate: links, anchors, HTML, drafts and feeds are fine")
+
+
+@task(help={
+    "push": "Push the new gh-pages commit to the remote",
+    "remote": "Remote to push to (default origin)",
+    "branch": "Branch to publish to (default gh-pages)",
+})
+def publish(c, push=False, remote="origin", branch="gh-pages"):
+    """Build with publishconf.py, run the gate, commit the site to gh-pages (--push: push it)."""
+    from blogkit.publish import PublishError, publish as publish_site
+
+    try:
+        publish_site(ROOT, PUBLISH_SETTINGS, push=push, remote=remote, branch=branch)
+    except PublishError as exc:
+        sys.exit(f"publish failed: {exc}")
