@@ -29,6 +29,8 @@ THEME = "theme"
 TIMEZONE = "America/New_York"
 DEFAULT_DATE_FORMAT = "%A, %B %-d, %Y"
 DEFAULT_DATE = None
+# A post dated in the future is scheduled: left out (and reported) until its date.
+WITH_FUTURE_DATES = False
 
 # URLs identical to Blogger's, so every old link keeps working.
 ARTICLE_URL = "{date:%Y}/{date:%m}/{slug}.html"
@@ -111,7 +113,8 @@ DELETE_OUTPUT_DIRECTORY = False
 
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["blogger_redirects", "assets", "comments"]
+# strict first: it withdraws contents it stops before other plugins count them.
+PLUGINS = ["strict", "blogger_redirects", "assets", "comments"]
 
 # Comments: Isso by default (its URL can come from the ISSO_URL environment variable; empty
 # means no live comments in local builds), loaded when a reader nears them. See plugins/comments.

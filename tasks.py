@@ -18,7 +18,11 @@ def _build_or_exit(settings=SETTINGS, output=OUTPUT, overrides=None):
     try:
         result = strict_build(settings, output, overrides)
     except BuildError as exc:
+        for notice in exc.notices:
+            print(f"note: {notice}", file=sys.stderr)
         sys.exit(str(exc))
+    for notice in result.notices:
+        print(f"note: {notice}")
     print(f"Built {result.output} in {result.seconds:.2f} s")
     return result
 
@@ -30,11 +34,17 @@ def clean(c):
         shutil.rmtree(path, ignore_errors=True)
 
 
-@task(help={"content": "Content folder (default content/)", "output": "Output folder (default output/)"})
-def build(c, content=None, output=None):
+@task(help={
+    "content": "Content folder (default content/)",
+    "output": "Output folder (default output/)",
+    "future": "Include posts dated in the future (normally scheduled and left out)",
+})
+def build(c, content=None, output=None, future=False):
     """Build the site strictly into output/ (any warning or error fails it)."""
-    overrides = {"PATH": str(Path(content).resolve())} if content else None
-    _build_or_exit(output=Path(output).resolve() if output else OUTPUT, overrides=overrides)
+    overrides = {"PATH": str(Path(content).resolve())} if content else {}
+    if future:
+        overrides["WITH_FUTURE_DATES"] = True
+    _build_or_exit(output=Path(output).resolve() if output else OUTPUT, overrides=overrides or None)
 
 
 @task(pre=[clean])
@@ -156,3 +166,35 @@ def import_blogger(c, path, content=None, download_images=True, dry_run=False, f
     print(report.summary())
     if report.protected:
         print("Some files were left alone; see 'protected' above.")
+
+
+@task(help={
+    "output": "Built site to check (default output/)",
+    "settings": "Settings it was built with (default pelicanconf.py; publishconf.py for a production build)",
+    "siteurl": "SITEURL whose absolute links map to the output root (default: the settings' SITEURL)",
+})
+def check(c, output=None, settings=None, siteurl=None):
+    """Run the publishing gate on a built site: links, anchors, HTML, drafts, feeds."""
+    from blogkit.build import load_settings
+    from blogkit.check import check_site, format_report
+
+    folder = Path(output).resolve() if output else OUTPUT
+    problems = check_site(folder, load_settings(Path(settings).resolve() if settings else SETTINGS), siteurl=siteurl)
+    if problems:
+        sys.exit(format_report(problems))
+    print(f"{folder} passed the gate: links, anchors, HTML, drafts and feeds are fine")
+
+
+@task(help={
+    "push": "Push the new gh-pages commit to the remote",
+    "remote": "Remote to push to (default origin)",
+    "branch": "Branch to publish to (default gh-pages)",
+})
+def publish(c, push=False, remote="origin", branch="gh-pages"):
+    """Build with publishconf.py, run the gate, commit the site to gh-pages (--push: push it)."""
+    from blogkit.publish import PublishError, publish as publish_site
+
+    try:
+        publish_site(ROOT, PUBLISH_SETTINGS, push=push, remote=remote, branch=branch)
+    except PublishError as exc:
+        sys.exit(f"publish failed: {exc}")
