@@ -134,6 +134,8 @@ def test_scripts_inside_text_are_not_mistaken_for_attributes():
 
 
 def test_absolute_siteurl_is_the_site_itself(site):
+    site.write("images/x.png", bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                                          "1f15c4890000000d49444154789c63000100000500010d0a2db40000000049454e44ae426082"))
     site.post("a", body='Some text.\n\n![pic](https://blog.example.com/images/x.png)')
     site.build(SITEURL="https://blog.example.com", COMMENTS={"provider": None})
     html = site.read("2020/05/a.html")
