@@ -95,7 +95,7 @@ DELETE_OUTPUT_DIRECTORY = False
 
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = []
+PLUGINS = ["fastbuild"]
 
 # Navigation and sidebar.
 DISPLAY_PAGES_ON_MENU = True
