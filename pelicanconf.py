@@ -88,6 +88,7 @@ CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CACHE_PATH = "cache"
 CHECK_MODIFIED_METHOD = "mtime"
+GZIP_CACHE = False  # gzip costs more time than the disk space it saves
 
 # Local builds: links relative so output/ can be opened anywhere.
 RELATIVE_URLS = False

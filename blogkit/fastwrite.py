@@ -30,6 +30,8 @@ from pelican.plugins import signals
 from pelican.writers import Writer
 
 logger = logging.getLogger(__name__)
+# What the last flush did, for tests and the benchmark.
+stats = {"rendered": 0, "rendered_in_children": 0}
 
 
 class _Recorder:
@@ -129,10 +131,12 @@ def _child(jobs, write_fd: int) -> None:
 
 def render_parallel(jobs, workers: int) -> None:
     """Render (path, template, context) jobs in this process and workers - 1 forked children."""
+    stats["rendered"], stats["rendered_in_children"] = len(jobs), 0
     if workers < 2 or len(jobs) < 2 * workers:
         _render(jobs)
         return
     shares = [jobs[i::workers] for i in range(workers)]
+    stats["rendered_in_children"] = sum(len(share) for share in shares[1:])
     children = []
     gc.freeze()  # the children must not copy every page of the heap by collecting it
     try:

@@ -5,7 +5,8 @@ template work linear; the logic lives in blogkit/fastread.py (a pool of
 worker processes parsing Markdown and highlighting code ahead of Pelican's
 reader loop), blogkit/fastwrite.py (the article generator's pages rendered
 in forked processes) and blogkit/fastrender.py (memoised groupby for
-sidebars that group every post on every page).
+sidebars that group every post on every page, URLs computed once per post
+while pages are written).
 
 Settings (defaults applied in `_settings`):
 
@@ -88,11 +89,22 @@ def _stop_pool(*_args, **_kwargs) -> None:
 
 
 def _start_clean(_pelican) -> None:
-    fastread.stop()  # a pool left by an earlier build that failed half-way
+    # Whatever an earlier build left behind when it failed half-way.
+    fastread.stop()
+    fastrender.stop_url_memo()
+    fastread.stats["parsed_in_workers"] = 0
+    fastwrite.stats.update(rendered=0, rendered_in_children=0)
+
+
+def _finish(_pelican) -> None:
+    fastread.stop()
+    fastrender.stop_url_memo()
 
 
 def _writer(pelican):
     options = _settings(pelican.settings)
+    if options["enabled"]:
+        fastrender.start_url_memo()  # writing starts now; finalized stops it
     if options["enabled"] and options["workers"] > 1:
         return type("ParallelWriter", (fastwrite.ParallelWriter,), {"workers": options["workers"]})
     return None
@@ -110,6 +122,6 @@ def register() -> None:
     signals.article_generator_init.connect(_prefetch_articles)
     signals.page_generator_init.connect(_prefetch_pages)
     signals.all_generators_finalized.connect(_stop_pool)
-    signals.finalized.connect(_stop_pool)
+    signals.finalized.connect(_finish)
     signals.get_writer.connect(_writer)
     signals.article_writer_finalized.connect(_flush)
