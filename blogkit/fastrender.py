@@ -79,31 +79,43 @@ def start_url_memo() -> None:
     every time a template asks (an article's URL is asked for on its own page,
     its neighbours', every list and tag page and every feed it is in). Nothing
     changes a content object's metadata once writing has begun, so the first
-    answer is kept until `stop_url_memo()`.
+    answer is kept until `stop_url_memo()`. The same holds for tags,
+    categories and authors (every page lists every tag's URL in the sidebar).
     """
     from pelican.contents import Content
+    from pelican.urlwrappers import URLWrapper
 
     if _url_state["original"] is not None:
         return
-    original = Content.get_url_setting
+    _url_state["original"] = (Content.get_url_setting, URLWrapper.url, URLWrapper.save_as, URLWrapper.page_name)
+    Content.get_url_setting = _memoised(Content.get_url_setting)
+    # Pelican binds these properties to _from_settings with functools.partial.
+    URLWrapper.url = property(_memoised(URLWrapper.url.fget))
+    URLWrapper.save_as = property(_memoised(URLWrapper.save_as.fget))
+    URLWrapper.page_name = property(_memoised(URLWrapper.page_name.fget))
+
+
+def _memoised(method):
     memo: dict = {}
 
-    def get_url_setting(self, key):
-        hit = memo.get((id(self), key))
+    def memoised(self, *args):
+        key = (id(self), args)
+        hit = memo.get(key)
         if hit is not None and hit[0] is self:
             return hit[1]
-        value = original(self, key)
-        memo[(id(self), key)] = (self, value)  # holding self keeps its id from being reused
+        value = method(self, *args)
+        memo[key] = (self, value)  # holding self keeps its id from being reused
         return value
 
-    _url_state["original"] = original
-    Content.get_url_setting = get_url_setting
+    memoised.__wrapped__ = method
+    return memoised
 
 
 def stop_url_memo() -> None:
     """Give Pelican back its own url computation."""
     from pelican.contents import Content
+    from pelican.urlwrappers import URLWrapper
 
     if _url_state["original"] is not None:
-        Content.get_url_setting = _url_state["original"]
+        (Content.get_url_setting, URLWrapper.url, URLWrapper.save_as, URLWrapper.page_name) = _url_state["original"]
         _url_state["original"] = None

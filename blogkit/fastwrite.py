@@ -14,8 +14,14 @@ are raised again here, so a failed render fails the build exactly as it does
 in a serial build. After the flush the writer writes immediately, as
 Pelican's does.
 
+Feeds written by the articles generator are deferred the same way: the path
+is claimed at once (so a clash is refused where Pelican refuses it) and the
+feed is built and written with the pages. The feed's items are rendered
+(`get_content`) in whichever process writes it.
+
 If any plugin listens to `content_written` (it would run in a child and see
-an empty file), the writer never defers and the build is serial.
+an empty file), the writer never defers pages; if one listens to
+`feed_generated` or `feed_written`, it never defers feeds.
 """
 
 from __future__ import annotations
@@ -56,6 +62,22 @@ class ParallelWriter(Writer):
         self._jobs: dict[str, tuple] = {}
         self._pending = None
         self.deferring = self.workers > 1 and not bool(signals.content_written.receivers)
+        self.deferring_feeds = self.workers > 1 and not (
+            signals.feed_generated.receivers or signals.feed_written.receivers
+        )
+
+    def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False, feed_title=None):
+        if not (self.deferring_feeds and path):
+            return super().write_feed(elements, context, path, url, feed_type, override_output, feed_title)
+        from pelican.utils import sanitised_join
+
+        complete_path = sanitised_join(self.output_path, path)
+        os.makedirs(os.path.dirname(complete_path), exist_ok=True)
+        self._open_w(complete_path, "utf-8", override_output).close()  # claim the path now
+        feed = _Feed(self, elements, context, path, url, feed_type, override_output, feed_title)
+        self._jobs.pop(complete_path, None)
+        self._jobs[complete_path] = (feed, None)
+        return None
 
     def write_file(self, name, template, context, *args, **kwargs):
         if self.deferring and name:
@@ -73,8 +95,8 @@ class ParallelWriter(Writer):
         return handle
 
     def flush(self) -> None:
-        """Render every recorded page, then write immediately from now on."""
-        self.deferring = False
+        """Render every recorded page and feed, then write immediately from now on."""
+        self.deferring = self.deferring_feeds = False
         jobs = [(path, template, context) for path, (template, context) in self._jobs.items()]
         self._jobs = {}
         if not jobs:
@@ -83,8 +105,25 @@ class ParallelWriter(Writer):
         render_parallel(jobs[1:], self.workers)
 
 
+class _Feed:
+    """A deferred `Writer.write_feed` call; `render` writes the feed itself."""
+
+    def __init__(self, writer, *args):
+        self.writer, self.args = writer, args
+
+    def write(self, complete_path: str) -> None:
+        # The path was claimed when the feed was recorded; let Pelican's own
+        # write_feed claim it again in this process.
+        self.writer._written_files.discard(complete_path)
+        self.writer._overridden_files.discard(complete_path)
+        Writer.write_feed(self.writer, *self.args)
+
+
 def _render(jobs) -> None:
     for path, template, context in jobs:
+        if isinstance(template, _Feed):
+            template.write(path)
+            continue
         output = template.render(context)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(output)
