@@ -350,13 +350,15 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(corpus.SIZES))
     parser.add_argument("--runs", type=int, default=3, help="builds per tool and size (alternated)")
     parser.add_argument("--tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=["ours", "vanilla", "hugo"])
-    parser.add_argument("--rebuilds", type=int, default=3, help="one-edit rebuilds per size (0: none)")
+    parser.add_argument("--large-runs", type=int, default=None, help="builds per tool above 1000 posts (default: --runs)")
+    parser.add_argument("--rebuilds", type=int, default=3, help="one-edit rebuilds per size up to 1000 posts (0: none)")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}")
     warm_up(list(args.tools))
     results = []
     for size in args.sizes:
-        results.append(bench_size(size, args.runs, list(args.tools), args.rebuilds))
+        runs = args.runs if size <= 1000 or args.large_runs is None else args.large_runs
+        results.append(bench_size(size, runs, list(args.tools), args.rebuilds if size <= 1000 else 0))
     report(results)
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
