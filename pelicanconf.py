@@ -49,7 +49,7 @@ AUTHOR_URL = "author/{slug}.html"
 AUTHOR_SAVE_AS = AUTHOR_URL
 ARCHIVES_URL = "archives.html"
 ARCHIVES_SAVE_AS = ARCHIVES_URL
-DIRECT_TEMPLATES = ["index", "archives", "tags", "categories", "authors", "404"]
+DIRECT_TEMPLATES = ["index", "archives", "tags", "categories", "authors", "404", "search"]
 
 # Listing and pagination.
 DEFAULT_PAGINATION = 10
@@ -59,17 +59,28 @@ PAGINATION_PATTERNS = (
 )
 SUMMARY_MAX_LENGTH = 60
 
-# Feeds (relative here; publishconf.py makes them absolute).
+# Feeds: Atom and RSS, whole site plus one per category and per tag, full content
+# (relative here; publishconf.py makes them absolute). Drafts never enter a feed.
 FEED_DOMAIN = SITEURL
 FEED_ALL_ATOM = "feeds/all.atom.xml"
 FEED_ALL_RSS = "feeds/all.rss.xml"
 CATEGORY_FEED_ATOM = "feeds/category/{slug}.atom.xml"
+CATEGORY_FEED_RSS = "feeds/category/{slug}.rss.xml"
 TAG_FEED_ATOM = "feeds/tag/{slug}.atom.xml"
+TAG_FEED_RSS = "feeds/tag/{slug}.rss.xml"
 AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None
 TRANSLATION_FEED_ATOM = None
 FEED_MAX_ITEMS = 20
 RSS_FEED_SUMMARY_ONLY = False
+
+# Sitemap (pelican-sitemap) and robots.txt: every published post and page, no drafts, no 404/search page.
+SITEMAP = {
+    "format": "xml",
+    "exclude": [r"^404\.html$", r"^search\.html$", r"^drafts/"],
+    "changefreqs": {"articles": "monthly", "pages": "monthly", "indexes": "weekly"},
+}
+ROBOTS = {"sitemap": "sitemap.xml", "disallow": []}
 
 # Markdown: fenced code, tables, footnotes, heading anchors; Pygments highlights with CSS classes.
 MARKDOWN = {
@@ -97,6 +108,23 @@ DELETE_OUTPUT_DIRECTORY = False
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = ["fastbuild"]
+
+# Discovery (search engineer): sitemap and robots.txt, Pagefind search index,
+# related posts, reading time, table of contents, Newer/Older links.
+PLUGINS += [
+    "pelican.plugins.sitemap",
+    "robots",
+    "search",
+    "related",
+    "readtime",
+    "toc",
+    "pelican.plugins.neighbors",
+]
+# Search: Pagefind index of post and page bodies; the search page's no-JS form goes to a web search.
+SEARCH = {"index": True, "js": True, "fallback_action": "https://duckduckgo.com/", "fallback_site_param": "sites"}
+RELATED_POSTS = {"max": 5, "candidates_per_tag": 30}
+READTIME = {"words_per_minute": 230}
+TOC = {"min_headings": 3, "levels": (2, 3)}
 
 # Navigation and sidebar.
 DISPLAY_PAGES_ON_MENU = True

@@ -12,7 +12,9 @@ from bs4 import BeautifulSoup
 from blogkit.build import ROOT, BuildError
 
 POST = "2007/01/psychotherapy-of-sales.html"
-SEED = ROOT.parent / "shared" / "seed" / "the-psychotherapy-of-sales.txt"
+# A copy of ../shared/seed/ travels with the repository, so a clone anywhere can run this test.
+SEED = ROOT / "tests" / "fixtures" / "seed" / "the-psychotherapy-of-sales.txt"
+SHARED_SEED = ROOT.parent / "shared" / "seed" / SEED.name
 
 
 def soup(path: Path) -> BeautifulSoup:
@@ -42,6 +44,12 @@ def test_post_keeps_the_emphasis(real_site):
     ems = [em.get_text() for em in soup(real_site / POST).select(".post-body em")]
     assert ems == ["really", "my", "I"]
     assert "it's my problem and I have to answer" in post_text(real_site)
+
+
+def test_seed_copy_matches_the_shared_original():
+    if SHARED_SEED.exists():  # beside a CI clone and the main checkout; not beside a clone in /tmp
+        assert SEED.read_bytes() == SHARED_SEED.read_bytes()
+    assert SEED.read_text(encoding="utf-8").startswith("Thursday, January 11, 2007")
 
 
 def test_post_is_faithful_to_every_line_of_the_seed(real_site):

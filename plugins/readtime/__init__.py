@@ -1,0 +1,59 @@
+"""Give every post `article.reading_time`: whole minutes to read it, at least 1.
+
+Ours rather than PyPI's pelican-readtime: that plugin sets `readtime` as a
+dict of minutes and seconds, while our theme's contract is an int in
+`article.reading_time`; and the count here skips code blocks (a reader scans
+code, not reads it at prose speed) and takes words from the rendered HTML, so
+it is the same for every input format. It is a dozen lines with no extra
+dependency.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from pelican import signals
+
+DEFAULTS = {
+    # Adult silent-reading speed for non-fiction prose.
+    "words_per_minute": 230,
+}
+
+_CODE = re.compile(r"<(pre|script|style)\b.*?</\1>", re.S | re.I)
+_TAG = re.compile(r"<[^>]+>")
+_WORD = re.compile(r"[\w'’-]+")
+
+
+def readtime_settings(settings: dict) -> dict:
+    """Return the READTIME setting with every default filled in."""
+    given = settings.get("READTIME") or {}
+    unknown = set(given) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown READTIME key(s) {sorted(unknown)}; known keys: {sorted(DEFAULTS)}")
+    config = {**DEFAULTS, **given}
+    if not isinstance(config["words_per_minute"], int) or config["words_per_minute"] <= 0:
+        raise ValueError(f"READTIME['words_per_minute'] must be a whole number > 0, not {config['words_per_minute']!r}")
+    return config
+
+
+def count_words(html: str) -> int:
+    """Count the words of prose in an HTML fragment, leaving code blocks out."""
+    return len(_WORD.findall(_TAG.sub(" ", _CODE.sub(" ", html or ""))))
+
+
+def reading_time(html: str, words_per_minute: int) -> int:
+    """Minutes to read an HTML fragment, rounded up, at least 1."""
+    return max(1, math.ceil(count_words(html) / words_per_minute))
+
+
+def attach(generator) -> None:
+    """Set reading_time on every post and draft."""
+    wpm = readtime_settings(generator.settings)["words_per_minute"]
+    for article in generator.articles + generator.translations + generator.drafts:
+        article.reading_time = reading_time(article._content, wpm)
+
+
+def register():
+    """Hook the plugin into Pelican."""
+    signals.article_generator_finalized.connect(attach)

@@ -1,0 +1,158 @@
+"""Index the built site with Pagefind so readers can search posts and pages.
+
+Ours rather than PyPI's: pelican-search is built on Stork, which is no longer
+developed (pelican-plugins/search #35 asks for Pagefind). This plugin drives
+Pagefind's own Python API (the `pagefind` package with its bundled binary)
+after the site is written, on `pelican.output_path`, so a failure fails the
+build before anything is swapped into place.
+
+What gets indexed: the theme marks the body of a *published* post or page
+with `data-pagefind-body`; Pagefind then leaves out every page without it
+(listing pages, the 404 page, the search page, drafts). The plugin checks
+that the number of pages Pagefind indexed equals the number of published
+posts and pages, so a theme change that loses the marker (or marks a draft)
+stops the build instead of shipping a wrong index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from pathlib import Path
+
+from pelican import signals
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    # Build the Pagefind index after every build.
+    "index": True,
+    # Load theme/js/search.js on the search page (the form works without it).
+    "js": True,
+    # Where the search page's form goes when JavaScript is off (absolute SITEURL only).
+    "fallback_action": "https://duckduckgo.com/",
+    "fallback_site_param": "sites",
+    # Pagefind's output folder inside the site.
+    "bundle_dir": "pagefind",
+}
+
+
+class SearchIndexError(RuntimeError):
+    """Pagefind could not build a correct index of the site."""
+
+
+def search_settings(settings: dict) -> dict:
+    """Return the SEARCH setting with every default filled in (the one place defaults live)."""
+    given = settings.get("SEARCH") or {}
+    if not isinstance(given, dict):
+        raise SearchIndexError(f"SEARCH must be a dict, not {type(given).__name__}")
+    unknown = set(given) - set(DEFAULTS)
+    if unknown:
+        raise SearchIndexError(
+            f"unknown SEARCH key(s) {sorted(unknown)} in the settings; known keys: {sorted(DEFAULTS)}"
+        )
+    return {**DEFAULTS, **given}
+
+
+def apply_defaults(pelican) -> None:
+    """Store the complete SEARCH setting so templates can read SEARCH.js etc."""
+    pelican.settings["SEARCH"] = search_settings(pelican.settings)
+
+
+# Published posts and pages of the run being built, keyed by output folder;
+# filled when the generators are done, read once the site is written.
+_expected: dict[str, list[str]] = {}
+_lock = threading.Lock()
+
+
+def remember_published(generators) -> None:
+    """Note which files hold published posts and pages, for checking the index."""
+    files: list[str] = []
+    output_path = None
+    for generator in generators:
+        output_path = output_path or getattr(generator, "output_path", None)
+        if hasattr(generator, "articles"):
+            files += [a.save_as for a in generator.articles + generator.translations]
+        if hasattr(generator, "pages"):
+            files += [p.save_as for p in generator.pages + generator.translations]
+    if output_path is not None:
+        with _lock:
+            _expected[str(Path(output_path).resolve())] = sorted(set(files))
+
+
+async def _index(site: Path, bundle: Path, language: str, add: bool = True) -> None:
+    """Index the HTML files under site with Pagefind (unless add is false) and write the bundle into `bundle`."""
+    from pagefind.index import PagefindIndex
+
+    config = {"output_path": str(bundle), "force_language": language}
+    async with PagefindIndex(config=config) as index:
+        # Its page_count counts every HTML file seen, not the pages indexed:
+        # the written pagefind-entry.json says how many were really indexed.
+        if add:
+            await index.add_directory(str(site))
+
+
+def indexed_page_count(bundle: Path) -> int:
+    """Return how many pages a written Pagefind bundle holds, from its pagefind-entry.json."""
+    entry = json.loads((bundle / "pagefind-entry.json").read_text(encoding="utf-8"))
+    return sum(int(language["page_count"]) for language in entry["languages"].values())
+
+
+def _run(coro):
+    """Run a coroutine to completion, also when the caller already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    outcome: dict = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed back to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="pagefind")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def build_index(pelican) -> None:
+    """Run Pagefind over the written site; raise SearchIndexError if it fails or indexes the wrong pages."""
+    config = search_settings(pelican.settings)
+    if not config["index"]:
+        return
+    site = Path(pelican.output_path).resolve()
+    with _lock:
+        expected = _expected.pop(str(site), None)
+    language = (pelican.settings.get("DEFAULT_LANG") or "en").split("_")[0]
+    bundle = site / config["bundle_dir"]
+    try:
+        # With nothing marked for indexing Pagefind would index every page, so a
+        # site without published posts or pages gets an empty bundle instead.
+        _run(_index(site, bundle, language, add=expected is None or len(expected) > 0))
+        count = indexed_page_count(bundle)
+    except Exception as exc:
+        raise SearchIndexError(
+            f"Pagefind failed to index {site}: {type(exc).__name__}: {exc} "
+            "(fix: check that the `pagefind[extended]` package is installed with `uv sync`)"
+        ) from exc
+    if expected is not None and count != len(expected):
+        raise SearchIndexError(
+            f"Pagefind indexed {count} page(s) but the site has {len(expected)} published post(s) and page(s) "
+            "(fix: the theme must put data-pagefind-body on the body of published posts and pages only, "
+            "in article.html and page.html)"
+        )
+    log.info("search: Pagefind indexed %d page(s) into %s", count, bundle)
+
+
+def register():
+    """Hook the plugin into Pelican."""
+    signals.initialized.connect(apply_defaults)
+    signals.all_generators_finalized.connect(remember_published)
+    signals.finalized.connect(build_index)

@@ -1,0 +1,101 @@
+"""Give every post `article.toc`: a nested list of links to its headings, or "" for a short post.
+
+Ours: the Markdown `toc` extension (configured in MARKDOWN) already gives
+every heading an `id`, but Pelican does not hand the extension's table to
+templates, and the PyPI pelican-toc plugin rewrites the content with
+BeautifulSoup and its own ids. This plugin reads the headings (and the ids
+the toc extension wrote) from the rendered HTML and builds the list only when
+a post has at least `min_headings` of them, so short posts get none.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from html.parser import HTMLParser
+
+from pelican import signals
+
+DEFAULTS = {
+    # A post with fewer headings than this gets an empty toc.
+    "min_headings": 3,
+    # Heading levels listed (h1 is the post title).
+    "levels": (2, 3),
+}
+
+
+def toc_settings(settings: dict) -> dict:
+    """Return the TOC setting with every default filled in."""
+    given = settings.get("TOC") or {}
+    unknown = set(given) - set(DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown TOC key(s) {sorted(unknown)}; known keys: {sorted(DEFAULTS)}")
+    config = {**DEFAULTS, **given}
+    config["levels"] = tuple(sorted(int(level) for level in config["levels"]))
+    return config
+
+
+class _Headings(HTMLParser):
+    """Collect (level, id, text) of the headings of the wanted levels that carry an id."""
+
+    def __init__(self, levels):
+        super().__init__(convert_charrefs=True)
+        self.levels = {f"h{level}": level for level in levels}
+        self.found: list[tuple[int, str, str]] = []
+        self._open: tuple[int, str, list[str]] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.levels and self._open is None:
+            ident = dict(attrs).get("id")
+            if ident:
+                self._open = (self.levels[tag], ident, [])
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open[2].append(data)
+
+    def handle_endtag(self, tag):
+        if self._open is not None and tag == f"h{self._open[0]}":
+            level, ident, parts = self._open
+            self.found.append((level, ident, " ".join("".join(parts).split())))
+            self._open = None
+
+
+def headings(html: str, levels=(2, 3)) -> list[tuple[int, str, str]]:
+    """Return (level, id, text) for each heading of the given levels in an HTML fragment."""
+    parser = _Headings(levels)
+    parser.feed(html or "")
+    parser.close()
+    return parser.found
+
+
+def render_toc(found: list[tuple[int, str, str]]) -> str:
+    """Render headings as nested <ol> lists (deeper levels nest under the heading before them)."""
+    out: list[str] = []
+    depth: list[int] = []
+    for level, ident, text in found:
+        if not depth or level > depth[-1]:
+            out.append("<ol>")
+            depth.append(level)
+        else:
+            while len(depth) > 1 and level < depth[-1]:
+                out.append("</li></ol>")
+                depth.pop()
+            out.append("</li>")
+        out.append(f'<li><a href="#{escape(ident)}">{escape(text)}</a>')
+    while depth:
+        out.append("</li></ol>")
+        depth.pop()
+    return "".join(out)
+
+
+def attach(generator) -> None:
+    """Set toc on every post and draft."""
+    config = toc_settings(generator.settings)
+    for article in generator.articles + generator.translations + generator.drafts:
+        found = headings(article._content, config["levels"])
+        article.toc = render_toc(found) if len(found) >= config["min_headings"] else ""
+
+
+def register():
+    """Hook the plugin into Pelican."""
+    signals.article_generator_finalized.connect(attach)

@@ -1,0 +1,177 @@
+"""Pagefind search: the index holds published posts and pages only, a failure fails the build, the page works."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from blogkit.build import ROOT, BuildError
+from discovery_site import DRAFT_WORD, PUBLISHED_PAGES, PUBLISHED_POSTS, build_site, make_site
+
+SITEURL = "https://blog.example.com"
+
+
+def fragments(output: Path) -> list[dict]:
+    """The records of a written Pagefind index (one per indexed page)."""
+    records = []
+    for path in sorted((output / "pagefind" / "fragment").glob("*.pf_fragment")):
+        data = gzip.decompress(path.read_bytes())
+        assert data.startswith(b"pagefind_dcd")
+        records.append(json.loads(data[len(b"pagefind_dcd"):]))
+    return records
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The fixture site built once with the local settings."""
+    site = make_site(tmp_path_factory.mktemp("search"))
+    build_site(site, ROOT / "pelicanconf.py")
+    return site
+
+
+def test_index_holds_exactly_the_published_posts_and_pages(built):
+    urls = sorted(record["url"] for record in fragments(built.output))
+    expected = sorted("/" + path for path in [*PUBLISHED_POSTS.values(), *PUBLISHED_PAGES.values()])
+    assert urls == expected
+    entry = json.loads((built.output / "pagefind" / "pagefind-entry.json").read_text())
+    assert entry["languages"]["en"]["page_count"] == len(expected)
+
+
+def test_index_holds_post_bodies_and_titles_but_not_navigation(built):
+    alpha = next(r for r in fragments(built.output) if r["url"] == "/2021/01/alpha.html")
+    assert alpha["meta"]["title"] == "Alpha"
+    assert "psychotherapist" in alpha["content"]
+    # the header, sidebar and footer are not part of the indexed body
+    assert "Blog Archive" not in alpha["content"] and "Skip to content" not in alpha["content"]
+    assert all(DRAFT_WORD not in r["content"] for r in fragments(built.output))
+
+
+def test_search_page_is_a_real_form_that_loads_search_js(built):
+    page = BeautifulSoup(built.read("search.html"), "html.parser")
+    form = page.find("form", role="search")
+    assert form["method"] == "get" and form["action"] == "/search.html"
+    field = form.find("input", attrs={"name": "q"})
+    assert field["type"] == "search" and page.find("label", attrs={"for": field["id"]})
+    assert form.find("button", type="submit")
+    assert page.find("noscript").find("a", href="/archives.html")
+    script = page.find("script", src="/theme/js/search.js")
+    assert script["type"] == "module"
+    assert (built.output / "theme/js/search.js").exists()
+    # no inline styles on the page and no Pagefind UI bundle loaded up front
+    assert "style=" not in built.read("search.html")
+    assert "pagefind-ui" not in built.read("search.html")
+
+
+def test_published_search_form_falls_back_to_a_site_search_without_js(tmp_path, monkeypatch):
+    monkeypatch.setenv("SITEURL", SITEURL)
+    site = make_site(tmp_path)
+    build_site(site, ROOT / "publishconf.py")
+    form = BeautifulSoup(site.read("search.html"), "html.parser").find("form", role="search")
+    assert form["action"] == "https://duckduckgo.com/"
+    assert form.find("input", attrs={"name": "sites"})["value"] == "blog.example.com"
+    assert form["data-search-bundle"] == f"{SITEURL}/pagefind/"
+
+
+def test_search_js_can_be_switched_off(tmp_path):
+    site = make_site(tmp_path)
+    build_site(site, ROOT / "pelicanconf.py", SEARCH={"js": False, "index": False})
+    assert "search.js" not in site.read("search.html")
+    assert not (site.output / "pagefind").exists()
+
+
+def test_pagefind_failure_fails_the_build_and_keeps_the_previous_site(tmp_path, monkeypatch):
+    site = make_site(tmp_path)
+    build_site(site, ROOT / "pelicanconf.py")
+    before = site.read("index.html")
+    site.post("new-post", "A new post", "2022-01-01 10:00")
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-such-pagefind"))
+    with pytest.raises(BuildError) as failure:
+        build_site(site, ROOT / "pelicanconf.py")
+    assert re.search(r"Pagefind failed to index .*no-such-pagefind", str(failure.value))
+    assert site.read("index.html") == before
+    assert not (site.output / "2022/01/new-post.html").exists()
+
+
+def test_a_theme_that_marks_the_wrong_pages_fails_the_build(tmp_path):
+    site = make_site(tmp_path)
+    # a 404 page whose body is marked for indexing: Pagefind would index it
+    site.write("../templates/404.html",
+               '{% extends "!theme/404.html" %}{% block content %}<div data-pagefind-body>Not here.</div>{% endblock %}')
+    with pytest.raises(BuildError) as failure:
+        build_site(site, ROOT / "pelicanconf.py")
+    message = str(failure.value)
+    assert "Pagefind indexed 9 page(s) but the site has 8 published post(s) and page(s)" in message
+    assert "data-pagefind-body" in message
+
+
+def test_a_site_with_only_drafts_gets_an_empty_index(site):
+    site.post("draft-only", "Draft only", body=f"The {DRAFT_WORD} draft.", status="draft")
+    site.build()
+    entry = json.loads(site.read("pagefind/pagefind-entry.json"))
+    assert entry["languages"] == {}
+    assert fragments(site.output) == []
+
+
+def test_unknown_search_setting_is_reported(tmp_path):
+    site = make_site(tmp_path)
+    with pytest.raises(BuildError, match=r"unknown SEARCH key\(s\) \['indx'\]"):
+        build_site(site, ROOT / "pelicanconf.py", SEARCH={"indx": False})
+
+
+# --- In real Chromium -------------------------------------------------------------
+
+CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:"
+
+
+@pytest.fixture
+def real_site_under_csp(real_site, tmp_path) -> Path:
+    """A copy of the real site whose search page carries the site's strict CSP (no inline styles or eval)."""
+    copy = tmp_path / "site"
+    shutil.copytree(real_site, copy)
+    page = copy / "search.html"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("<head>", f'<head>\n<meta http-equiv="Content-Security-Policy" content="{CSP}">', 1),
+                    encoding="utf-8")
+    return copy
+
+
+@pytest.mark.browser
+def test_typing_psychotherapist_finds_the_first_post(real_site_under_csp, serve_folder, page):
+    server = serve_folder(real_site_under_csp)
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{server.url}/search.html")
+    # nothing of Pagefind loads until the reader searches
+    assert not [url for url in requests if "/pagefind/" in url]
+    page.locator("input[name=q]").press_sequentially("psychotherapist", delay=20)
+    result = page.locator("#search-results a", has_text="The Psychotherapy of Sales")
+    result.wait_for(timeout=15000)
+    assert result.get_attribute("href") == "/2007/01/psychotherapy-of-sales.html"
+    assert page.locator("#search-results mark").first.inner_text().lower().startswith("psychotherapist")
+    assert "1 result" in page.locator("#search-status").inner_text()
+    # keyboard: Down from the box focuses the first result, Enter follows it
+    page.locator("input[name=q]").press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent") == "The Psychotherapy of Sales"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/2007/01/psychotherapy-of-sales.html")
+    assert page.console_errors == []
+
+
+@pytest.mark.browser
+def test_search_runs_from_a_q_link_and_reports_no_results(real_site_under_csp, serve_folder, page):
+    server = serve_folder(real_site_under_csp)
+    page.goto(f"{server.url}/search.html?q=psychotherapist")
+    page.locator("#search-results a", has_text="The Psychotherapy of Sales").wait_for(timeout=15000)
+    assert page.locator("input[name=q]").input_value() == "psychotherapist"
+    page.locator("input[name=q]").fill("qwxyzzy")
+    page.locator("form.search-form button").click()
+    page.wait_for_function("document.getElementById('search-status').textContent.startsWith('No results')")
+    assert page.locator("#search-results li").count() == 0
+    assert "q=qwxyzzy" in page.url
+    assert page.console_errors == []
