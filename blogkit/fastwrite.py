@@ -19,9 +19,11 @@ is claimed at once (so a clash is refused where Pelican refuses it) and the
 feed is built and written with the pages. The feed's items are rendered
 (`get_content`) in whichever process writes it.
 
-If any plugin listens to `content_written` (it would run in a child and see
-an empty file), the writer never defers pages; if one listens to
-`feed_generated` or `feed_written`, it never defers feeds.
+`content_written` (pelican-sitemap listens to it) is held back while pages
+are recorded and sent here, in this process, once they are written: every
+receiver gets the same (path, context) pairs in the same order as in a serial
+build, and finds the file complete. If a plugin listens to `feed_generated`
+or `feed_written` (it would run in a child), feeds are not deferred.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import os
 import pickle
 import traceback
 
+import pelican.writers
 from pelican.plugins import signals
 from pelican.writers import Writer
 
@@ -52,6 +55,32 @@ class _Recorder:
         return ""
 
 
+class _HeldSignal:
+    """Stands in for `content_written` while pages are recorded: keeps each send for later."""
+
+    def __init__(self, held: list):
+        self.held = held
+
+    def send(self, sender, **kwargs):
+        self.held.append((sender, kwargs))
+        return []
+
+
+class _SignalsWhileRecording:
+    """pelican.writers' view of the signals module while pages are recorded."""
+
+    def __init__(self, held: list):
+        self.content_written = _HeldSignal(held)
+
+    def __getattr__(self, name):
+        return getattr(signals, name)
+
+
+def release_signals() -> None:
+    """Give pelican.writers the real signals module back (also after a failed build)."""
+    pelican.writers.signals = signals
+
+
 class ParallelWriter(Writer):
     """Pelican's Writer, rendering the article generator's pages in parallel."""
 
@@ -61,7 +90,10 @@ class ParallelWriter(Writer):
         super().__init__(output_path, settings=settings)
         self._jobs: dict[str, tuple] = {}
         self._pending = None
-        self.deferring = self.workers > 1 and not bool(signals.content_written.receivers)
+        self._held: list = []
+        self.deferring = self.workers > 1
+        if self.deferring:
+            pelican.writers.signals = _SignalsWhileRecording(self._held)
         self.deferring_feeds = self.workers > 1 and not (
             signals.feed_generated.receivers or signals.feed_written.receivers
         )
@@ -97,12 +129,14 @@ class ParallelWriter(Writer):
     def flush(self) -> None:
         """Render every recorded page and feed, then write immediately from now on."""
         self.deferring = self.deferring_feeds = False
+        release_signals()
         jobs = [(path, template, context) for path, (template, context) in self._jobs.items()]
-        self._jobs = {}
-        if not jobs:
-            return
-        _render(jobs[:1])  # compiles templates and fills memos before the fork
-        render_parallel(jobs[1:], self.workers)
+        held, self._jobs, self._held = self._held, {}, []
+        if jobs:
+            _render(jobs[:1])  # compiles templates and fills memos before the fork
+            render_parallel(jobs[1:], self.workers)
+        for sender, kwargs in held:
+            signals.content_written.send(sender, **kwargs)
 
 
 class _Feed:

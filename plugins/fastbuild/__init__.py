@@ -92,6 +92,7 @@ def _start_clean(_pelican) -> None:
     # Whatever an earlier build left behind when it failed half-way.
     fastread.stop()
     fastrender.stop_url_memo()
+    fastwrite.release_signals()
     fastread.stats["parsed_in_workers"] = 0
     fastwrite.stats.update(rendered=0, rendered_in_children=0)
 
@@ -99,6 +100,7 @@ def _start_clean(_pelican) -> None:
 def _finish(_pelican) -> None:
     fastread.stop()
     fastrender.stop_url_memo()
+    fastwrite.release_signals()
 
 
 def _writer(pelican):
