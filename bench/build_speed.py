@@ -98,10 +98,23 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return "?"
+
+
+# Peak PSS of the last run by program name (python, pagefind, hugo...), MiB.
+LAST_PEAKS: dict[str, float] = {}
+
+
 def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[float, float, str]:
     """Run cmd; return (wall seconds, peak PSS of its process tree in MiB, stdout).
 
-    The CPU seconds (user + system) of the whole tree are left in LAST_CPU[0].
+    The CPU seconds (user + system) of the whole tree are left in LAST_CPU[0],
+    the peak PSS per program name in LAST_PEAKS.
     """
     cpu_before = _children_cpu()
     started = time.perf_counter()
@@ -109,13 +122,19 @@ def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[floa
         cmd, cwd=cwd, env=env or CHILD_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     peak = 0
+    by_name: dict[str, int] = {}
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not done.is_set():
-            pids = [proc.pid, *_children(proc.pid)]
-            peak = max(peak, sum(_pss_kib(p) for p in pids))
+            now: dict[str, int] = {}
+            for pid in [proc.pid, *_children(proc.pid)]:
+                name = _comm(pid)
+                now[name] = now.get(name, 0) + _pss_kib(pid)
+            peak = max(peak, sum(now.values()))
+            for name, kib in now.items():
+                by_name[name] = max(by_name.get(name, 0), kib)
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -125,6 +144,8 @@ def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[floa
     LAST_CPU[0] = _children_cpu() - cpu_before
     done.set()
     sampler.join()
+    LAST_PEAKS.clear()
+    LAST_PEAKS.update({name: kib / 1024 for name, kib in by_name.items() if kib > 1024})
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-4000:]}\n{out[-2000:]}")
     return seconds, peak / 1024, out
@@ -270,7 +291,8 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
             cpus[tool].append(LAST_CPU[0])
             print(
                 f"  {size:>5} posts  round {round_ + 1}  {tool:<8} {seconds:7.2f} s  "
-                f"cpu {LAST_CPU[0]:6.2f} s  {peak:7.1f} MiB  load {os.getloadavg()[0]:.1f}",
+                f"cpu {LAST_CPU[0]:6.2f} s  {peak:7.1f} MiB  load {os.getloadavg()[0]:.1f}  "
+                f"(peak MiB by program: {', '.join(f'{n} {m:.0f}' for n, m in sorted(LAST_PEAKS.items()))})",
                 flush=True,
             )
     files = {t: count_files(work / f"out-{t}") for t in tools}
