@@ -19,6 +19,9 @@ ARTICLE_PATHS = ["posts"]
 PAGE_PATHS = ["pages"]
 STATIC_PATHS = ["images", "extra"]
 EXTRA_PATH_METADATA = {}
+# Folders are years (and months for imported posts), not categories.
+USE_FOLDER_AS_CATEGORY = False
+DEFAULT_CATEGORY = "Consulting"
 OUTPUT_PATH = "output"
 THEME = "theme"
 
@@ -39,6 +42,8 @@ YEAR_ARCHIVE_SAVE_AS = "{date:%Y}/index.html"
 MONTH_ARCHIVE_URL = "{date:%Y}/{date:%m}/"
 MONTH_ARCHIVE_SAVE_AS = "{date:%Y}/{date:%m}/index.html"
 DAY_ARCHIVE_SAVE_AS = ""
+# Tag pages at clean slugs (search/label/disaster-recovery.html); plugins/blogger_redirects
+# answers Blogger's own label URLs (/search/label/Disaster%20Recovery) with a stub to them.
 TAG_URL = "search/label/{slug}.html"
 TAG_SAVE_AS = TAG_URL
 TAGS_URL = "tags.html"
@@ -107,7 +112,7 @@ DELETE_OUTPUT_DIRECTORY = False
 
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["fastbuild"]
+PLUGINS = ["fastbuild", "blogger_redirects", "assets"]
 
 # Discovery (search engineer): sitemap and robots.txt, Pagefind search index,
 # related posts, reading time, table of contents, Newer/Older links.
@@ -130,3 +135,8 @@ TOC = {"min_headings": 3, "levels": (2, 3)}
 DISPLAY_PAGES_ON_MENU = True
 DISPLAY_CATEGORIES_ON_MENU = False
 MENUITEMS = ()
+
+# Theme assets (plugins/assets): one CSS and one JS bundle; Pygments styles must pass 4.5:1 contrast.
+ASSETS_PYGMENTS_LIGHT = "default"
+ASSETS_PYGMENTS_DARK = "github-dark"
+ASSETS_JS = ["theme-toggle.js", "copy-code.js"]  # drop a name to switch that feature off

@@ -67,3 +67,67 @@ def new_post(c, title, category="Consulting"):
     from blogkit.newpost import new_post as make_post
 
     print(f"Created {make_post(title, CONTENT, category=category).relative_to(ROOT)}")
+
+
+@task(
+    help={
+        "path": "The Blogger export (.xml from Back up content, or Takeout's feed.atom)",
+        "content": "Content folder to import into (default content/)",
+        "download_images": "Download Blogger-hosted images into each post's folder (default on)",
+        "dry_run": "Show what would be written; write nothing",
+        "force": "Overwrite files edited since the last import",
+        "isso_json": "Also write the comments in Isso's generic import format to this file",
+    }
+)
+def import_blogger(c, path, content=None, download_images=True, dry_run=False, force=False, isso_json=None):
+    """Import a Blogger export: posts, pages, labels, comments and images, keeping every old URL."""
+    from blogkit.blogger import BloggerExportError, Options, import_blogger as run_import
+    from blogkit.build import load_settings
+
+    settings = load_settings(SETTINGS)
+    options = Options(
+        content=Path(content).resolve() if content else CONTENT, download_images=download_images,
+        dry_run=dry_run, force=force, isso_json=Path(isso_json) if isso_json else None,
+        timezone=settings["TIMEZONE"], article_url=settings["ARTICLE_URL"], page_url=settings["PAGE_URL"],
+        # Blogger's comment-form message becomes the policy in pelicanconf.py only for the real content/.
+        settings_file=None if content else SETTINGS,
+    )
+    try:
+        report = run_import(path, options)
+    except (BloggerExportError, ValueError) as exc:
+        sys.exit(f"import-blogger: {exc}\nNothing was written.")
+    print(report.summary())
+    if report.protected:
+        print("Some files were left alone; see 'protected' above.")
+
+
+@task(help={
+    "output": "Built site to check (default output/)",
+    "settings": "Settings it was built with (default pelicanconf.py; publishconf.py for a production build)",
+    "siteurl": "SITEURL whose absolute links map to the output root (default: the settings' SITEURL)",
+})
+def check(c, output=None, settings=None, siteurl=None):
+    """Run the publishing gate on a built site: links, anchors, HTML, drafts, feeds."""
+    from blogkit.build import load_settings
+    from blogkit.check import check_site, format_report
+
+    folder = Path(output).resolve() if output else OUTPUT
+    problems = check_site(folder, load_settings(Path(settings).resolve() if settings else SETTINGS), siteurl=siteurl)
+    if problems:
+        sys.exit(format_report(problems))
+    print(f"{folder} passed the gate: links, anchors, HTML, drafts and feeds are fine")
+
+
+@task(help={
+    "push": "Push the new gh-pages commit to the remote",
+    "remote": "Remote to push to (default origin)",
+    "branch": "Branch to publish to (default gh-pages)",
+})
+def publish(c, push=False, remote="origin", branch="gh-pages"):
+    """Build with publishconf.py, run the gate, commit the site to gh-pages (--push: push it)."""
+    from blogkit.publish import PublishError, publish as publish_site
+
+    try:
+        publish_site(ROOT, PUBLISH_SETTINGS, push=push, remote=remote, branch=branch)
+    except PublishError as exc:
+        sys.exit(f"publish failed: {exc}")

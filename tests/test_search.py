@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import re
 import shutil
@@ -136,7 +138,13 @@ def real_site_under_csp(real_site, tmp_path) -> Path:
     shutil.copytree(real_site, copy)
     page = copy / "search.html"
     text = page.read_text(encoding="utf-8")
-    page.write_text(text.replace("<head>", f'<head>\n<meta http-equiv="Content-Security-Policy" content="{CSP}">', 1),
+    # As plugins/csp does: each inline script (the theme's pre-paint colour-scheme script) allowed by its hash.
+    hashes = " ".join(
+        "'sha256-%s'" % base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+        for body in re.findall(r"<script>(.*?)</script>", text, flags=re.S)
+    )
+    csp = CSP.replace("script-src 'self'", f"script-src 'self' {hashes}".rstrip())
+    page.write_text(text.replace("<head>", f'<head>\n<meta http-equiv="Content-Security-Policy" content="{csp}">', 1),
                     encoding="utf-8")
     return copy
 

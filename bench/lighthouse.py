@@ -1,0 +1,148 @@
+"""Run Lighthouse on the built article and index pages and print the four scores and the page weight.
+
+    npm install --prefix bench lighthouse@12.8      # once; goes to bench/node_modules
+    uv run python bench/lighthouse.py               # production build of content/ in a temp folder, served on 127.0.0.1
+    uv run python bench/lighthouse.py --preset desktop --output output
+
+Lighthouse drives Debian's Chromium (CHROME_PATH, default /usr/bin/chromium) with the
+project's Chromium flags and a fresh profile. This is a benchmark that prints figures;
+the target is 100 in every category on both pages (issue 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from blogkit.build import build  # noqa: E402
+
+LIGHTHOUSE = ROOT / "bench" / "node_modules" / ".bin" / "lighthouse"
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
+PAGES = {"article": "/2007/01/psychotherapy-of-sales.html", "index": "/"}
+
+
+def free_port() -> int:
+    """Ask the OS for a free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    """Serve `folder` on 127.0.0.1:port with the project's GitHub-Pages-like server."""
+    import socket
+    import time
+
+    code = "import sys; from pathlib import Path; from blogkit.serve import serve; serve(Path(sys.argv[1]), port=int(sys.argv[2]))"
+    process = subprocess.Popen([sys.executable, "-c", code, str(folder), str(port)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited with {process.returncode} before listening on {port}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit(f"nothing listened on 127.0.0.1:{port} within 20 s")
+
+
+def run_lighthouse(url: str, preset: str, workdir: Path, name: str = "report") -> dict:
+    """Run the Lighthouse CLI once and return its JSON report."""
+    report = workdir / f"{name}-{preset}.json"
+    profile = tempfile.mkdtemp(prefix="lh-profile-", dir=workdir)
+    command = [
+        str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={report}",
+        f"--only-categories={','.join(CATEGORIES)}",
+        f"--chrome-flags={' '.join(CHROMIUM_FLAGS + [f'--user-data-dir={profile}'])}",
+    ]
+    if preset == "desktop":
+        command.append("--preset=desktop")
+    env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0 or not report.exists():
+        raise SystemExit(f"lighthouse failed on {url} (exit {result.returncode}):\n{result.stderr[-2000:]}")
+    return json.loads(report.read_text(encoding="utf-8"))
+
+
+def summarise(report: dict) -> dict:
+    """The four scores, the page weight and request count, and any audit that lost points."""
+    scores = {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
+    audits = report["audits"]
+    requests = audits["network-requests"]["details"]["items"]
+    failing = sorted(
+        {
+            audit_ref["id"]
+            for category in CATEGORIES
+            for audit_ref in report["categories"][category]["auditRefs"]
+            if audit_ref["weight"] > 0 and (audits[audit_ref["id"]].get("score") is not None)
+            and audits[audit_ref["id"]]["score"] < 1
+        }
+    )
+    return {
+        **scores,
+        "bytes": int(audits["total-byte-weight"]["numericValue"]),
+        "requests": len(requests),
+        "cls": audits["cumulative-layout-shift"]["numericValue"],
+        "tbt": audits["total-blocking-time"]["numericValue"],
+        "lcp": audits["largest-contentful-paint"]["numericValue"],
+        "failing": failing,
+    }
+
+
+def main() -> None:
+    """Build (or take) a site, serve it, run Lighthouse on each page and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, help="an already built site to test (default: build content/ with publishconf.py)")
+    parser.add_argument("--preset", choices=["mobile", "desktop"], default="mobile", help="Lighthouse's form factor")
+    parser.add_argument("--keep", type=Path, help="a folder to keep the JSON reports in")
+    args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    if not LIGHTHOUSE.exists():
+        raise SystemExit(f"{LIGHTHOUSE} is missing: run `npm install --prefix bench lighthouse@12.8` first")
+
+    with tempfile.TemporaryDirectory(prefix="lighthouse-") as tmp:
+        workdir = Path(tmp)
+        site = args.output
+        port = free_port()
+        if site is None:
+            # The production build (publishconf.py), its SITEURL pointed at where it is served, so
+            # canonical and feed URLs are absolute as they are on the real site.
+            site = workdir / "output"
+            os.environ["SITEURL"] = f"http://127.0.0.1:{port}"
+            build(ROOT / "publishconf.py", site, {"CACHE_PATH": str(workdir / "cache")})
+        server = start_server(site.resolve(), port)
+        try:
+            version = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True).stdout.strip()
+            print(f"Lighthouse {version}, {args.preset}, Chromium at {os.environ.get('CHROME_PATH', '/usr/bin/chromium')}")
+            print(f"{'page':8} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5} {'bytes':>7} {'reqs':>5} {'CLS':>6} {'LCP ms':>7} {'TBT ms':>6}  lost points on")
+            for name, path in PAGES.items():
+                row = summarise(run_lighthouse(f"http://127.0.0.1:{port}{path}", args.preset, args.keep or workdir, name))
+                print(
+                    f"{name:8} {row['performance']:>5} {row['accessibility']:>5} {row['best-practices']:>5} "
+                    f"{row['seo']:>5} {row['bytes']:>7} {row['requests']:>5} {row['cls']:>6.3f} {row['lcp']:>7.0f} {row['tbt']:>6.0f}  {', '.join(row['failing']) or '-'}"
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,446 @@
+"""Import a Blogger export into content/: plan every file, then write only what is safe to write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
+
+from markdownify import markdownify
+
+from . import convert
+from .images import fetch, file_name
+from .model import Blog, Entry, Skipped
+from .parse import read_export
+
+MANIFEST = ".blogger-import.json"
+OLD_POST_PATH = re.compile(r"^(\d{4})/(\d{2})/([^/]+)\.html$")
+OLD_PAGE_PATH = re.compile(r"^p/([^/]+)\.html$")
+SLUG_SUBS = [(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")]
+
+
+@dataclass
+class Options:
+    """How to import (the task's flags and the site's URL settings)."""
+
+    content: Path
+    download_images: bool = True
+    dry_run: bool = False
+    force: bool = False
+    isso_json: Path | None = None
+    timezone: str = "America/New_York"
+    article_url: str = "{date:%Y}/{date:%m}/{slug}.html"
+    page_url: str = "p/{slug}.html"
+    settings_file: Path | None = None  # where an imported comment policy goes when none is set
+    opener: urllib.request.OpenerDirector | None = None  # for image downloads
+
+
+@dataclass
+class Report:
+    """What an import did, or would do with --dry-run."""
+
+    format: str = ""
+    dry_run: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    protected: list[tuple[str, str]] = field(default_factory=list)
+    images_failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, key: str, number: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + number
+
+    def summary(self) -> str:
+        """Render the end-of-run summary, one line per fact."""
+        c = self.counts.get
+        head = "Dry run: nothing was written.\n" if self.dry_run else ""
+        lines = [
+            f"{head}Blogger export ({self.format}):",
+            f"  posts     {c('posts', 0)} published, {c('drafts', 0)} drafts",
+            f"  pages     {c('pages', 0)}",
+            f"  comments  {c('comments', 0)} archived, {c('comments_dropped', 0)} dropped (deleted, spam or empty), "
+            f"{c('comments_held', 0)} held back (on drafts or pages, kept in {MANIFEST})",
+            f"  images    {c('images_downloaded', 0)} downloaded, {c('images_kept', 0)} already here, "
+            f"{len(self.images_failed)} failed (original URL kept)"
+            + (f", {c('images_planned', 0)} to download" if self.dry_run else ""),
+            f"  files     {len(self.written)} {'to write' if self.dry_run else 'written'}, {len(self.unchanged)} unchanged, "
+            f"{len(self.protected)} protected",
+        ]
+        for path, reason in self.protected:
+            lines.append(f"  protected {path}: {reason}")
+        for url, reason in self.images_failed:
+            lines.append(f"  image failed {url}: {reason}")
+        grouped: dict[str, list[str]] = {}
+        for item in self.skipped:
+            grouped.setdefault(item.reason, []).append(item.what)
+        for reason, whats in grouped.items():
+            shown = ", ".join(whats[:3]) + (f" and {len(whats) - 3} more" if len(whats) > 3 else "")
+            lines.append(f"  skipped {len(whats)}: {reason} ({shown})")
+        lines += [f"  note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+
+@dataclass
+class Planned:
+    entry: Entry
+    slug: str
+    source: str  # the Markdown file, relative to content/
+    url: str  # where the page will be, relative to the site root
+    needs_save_as: bool
+
+
+def slugify(text: str) -> str:
+    from pelican.utils import slugify as pelican_slugify
+
+    return pelican_slugify(text, regex_subs=SLUG_SUBS)
+
+
+def import_blogger(export: str | Path, options: Options) -> Report:
+    """Import a Blogger export into options.content; raise BloggerExportError on unreadable input."""
+    blog = read_export(export)  # raises before anything is written
+    report = Report(format=blog.format, dry_run=options.dry_run, skipped=list(blog.skipped))
+    zone = ZoneInfo(options.timezone)
+    if blog.format == "blogger2018":
+        # The current format gives UTC; show times in the site's timezone.
+        for entry in blog.posts + blog.pages:
+            entry.published = entry.published.astimezone(zone)
+            entry.updated = entry.updated.astimezone(zone) if entry.updated else None
+            for comment in entry.comments:
+                comment.published = comment.published.astimezone(zone)
+            _fit_month(entry)
+    plans = _plan(blog, options)
+    links = _link_map(blog, plans)
+    manifest = _Manifest.load(options.content)
+    files: dict[str, str | bytes] = {}
+    held: dict[str, list] = {}
+    isso_threads = []
+
+    taken = _existing_urls(options, manifest)
+    for plan in plans:
+        entry = plan.entry
+        owner = taken.get(plan.url) if not entry.draft else None
+        if owner and owner != plan.source:
+            # The author already has this post (e.g. re-typed by hand): keep theirs, attach the comments.
+            report.skipped.append(Skipped(f"{entry.kind} {plan.url}", f"already in content/ as {owner}"))
+        else:
+            image_map = _images(plan, links, options, manifest, files, report)
+            body = convert.to_markdown(entry.html, links, image_map).markdown
+            files[plan.source] = _markdown_file(plan, body)
+            report.add("drafts" if entry.draft else "posts" if entry.kind == "post" else "pages")
+        comments, dropped = _comments(entry)
+        report.add("comments_dropped", dropped)
+        if not comments:
+            continue
+        if entry.draft or entry.kind == "page":
+            held[plan.source] = comments
+            report.add("comments_held", len(comments))
+            continue
+        report.add("comments", len(comments))
+        stem = plan.url[: -len(".html")] if plan.url.endswith(".html") else plan.url.rstrip("/")
+        document = {"post": plan.url, "source": "Blogger", "comments": comments}
+        files[f"comments/{stem}.json"] = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        isso_threads.append(_isso_thread(plan, comments))
+
+    if links.unresolved:
+        shown = ", ".join(sorted(links.unresolved)[:3]) + (" ..." if len(links.unresolved) > 3 else "")
+        report.notes.append(f"{len(links.unresolved)} link(s) to old-blog pages that were not imported are "
+                            f"kept as they were: {shown}")
+    if blog.comment_form_message:
+        _comment_policy(blog.comment_form_message, options, report)
+
+    manifest.held_comments = held
+    try:
+        for relpath, data in files.items():
+            manifest.write(relpath, data, options, report)
+    finally:
+        # Even if a write fails half way, what was written is recorded as the importer's own.
+        if not options.dry_run and (report.written or report.unchanged):
+            manifest.save()
+    if options.isso_json:
+        # Compact: Isso recognises the generic format by the file starting with "[{".
+        text = json.dumps(isso_threads, ensure_ascii=False) + "\n"
+        if not options.dry_run:
+            Path(options.isso_json).write_text(text, encoding="utf-8")
+        report.notes.append(f"Isso import file: {options.isso_json} ({len(isso_threads)} threads); "
+                            f"load it with: isso -c isso.cfg import -t generic {options.isso_json}")
+    return report
+
+
+def _existing_urls(options: Options, manifest: "_Manifest") -> dict[str, str]:
+    """Map URL -> source file for the Markdown in content/ that the importer did not write."""
+    from pelican.utils import get_date
+
+    urls = {}
+    for kind, folder in (("post", "posts"), ("page", "pages")):
+        for path in sorted((options.content / folder).rglob("*.md")):
+            relpath = path.relative_to(options.content).as_posix()
+            if relpath in manifest.files:
+                continue
+            try:
+                head = path.read_text(encoding="utf-8").split("\n\n", 1)[0]
+                meta = {k.strip().lower(): v.strip() for k, v in
+                        (line.split(":", 1) for line in head.splitlines() if ":" in line)}
+                if meta.get("status", "").lower() in ("draft", "hidden"):
+                    continue
+                slug = meta.get("slug") or slugify(meta.get("title", ""))
+                if meta.get("save_as"):
+                    url = meta["save_as"]
+                elif kind == "post":
+                    url = options.article_url.format(date=get_date(meta["date"]), slug=slug)
+                else:
+                    url = options.page_url.format(slug=slug)
+            except (KeyError, ValueError, UnicodeDecodeError):
+                continue  # the strict build reports a broken file; the importer just cannot match it
+            urls[url] = relpath
+    return urls
+
+
+def _fit_month(entry: Entry) -> None:
+    """Give a UTC-exported post the offset that puts it in the month its old URL names.
+
+    Blogger filed a post by the blog's local time: published 2008-01-01T07:30Z in a
+    -08:00 blog is /2007/12/. The nearest whole-hour offset that lands in that month
+    restores the local time the readers saw, and keeps the month archive /2007/12/.
+    """
+    match = OLD_POST_PATH.match(entry.old_path or "")
+    if not match or (f"{entry.published:%Y}", f"{entry.published:%m}") == match.groups()[:2]:
+        return
+    current = entry.published.utcoffset() or dt.timedelta(0)
+    for hours in sorted(range(-12, 15), key=lambda h: abs(dt.timedelta(hours=h) - current)):
+        zone = dt.timezone(dt.timedelta(hours=hours))
+        local = entry.published.astimezone(zone)
+        if (f"{local:%Y}", f"{local:%m}") == match.groups()[:2]:
+            entry.published = local
+            entry.updated = entry.updated.astimezone(zone) if entry.updated else None
+            for comment in entry.comments:
+                comment.published = comment.published.astimezone(zone)
+            return
+
+
+def _plan(blog: Blog, options: Options) -> list[Planned]:
+    """Give every post and page its slug, source file and URL, keeping each old path."""
+    plans, sources = [], set()
+    for entry in blog.posts + blog.pages:
+        if not entry.title:
+            entry.title = convert.readable_title(entry.html, entry.published)
+            entry.untitled = True
+        old = entry.old_path
+        if entry.kind == "post":
+            match = OLD_POST_PATH.match(old or "")
+            slug = match.group(3) if match else (Path(old).stem if old else slugify(entry.title) or f"post-{entry.id}")
+            year, month = (match.group(1), match.group(2)) if match else (f"{entry.published:%Y}", f"{entry.published:%m}")
+            source = f"posts/{year}/{month}/{slug}.md"
+            url = old or options.article_url.format(date=entry.published, slug=slug)
+            computed = options.article_url.format(date=entry.published, slug=slug)
+        else:
+            match = OLD_PAGE_PATH.match(old or "")
+            slug = match.group(1) if match else (Path(old).stem if old else slugify(entry.title) or f"page-{entry.id}")
+            source = f"pages/{slug}.md"
+            url = old or options.page_url.format(slug=slug)
+            computed = options.page_url.format(slug=slug)
+        if source in sources:  # two drafts with one title: keep both
+            slug = f"{slug}-{entry.id}"
+            source = source[: -len(".md")] + f"-{entry.id}.md"
+        sources.add(source)
+        plans.append(Planned(entry, slug, source, url, needs_save_as=bool(old) and computed != url and not entry.draft))
+    # Blogger allows one slug in two months; Pelican would take the second for a translation of
+    # the first. The older keeps the slug, later ones get the month added and keep their old URL.
+    seen: set[tuple[str, str]] = set()
+    for plan in sorted(plans, key=lambda p: p.entry.published):
+        key = (plan.entry.kind, plan.slug)
+        if key in seen:
+            plan.slug = f"{plan.slug}-{plan.entry.published:%Y-%m}"
+            plan.needs_save_as = not plan.entry.draft
+        seen.add(key)
+    return plans
+
+
+def _link_map(blog: Blog, plans: list[Planned]) -> convert.LinkMap:
+    targets = {p.url: "{filename}/" + p.source for p in plans if not p.entry.draft}
+    hosts = set(blog.hosts)
+    # The current format names no blog address: learn it from links that point at imported posts.
+    for plan in plans:
+        for href in re.findall(r"""href=["'](https?://[^"'#?]+)""", plan.entry.html):
+            parts = urlparse(href)
+            if parts.path.lstrip("/") in targets and parts.hostname:
+                hosts.add(parts.hostname.lower())
+    labels = {label for p in plans for label in p.entry.labels}
+    return convert.LinkMap(hosts=hosts, targets=targets, labels=labels)
+
+
+def _images(plan, links, options, manifest, files, report) -> dict[str, str]:
+    """Download the post's Blogger images into its folder; map each URL to its {attach} link."""
+    images = convert.clean_html(plan.entry.html, links)[1]
+    if not images or not options.download_images:
+        return {}
+    folder_rel = str(Path(plan.source).with_suffix(""))  # posts/2007/01/slug
+    image_map: dict[str, str] = {}
+    taken = {Path(p).name.lower() for p in manifest.images.values() if p.startswith(folder_rel + "/")}
+    for url in dict.fromkeys(images):
+        known = manifest.images.get(url)
+        if known and (options.content / known).is_file():
+            image_map[url] = "{attach}" + known[len(str(Path(plan.source).parent)) + 1:]
+            report.add("images_kept")
+            continue
+        if options.dry_run:
+            report.add("images_planned")
+            continue
+        got = fetch(url, options.opener)
+        if got.error:
+            report.images_failed.append((url, got.error))
+            continue
+        name = file_name(url, got.content_type, taken)
+        relpath = f"{folder_rel}/{name}"
+        files[relpath] = got.data
+        manifest.images[url] = relpath
+        image_map[url] = "{attach}" + relpath[len(str(Path(plan.source).parent)) + 1:]
+        report.add("images_downloaded")
+    return image_map
+
+
+def _markdown_file(plan: Planned, body: str) -> str:
+    entry = plan.entry
+    meta = [("Title", entry.title), ("Date", _stamp(entry.published))]
+    if entry.updated and entry.updated > entry.published:
+        meta.append(("Modified", _stamp(entry.updated)))
+    if entry.author:
+        meta.append(("Author", entry.author))
+    if entry.labels:
+        meta.append(("Tags", ", ".join(label.replace(",", " ") for label in entry.labels)))
+    meta.append(("Slug", plan.slug))
+    if plan.needs_save_as:
+        meta += [("Save_as", plan.url), ("URL", plan.url)]
+    if entry.draft:
+        meta.append(("Status", "draft"))
+    lines = [f"{key}: {' '.join(str(value).split())}" for key, value in meta]
+    return "\n".join(lines) + "\n\n" + (body.strip() or "(This post had no text.)") + "\n"
+
+
+def _stamp(value: dt.datetime) -> str:
+    return value.isoformat(sep=" ")
+
+
+def _comments(entry: Entry) -> tuple[list[dict], int]:
+    """Return the entry's live comments in the archived-comment format, and how many were dropped."""
+    kept: dict[str, dict] = {}
+    parents: dict[str, str | None] = {c.id: c.parent_id for c in entry.comments}
+    dropped = 0
+    for comment in entry.comments:
+        body = convert.sanitise_comment(comment.body_html)
+        if comment.removed or not convert.plain_text(body):
+            dropped += 1
+            continue
+        item = {
+            "id": f"c{comment.id}", "parent": None, "author": convert.plain_name(comment.author),
+            "url": convert.safe_url(comment.author_url), "date": comment.published.isoformat(), "body": body,
+        }
+        parent = comment.parent_id
+        while parent and parent not in kept:  # the comment replied to was dropped: attach to its own parent
+            parent = parents.get(parent)
+            item["note"] = "A reply to a comment that was deleted on Blogger."
+        if parent:
+            item["parent"] = f"c{parent}"
+        kept[comment.id] = item
+    return list(kept.values()), dropped
+
+
+def _isso_thread(plan: Planned, comments: list[dict]) -> dict:
+    """Build one thread in Isso's generic import format (which keeps no threading)."""
+    return {
+        "id": "/" + plan.url, "title": plan.entry.title,
+        "comments": [
+            {"id": number, "author": c["author"], "email": "", "website": c["url"] or "",
+             "remote_addr": "0.0.0.0",
+             "created": dt.datetime.fromisoformat(c["date"]).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+             "text": markdownify(c["body"]).strip()}
+            for number, c in enumerate(comments, start=1)
+        ],
+    }
+
+
+POLICY_MARK = "# Comment policy imported from Blogger's comment-form message (invoke import-blogger)."
+
+
+def _comment_policy(message: str, options: Options, report: Report) -> None:
+    """Make Blogger's comment-form message the policy text, unless the settings already set one."""
+    settings = options.settings_file
+    if settings is None or not Path(settings).is_file():
+        report.notes.append(f"Blogger's comment-form message: {message!r}; not put in pelicanconf.py because the import "
+                            "went to another folder than content/ (set COMMENTS['policy'] there to use it)")
+        return
+    text = Path(settings).read_text(encoding="utf-8")
+    if POLICY_MARK in text:
+        report.notes.append(f"comment policy already imported into {Path(settings).name}")
+        return
+    if re.search(r"""["']policy["']\s*:""", text):
+        report.notes.append(f"comment policy kept: {Path(settings).name} sets one; Blogger's was {message!r}")
+        return
+    block = (f"\n{POLICY_MARK}\nCOMMENTS = {{**globals().get(\"COMMENTS\", {{}}), \"policy\": {message!r}}}\n")
+    report.notes.append(f"comment policy {'would be ' if options.dry_run else ''}set from Blogger's "
+                        f"comment-form message in {Path(settings).name}")
+    if not options.dry_run:
+        Path(settings).write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
+
+
+def _digest(data: str | bytes) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+class _Manifest:
+    """What the importer wrote (path -> sha256), so re-runs update its own files and spare edited ones."""
+
+    def __init__(self, content: Path, data: dict):
+        self.content = content
+        self.files: dict[str, str] = data.get("files", {})
+        self.images: dict[str, str] = data.get("images", {})
+        self.held_comments: dict[str, list] = data.get("held_comments", {})
+
+    @classmethod
+    def load(cls, content: Path) -> "_Manifest":
+        path = content / MANIFEST
+        if not path.is_file():
+            return cls(content, {})
+        try:
+            return cls(content, json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: unreadable import manifest ({exc}); move it away to import afresh") from exc
+
+    def write(self, relpath: str, data: str | bytes, options: Options, report: Report) -> None:
+        target = self.content / relpath
+        new = _digest(data)
+        if target.exists():
+            current = _digest(target.read_bytes())
+            if current == new:
+                self.files[relpath] = new
+                report.unchanged.append(relpath)
+                return
+            if not options.force:
+                if relpath not in self.files:
+                    report.protected.append((relpath, "exists and was not written by the importer (use --force to replace it)"))
+                    return
+                if self.files[relpath] != current:
+                    report.protected.append((relpath, "edited since the last import (use --force to overwrite)"))
+                    return
+        report.written.append(relpath)
+        if options.dry_run:
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            target.write_bytes(data)
+        else:
+            target.write_text(data, encoding="utf-8")
+        self.files[relpath] = new
+
+    def save(self) -> None:
+        data = {"source": "Blogger", "files": dict(sorted(self.files.items())),
+                "images": dict(sorted(self.images.items())), "held_comments": self.held_comments}
+        self.content.mkdir(parents=True, exist_ok=True)
+        (self.content / MANIFEST).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
