@@ -158,7 +158,10 @@ OURS = textwrap.dedent(
     import sys, time
     from blogkit.build import build
     content, output, cache = sys.argv[1:4]
-    build("pelicanconf.py", output, {"PATH": content, "CACHE_PATH": cache})
+    overrides = {"PATH": content, "CACHE_PATH": cache}
+    if sys.argv[4:] == ["serial"]:  # the same configuration without plugins/fastbuild's fast path
+        overrides["FASTBUILD"] = {"enabled": False}
+    build("pelicanconf.py", output, overrides)
     """
 )
 
@@ -198,8 +201,8 @@ VANILLA_SETTINGS = textwrap.dedent(
 )
 
 
-def ours_cmd(content: Path, output: Path, cache: Path) -> list[str]:
-    return [sys.executable, "-c", OURS, str(content), str(output), str(cache)]
+def ours_cmd(content: Path, output: Path, cache: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-c", OURS, str(content), str(output), str(cache), *extra]
 
 
 def vanilla_cmd(content: Path, output: Path, settings: Path) -> list[str]:
@@ -276,6 +279,7 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
 
     commands = {
         "ours": lambda: ours_cmd(content, fresh(work / "out-ours"), fresh(work / "cache-ours")),
+        "serial": lambda: ours_cmd(content, fresh(work / "out-serial"), fresh(work / "cache-serial"), "serial"),
         "vanilla": lambda: vanilla_cmd(content, fresh(work / "out-vanilla"), settings),
         "hugo": lambda: hugo_cmd(binary, site, fresh(work / "out-hugo")),
     }
@@ -361,7 +365,7 @@ def report(results: list[dict]) -> None:
                 f"{med(r['rebuild_process']):.2f} s as a fresh process"
             )
     by_size = {r["size"]: r for r in results}
-    for tool in ("ours", "vanilla", "hugo"):
+    for tool in ("ours", "serial", "vanilla", "hugo"):
         if 1000 in by_size and 5000 in by_size and tool in by_size[1000]["times"] and tool in by_size[5000]["times"]:
             ratio = med(by_size[5000]["times"][tool]) / med(by_size[1000]["times"][tool])
             print(f"scaling {tool}: 5000 posts take {ratio:.2f}x the 1000-post time")
@@ -371,7 +375,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(corpus.SIZES))
     parser.add_argument("--runs", type=int, default=3, help="builds per tool and size (alternated)")
-    parser.add_argument("--tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=["ours", "vanilla", "hugo"])
+    parser.add_argument("--tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=["ours", "serial", "vanilla", "hugo"],
+                        help="serial: our configuration with FASTBUILD off (shows what the fast path gains)")
     parser.add_argument("--large-runs", type=int, default=None, help="builds per tool above 1000 posts (default: --runs)")
     parser.add_argument("--rebuilds", type=int, default=3, help="one-edit rebuilds per size up to 1000 posts (0: none)")
     args = parser.parse_args()
