@@ -29,6 +29,8 @@ THEME = "theme"
 TIMEZONE = "America/New_York"
 DEFAULT_DATE_FORMAT = "%A, %B %-d, %Y"
 DEFAULT_DATE = None
+# A post dated in the future is scheduled: left out (and reported) until its date.
+WITH_FUTURE_DATES = False
 
 # URLs identical to Blogger's, so every old link keeps working.
 ARTICLE_URL = "{date:%Y}/{date:%m}/{slug}.html"
@@ -112,7 +114,9 @@ DELETE_OUTPUT_DIRECTORY = False
 
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
-PLUGINS = ["fastbuild", "blogger_redirects", "assets"]
+# strict first: it withdraws contents it stops before other plugins count them.
+# fastbuild: parallel parsing and rendering, same output (plugins/fastbuild).
+PLUGINS = ["strict", "fastbuild", "blogger_redirects", "assets"]
 
 # Discovery (search engineer): sitemap and robots.txt, Pagefind search index,
 # related posts, reading time, table of contents, Newer/Older links.

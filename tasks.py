@@ -18,7 +18,11 @@ def _build_or_exit(settings=SETTINGS, output=OUTPUT, overrides=None):
     try:
         result = strict_build(settings, output, overrides)
     except BuildError as exc:
+        for notice in exc.notices:
+            print(f"note: {notice}", file=sys.stderr)
         sys.exit(str(exc))
+    for notice in result.notices:
+        print(f"note: {notice}")
     print(f"Built {result.output} in {result.seconds:.2f} s")
     return result
 
@@ -30,11 +34,17 @@ def clean(c):
         shutil.rmtree(path, ignore_errors=True)
 
 
-@task(help={"content": "Content folder (default content/)", "output": "Output folder (default output/)"})
-def build(c, content=None, output=None):
+@task(help={
+    "content": "Content folder (default content/)",
+    "output": "Output folder (default output/)",
+    "future": "Include posts dated in the future (normally scheduled and left out)",
+})
+def build(c, content=None, output=None, future=False):
     """Build the site strictly into output/ (any warning or error fails it)."""
-    overrides = {"PATH": str(Path(content).resolve())} if content else None
-    _build_or_exit(output=Path(output).resolve() if output else OUTPUT, overrides=overrides)
+    overrides = {"PATH": str(Path(content).resolve())} if content else {}
+    if future:
+        overrides["WITH_FUTURE_DATES"] = True
+    _build_or_exit(output=Path(output).resolve() if output else OUTPUT, overrides=overrides or None)
 
 
 @task(pre=[clean])

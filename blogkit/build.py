@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -38,8 +39,9 @@ class Problem:
 class BuildError(Exception):
     """The build found problems; nothing was written to the output folder."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], notices: list[str] | None = None):
         self.problems = problems
+        self.notices = notices or []
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"build failed with {len(problems)} problem(s):\n{lines}")
 
@@ -53,34 +55,149 @@ class BuildResult:
     notices: list[str] = field(default_factory=list)
 
 
+# Pelican's messages that only restate a problem a plugin has already explained
+# better (the file it skipped, the link it could not replace). A plugin names
+# what it explained with extra={"problem": ..., "covers": [text, ...]}: a record
+# starting like one of these whose message contains one of those texts is left out.
+CONSEQUENCES = (
+    "Could not process %s",
+    "Skipping %s: could not find information about '%s'",
+    "Unknown status '%s' for file %s, skipping it. (Not in %s)",
+    "Unable to find '%s', skipping url replacement.",
+    "Replacement Indicator %r not recognized in %r, skipping replacement",
+    "Cannot get modification stamp for %s",
+    "There are %s ",  # two contents with one slug, restated per language
+)
+_LINK_HINT = (
+    "check the path: {filename}/{static} paths are relative to the linking file, "
+    "or start with / for the content folder (e.g. {filename}/posts/2007/x.md)"
+)
+
+
 class _Collector(logging.Handler):
-    """Turn every warning or error logged during a run into a Problem."""
+    """Turn every warning or error logged during a run into a Problem, and notices into notes."""
 
     def __init__(self, content_root: Path):
-        super().__init__(level=logging.WARNING)
+        # NOTSET: plugins' INFO records may carry notices; levels are sorted in emit().
+        super().__init__(level=logging.NOTSET)
         self.content_root = content_root
-        self.problems: list[Problem] = []
+        self.found: list[Problem] = []  # from plugins, ready-made
+        self.pelican: list[tuple[str, str, Problem]] = []  # (template, message, problem)
+        self.covers: list[str] = []
+        self.notices: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        notice = getattr(record, "notice", None)
+        if notice is not None:
+            if notice not in self.notices:
+                self.notices.append(str(notice))
+            return
+        if record.levelno < logging.WARNING:
+            return
         problem = getattr(record, "problem", None)
-        if problem is None:
-            problem = self._from_record(record)
-        if problem not in self.problems:
-            self.problems.append(problem)
+        if problem is not None:
+            self.found.append(problem)
+            self.covers.extend(getattr(record, "covers", ()))
+            return
+        self.pelican.append((str(record.msg), record.getMessage(), self._from_record(record)))
+
+    def crashed(self, exc: Exception) -> None:
+        """Record a run that broke off, saying what Pelican was doing in an author's words."""
+        from pelican.writers import FileOverwriteFailedError
+
+        if isinstance(exc, FileOverwriteFailedError):
+            name = re.search(r'"(.*?)"', str(exc))
+            where = name.group(1) if name else "a file"
+            where = re.sub(r"^.*?/\.[^/]*\.building-[^/]*/", "", where)
+            problem = Problem("(site)", f"two things would be written to {where}",
+                              "give one of them another slug, save_as or URL setting")
+        else:
+            path, line = _template_frame(exc)
+            hint = "fix the template at that line" if path != "(site)" else ""
+            problem = Problem(path, f"{type(exc).__name__}: {exc}", hint, line)
+        self.found.append(problem)
+
+    def problems(self) -> list[Problem]:
+        """Every problem of the run, each once, Pelican's restatements of plugin findings left out."""
+        result: list[Problem] = []
+        for template, message, problem in self.pelican:
+            if template.startswith(CONSEQUENCES) and any(cover in message for cover in self.covers):
+                continue
+            result.append(problem)
+        unique: list[Problem] = []
+        for problem in self.found + result:
+            if problem not in unique:
+                unique.append(problem)
+        # Files in order, each file's problems by line; site-wide problems last.
+        return sorted(unique, key=lambda p: (p.path == "(site)", p.path, p.line or 0))
 
     def _from_record(self, record: logging.LogRecord) -> Problem:
         message = record.getMessage()
+        args = record.args if isinstance(record.args, tuple) else ()
         path = "(site)"
-        for arg in record.args if isinstance(record.args, tuple) else ():
-            if isinstance(arg, (str, os.PathLike)) and str(arg).endswith((".md", ".html", ".rst", ".txt")):
-                path = _relative(arg, self.content_root)
+        for arg in args:
+            source = getattr(arg, "source_path", arg)  # a Content object names its file
+            # A link target ("Unable to find 'x.md'") is not the file the problem is in.
+            if (
+                isinstance(source, (str, os.PathLike))
+                and str(source).endswith((".md", ".html", ".rst", ".txt"))
+                and not str(record.msg).startswith(("Unable to find", "Replacement Indicator"))
+            ):
+                path = _relative(source, self.content_root)
                 break
         # Pelican logs "Could not process X" from inside its except block with the
         # cause hidden; the exception being handled is still in sys.exc_info().
         exc = record.exc_info[1] if record.exc_info else sys.exc_info()[1]
+        improved = _improve(str(record.msg), args, exc)
+        if improved is not None:
+            return Problem(path, *improved)
         if exc is not None and str(exc) not in message:
             message = f"{type(exc).__name__}: {exc}" if path != "(site)" else f"{message}: {exc}"
         return Problem(path=path, message=message)
+
+
+def _template_frame(exc: BaseException) -> tuple[str, int | None]:
+    """Find the template (and its line) a rendering error came from; Jinja puts it in the traceback."""
+    path, line = "(site)", None
+    traceback = exc.__traceback__
+    while traceback is not None:
+        filename = traceback.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".j2", ".jinja")):
+            path, line = filename, traceback.tb_lineno
+        traceback = traceback.tb_next
+    filename = getattr(exc, "filename", None)  # a TemplateSyntaxError says where itself
+    if filename and getattr(exc, "lineno", None):
+        path, line = filename, exc.lineno
+    if path != "(site)":
+        try:
+            path = str(Path(path).resolve().relative_to(ROOT))
+        except ValueError:
+            pass
+    return path, line
+
+
+def _improve(template: str, args: tuple, exc: BaseException | None) -> tuple[str, str] | None:
+    """Say what one of Pelican's terse messages means, and how to fix it."""
+    if template == "Could not process %s" and isinstance(exc, UnicodeDecodeError):
+        return (f"not UTF-8: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} cannot be decoded",
+                "re-save the file as UTF-8 in your editor")
+    if template == "Could not process %s" and exc is not None and "is not a valid date" in str(exc):
+        return (f"malformed date: {exc}", "write it as 'Date: YYYY-MM-DD HH:MM', e.g. 2007-01-11 09:00")
+    if template.startswith("Skipping %s: could not find information about") and len(args) > 1:
+        prop = str(args[1])
+        return (f"missing {prop}", f"add a line '{prop.capitalize()}: ...' at the top of the file")
+    if template.startswith("Unknown status") and len(args) > 2:
+        return (f"invalid Status '{args[0]}'", f"use one of: {', '.join(args[2])}")
+    if template.startswith("Unable to find") and args:
+        return (f"a link points to '{args[0]}', which is not in the content folder", _LINK_HINT)
+    if template.startswith("Replacement Indicator") and args:
+        return (f"unknown link prefix '{{{args[0]}}}' in '{args[1]}'",
+                "use {filename}, {static}, {attach}, {index}, {tag}, {category} or {author}")
+    if template.startswith("Cannot get modification stamp") and args:
+        return (f"a linked file does not exist: {args[0]}", _LINK_HINT)
+    if template.startswith("Empty alt attribute") and args:
+        return (f"image {args[0]} has an empty alt text", "describe the image in its alt text: ![what it shows](...)")
+    return None
 
 
 def _relative(path, content_root: Path) -> str:
@@ -113,7 +230,12 @@ def replace_dir(new: Path, target: Path) -> None:
     old = target.with_name(f".{target.name}.old-{os.getpid()}")
     if target.exists():
         target.rename(old)
-    new.rename(target)
+    try:
+        new.rename(target)
+    except BaseException:  # never leave the author with no site at all
+        if old.exists() and not target.exists():
+            old.rename(target)
+        raise
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -142,11 +264,12 @@ def build(
         try:
             Pelican(settings).run()
         except Exception as exc:  # the run itself broke: report it like any problem
-            collector.problems.append(Problem("(site)", f"{type(exc).__name__}: {exc}"))
-        if collector.problems:
-            raise BuildError(collector.problems)
+            collector.crashed(exc)
+        problems = collector.problems()
+        if problems:
+            raise BuildError(problems, collector.notices)
         replace_dir(staging, target)
     finally:
         root_logger.removeHandler(collector)
         shutil.rmtree(staging, ignore_errors=True)
-    return BuildResult(output=target, seconds=time.perf_counter() - started)
+    return BuildResult(output=target, seconds=time.perf_counter() - started, notices=collector.notices)

@@ -57,26 +57,37 @@ def serve(output: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
         httpd.server_close()
 
 
-def rebuild_or_report(settings_file: Path, overrides: dict | None = None) -> bool:
+def rebuild_or_report(settings_file: Path, overrides: dict | None = None, output: Path | None = None) -> bool:
     """Build; on failure print every problem and keep the last good site."""
     try:
-        result = build(settings_file, overrides=overrides)
+        result = build(settings_file, output, overrides=overrides)
     except BuildError as exc:
+        for notice in exc.notices:
+            print(f"note: {notice}", file=sys.stderr)
         print(exc, file=sys.stderr)
-        print("Still serving the last good build.", file=sys.stderr)
+        print("Still serving the last good build.", file=sys.stderr, flush=True)
         return False
-    print(f"Built {result.output} in {result.seconds:.2f} s")
+    for notice in result.notices:
+        print(f"note: {notice}")
+    print(f"Built {result.output} in {result.seconds:.2f} s", flush=True)
     return True
 
 
-def livereload(settings_file: Path, output: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+def livereload(
+    settings_file: Path,
+    output: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    overrides: dict | None = None,
+    watched: list[Path] | None = None,
+) -> None:
     """Rebuild on every change under content/, theme/ and plugins/; the browser reloads."""
     from livereload import Server
 
-    overrides = {"SITEURL": f"http://{host}:{port}"}
-    rebuild = functools.partial(rebuild_or_report, settings_file, overrides)
+    overrides = {"SITEURL": f"http://{host}:{port}", **(overrides or {})}
+    rebuild = functools.partial(rebuild_or_report, settings_file, overrides, output)
     rebuild()
     server = Server()
-    for name in WATCHED:
-        server.watch(str(ROOT / name), rebuild)
+    for path in watched or [ROOT / name for name in WATCHED]:
+        server.watch(str(path), rebuild)
     server.serve(host=host, port=port, root=str(output), open_url_delay=None)

@@ -1,0 +1,266 @@
+"""Strict builds: find every problem in the site's sources in one run, and say how to fix each.
+
+Pelican logs a post with a broken date or no title, drops it and exits 0; it
+accepts a misspelt metadata key, a post with no body or a link to a draft
+without a word; a dead {filename} link is only a warning and ships as a
+literal href. This plugin finds all of these and reports each as one
+`blogkit.build.Problem` (file, line, what is wrong, how to fix it) attached
+to an ERROR log record, so `blogkit.build.build` fails the run and keeps the
+previous site. Future-dated posts are not errors: each is reported as a
+notice ("scheduled") and left out unless WITH_FUTURE_DATES is on.
+
+Ours rather than PyPI's: no published plugin checks metadata keys, clashing
+output paths or draft links, and none reports through our build's Problems.
+
+Settings (defaults in DEFAULTS):
+  STRICT_METADATA_KEYS        the metadata keys Pelican and our plugins read
+  STRICT_EXTRA_METADATA_KEYS  more keys a site allows (extend this one)
+  STRICT_CHECK_IMAGES         check that every <img> in a post exists in the output
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from pelican import signals
+
+from blogkit.build import Problem
+
+from . import site as site_checks
+from .sources import check_source
+
+logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)  # notices are INFO records; the build collects them
+
+DEFAULTS = {
+    "STRICT_METADATA_KEYS": [
+        # Pelican's own
+        "title", "date", "modified", "slug", "category", "tags", "author", "authors",
+        "summary", "status", "lang", "translation", "template", "save_as", "url",
+        # our plugins: the comments mode ("open" | "closed" | "off")
+        "comments",
+    ],
+    "STRICT_EXTRA_METADATA_KEYS": [],
+    "STRICT_CHECK_IMAGES": True,
+}
+
+
+def settings_of(settings: dict) -> dict:
+    """Return the plugin's settings with the defaults applied (one key given as a string is a list of one)."""
+    options = {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+    for key in ("STRICT_METADATA_KEYS", "STRICT_EXTRA_METADATA_KEYS"):
+        value = options[key]
+        options[key] = [value] if isinstance(value, str) else list(value or [])
+    return options
+
+
+class _Run:
+    """What one build learnt, from reading the sources to checking the written site."""
+
+    def __init__(self):
+        self.sources: dict[str, object] = {}  # absolute path -> Source
+        self.settings: dict = {}
+        self.written: dict[str, object] = {}  # absolute path -> published content
+        self.outputs: dict[str, list] = {}  # output file -> who wrote it, in order
+        self.save_as: dict[int, str] = {}  # id(content) -> its save_as, within one signal
+        # Pelican's signals are global: a plugin once registered in a process keeps
+        # receiving them, even in a later build whose PLUGINS leave it out.
+        self.active = False
+
+
+_run = _Run()
+
+
+def _name(settings: dict):
+    """Return a function naming a source file as Problems do (content/posts/x.md), memoised."""
+    from functools import lru_cache
+
+    from blogkit.build import _relative
+
+    root = Path(settings["PATH"])
+    return lru_cache(maxsize=None)(lambda path: _relative(path, root))
+
+
+def _error(problem: Problem, covers=()) -> None:
+    logger.error("%s", problem, extra={"problem": problem, "covers": list(covers)})
+
+
+def check_sources(generators) -> None:
+    """Read every article and page source as it is on disk and report what is wrong with it."""
+    from pelican.generators import ArticlesGenerator, PagesGenerator
+    from pelican.readers import default_metadata, parse_path_metadata, path_metadata
+
+    for generator in generators:
+        if isinstance(generator, ArticlesGenerator):
+            kind, paths, exclude = "article", "ARTICLE_PATHS", "ARTICLE_EXCLUDES"
+        elif isinstance(generator, PagesGenerator):
+            kind, paths, exclude = "page", "PAGE_PATHS", "PAGE_EXCLUDES"
+        else:
+            continue
+        settings = generator.settings
+        options = settings_of(settings)
+        allowed = {k.lower() for k in options["STRICT_METADATA_KEYS"] + options["STRICT_EXTRA_METADATA_KEYS"]}
+        # Keys the site's own settings rely on are known too: DEFAULT_METADATA and
+        # an *_ORDER_BY that sorts by a metadata attribute (e.g. PAGE_ORDER_BY = "order").
+        allowed |= {str(k).lower() for k in dict(settings.get("DEFAULT_METADATA", {}))}
+        for order in ("ARTICLE_ORDER_BY", "PAGE_ORDER_BY"):
+            if isinstance(settings.get(order), str):
+                allowed.add(settings[order].lower().removeprefix("reversed-"))
+        prefix = _name(settings)(".")  # e.g. "content": sources are named from the repository root
+        for relative in sorted(generator.get_files(settings[paths], exclude=settings[exclude])):
+            full = Path(generator.path) / relative
+            derived = {
+                **default_metadata(settings=settings),
+                **path_metadata(str(full), relative, settings=settings),
+                **parse_path_metadata(relative, settings=settings),
+            }
+            source = check_source(full, f"{prefix}/{relative}", kind, allowed, derived)
+            _run.sources[str(full)] = source
+            for problem in source.problems:
+                # A fatal problem is why Pelican skips the file: its own line would only restate it.
+                _error(problem, [str(full), relative] if source.fatal else ())
+
+
+def check_site(generators) -> None:
+    """Check what the sources make together: output paths, links, drafts, scheduled posts."""
+    from pelican.generators import ArticlesGenerator
+
+    items = site_checks.contents(generators)
+    if not items:
+        return
+    settings = items[0].settings
+    _run.settings = settings
+    context = items[0]._context
+    name = _name(settings)
+
+    save_as_of = _run.save_as  # Pelican works save_as out anew on each access: once here
+    save_as_of.update({id(item): item.save_as for item in items})
+    withdrawn: list = []
+    statics = site_checks.statics(generators)
+    for problem, covers in site_checks.clashing_outputs(items, statics, name, save_as_of, withdrawn):
+        _error(problem, covers)
+    generated = site_checks.generated_outputs(generators, settings)
+    for problem in site_checks.clashing_generated(items, generated, name, save_as_of, withdrawn):
+        _error(problem)
+    # An empty post is not written either, so nothing downstream (e.g. the search
+    # index's count of published pages) restates its problem in other words.
+    withdrawn += [item for item in items if getattr(_run.sources.get(str(Path(item.source_path))), "bodiless", False)]
+    site_checks.withdraw(withdrawn, generators)
+
+    tags, categories, authors = {}, {}, {}
+    for generator in generators:
+        if isinstance(generator, ArticlesGenerator):
+            for article in generator.articles:
+                for tag in getattr(article, "tags", []):
+                    tags[tag.slug] = tag.name
+                if hasattr(article, "category"):
+                    categories[article.category.slug] = article.category.name
+                for author in getattr(article, "authors", []):
+                    authors[author.slug] = author.name
+    drafts = {item.url: item for item in items if item.status == "draft" and item.url}
+    known_files: set[str] = set()
+    for item in items:
+        source = _run.sources.get(str(Path(item.source_path)))
+        for problem, covers in site_checks.check_links(
+            item, source, context, settings, tags, categories, authors, drafts, name, known_files,
+        ):
+            _error(problem, covers)
+
+    for item in items:
+        if type(item).__name__ != "Article" or not site_checks.scheduled(item):
+            continue
+        when = f"{item.date:%Y-%m-%d %H:%M}"
+        if item.status == "draft":
+            notice = (f"{name(item.source_path)}: scheduled for {when}, left out of this build "
+                      "(build with WITH_FUTURE_DATES = True, or `invoke build --future`, to include it)")
+        else:
+            notice = f"{name(item.source_path)}: dated {when}, in the future, and published because WITH_FUTURE_DATES is on"
+        logger.info("%s", notice, extra={"notice": notice})
+
+
+def check_output(pelican) -> None:
+    """Check the written site: every image a post shows must be in the output folder."""
+    settings = pelican.settings
+    if not _run.active or not settings_of(settings)["STRICT_CHECK_IMAGES"] or not _run.settings:
+        return
+    output = Path(pelican.output_path)
+    name = _name(settings)
+    seen: dict[str, bool] = {}
+    for source_path, source in _run.sources.items():
+        item = _run.written.get(source_path)
+        if item is None:
+            continue
+        for problem in site_checks.missing_images(item, output, settings, source, name, seen):
+            _error(problem)
+
+
+def remember_write(path, context=None, **_) -> None:
+    """Note who wrote each output file: Pelican lets a later write replace an earlier one silently."""
+    if _run.active:
+        context = context or {}
+        writer = context.get("article") or context.get("page")
+        if writer is None or not hasattr(writer, "source_path"):
+            writer = site_checks.describe_generated(context, path)
+        _run.outputs.setdefault(os.path.normpath(str(path)), []).append(writer)
+
+
+def check_overwrites(pelican) -> None:
+    """Report a content and a page Pelican generates (index, archive, tag page, feed) sharing a file."""
+    if not _run.active:
+        return
+    name = _name(pelican.settings)
+    output = Path(pelican.output_path)
+    for path, writers in _run.outputs.items():
+        contents = [w for w in writers if not isinstance(w, str)]
+        generated = [w for w in writers if isinstance(w, str)]
+        if not contents or not generated:
+            continue  # content-to-content clashes are found before writing
+        relative = Path(path).relative_to(output).as_posix()
+        for item in contents:
+            if "save_as" in item.metadata:
+                notice = f"{name(item.source_path)}: replaces {generated[0]} at {relative}, as its Save_as asks"
+                logger.info("%s", notice, extra={"notice": notice})
+            else:
+                _error(Problem(
+                    name(item.source_path), f"written to {relative}, which is also {generated[0]}",
+                    "give it another Slug: so the two do not share an address",
+                ))
+
+
+def remember_contents(generators) -> None:
+    """Keep the published contents so their images can be checked once the site is written."""
+    _run.written.clear()
+    for item in site_checks.contents(generators):
+        save_as = _run.save_as[id(item)] if id(item) in _run.save_as else item.save_as
+        if item.status in site_checks.PUBLIC and save_as:
+            _run.written[str(Path(item.source_path))] = item
+
+
+def start(pelican) -> None:
+    """Forget the previous run (livereload builds many times in one process)."""
+    names = [getattr(p, "__name__", str(p)) for p in pelican.settings.get("PLUGINS") or []]
+    _run.active = any(n == __name__ or n.endswith(f".{__name__}") for n in names)
+    _run.sources.clear()
+    _run.settings = {}
+    _run.written.clear()
+    _run.outputs.clear()
+
+
+def all_generators_finalized(generators) -> None:
+    if not _run.active:
+        return
+    check_sources(generators)
+    check_site(generators)
+    remember_contents(generators)
+    _run.save_as.clear()
+
+
+def register():
+    signals.initialized.connect(start)
+    signals.all_generators_finalized.connect(all_generators_finalized)
+    signals.content_written.connect(remember_write)
+    signals.feed_written.connect(remember_write)
+    signals.finalized.connect(check_overwrites)
+    signals.finalized.connect(check_output)
