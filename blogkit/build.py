@@ -218,6 +218,27 @@ def _reset_pelican_log_dedup() -> None:
     LimitFilter._group_count.clear()
 
 
+def _disconnect_plugins() -> None:
+    """Disconnect every receiver from Pelican's signals before a run.
+
+    Signals live as long as the process, and Pelican connects each configured
+    plugin again on every run: without this, a plugin of an earlier build in
+    the same process (livereload, tests) would still run in the next one,
+    even when that build's settings do not name it.
+    """
+    import weakref
+
+    from blinker import NamedSignal
+    from pelican.plugins import signals
+
+    for signal in vars(signals).values():
+        if isinstance(signal, NamedSignal):
+            for ref in list(signal.receivers.values()):
+                receiver = ref() if isinstance(ref, weakref.ref) else ref
+                if receiver is not None:
+                    signal.disconnect(receiver)
+
+
 def load_settings(settings_file: str | Path = ROOT / "pelicanconf.py", overrides: dict | None = None) -> dict:
     """Read Pelican settings from a file, with overrides applied."""
     from pelican.settings import read_settings
@@ -259,6 +280,7 @@ def build(
     collector = _Collector(Path(settings["PATH"]))
     root_logger = logging.getLogger()
     _reset_pelican_log_dedup()
+    _disconnect_plugins()
     root_logger.addHandler(collector)
     try:
         try:
