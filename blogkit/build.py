@@ -239,6 +239,25 @@ def _disconnect_plugins() -> None:
                     signal.disconnect(receiver)
 
 
+# Settings that say where a run writes, not what it makes.
+_UNFINGERPRINTED = {"OUTPUT_PATH", "CACHE_PATH", "DELETE_OUTPUT_DIRECTORY", "OUTPUT_RETENTION"}
+
+
+def settings_fingerprint(settings: dict) -> str:
+    """Return a short hash of everything in the settings that can change what is built."""
+    import hashlib
+    import json
+
+    def stable(value):
+        # Functions and classes by name: their repr holds a memory address.
+        name = getattr(value, "__qualname__", None)
+        return f"{getattr(value, '__module__', '')}.{name}" if name else type(value).__name__
+
+    data = {key: value for key, value in settings.items() if key not in _UNFINGERPRINTED}
+    text = json.dumps(data, sort_keys=True, default=stable)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def load_settings(settings_file: str | Path = ROOT / "pelicanconf.py", overrides: dict | None = None) -> dict:
     """Read Pelican settings from a file, with overrides applied."""
     from pelican.settings import read_settings
@@ -276,6 +295,10 @@ def build(
     settings["OUTPUT_PATH"] = str(staging)
     # The staging folder starts empty, so there is nothing stale to delete.
     settings["DELETE_OUTPUT_DIRECTORY"] = False
+    # Pelican's content cache is not invalidated when settings change (a new
+    # Markdown extension would leave old posts rendered the old way), so each
+    # set of settings gets a cache of its own.
+    settings["CACHE_PATH"] = str(Path(settings["CACHE_PATH"]) / settings_fingerprint(settings))
 
     collector = _Collector(Path(settings["PATH"]))
     root_logger = logging.getLogger()
