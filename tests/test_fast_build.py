@@ -153,26 +153,42 @@ def test_a_warning_logged_in_a_forked_renderer_reaches_this_process(tmp_path, ca
     assert "page 5 looks odd" in caplog.text
 
 
+RECORDER = """
+import os
+from pelican import signals
+
+seen = []
+
+
+def remember(path, context):
+    relative = path.split(".building-", 1)[1].split("/", 1)[1]  # inside the staging folder
+    seen.append((relative, os.path.getsize(path) > 0))
+
+
+def register():
+    signals.content_written.connect(remember)
+"""
+
+
 def test_content_written_receivers_see_complete_files_in_serial_order(site, tmp_path):
     """pelican-sitemap and any other listener get every page, in order, once it is written."""
-    from pelican.plugins import signals
+    import importlib
 
+    plugins = tmp_path / "test-plugins"
+    (plugins / "written_recorder").mkdir(parents=True)
+    (plugins / "written_recorder" / "__init__.py").write_text(RECORDER, encoding="utf-8")
+    settings = load_settings()
+    with_recorder = {
+        "PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(plugins)],
+        "PLUGINS": [*settings["PLUGINS"], "written_recorder"],
+    }
     write_posts(site, count=8)
-    seen: list[tuple[str, bool]] = []
-
-    def receiver(path, context):
-        relative = path.split(".building-", 1)[1].split("/", 1)[1]  # inside the staging folder
-        seen.append((relative, os.path.getsize(path) > 0))
-
-    signals.content_written.connect(receiver)
-    try:
-        site.build(**FAST)
-        assert fastwrite.stats["rendered_in_children"] > 0
-        fast = list(seen)
-        seen.clear()
-        build(ROOT / "pelicanconf.py", tmp_path / "serial-out",
-              site.overrides(CACHE_PATH=str(tmp_path / "serial-cache"), **SERIAL))
-    finally:
-        signals.content_written.disconnect(receiver)
-    assert fast == seen
+    site.build(**FAST, **with_recorder)
+    assert fastwrite.stats["rendered_in_children"] > 0
+    recorder = importlib.import_module("written_recorder")
+    fast = list(recorder.seen)
+    recorder.seen.clear()
+    build(ROOT / "pelicanconf.py", tmp_path / "serial-out",
+          site.overrides(CACHE_PATH=str(tmp_path / "serial-cache"), **SERIAL, **with_recorder))
+    assert fast and fast == recorder.seen
     assert all(complete for _, complete in fast)
