@@ -106,6 +106,7 @@ CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CACHE_PATH = "cache"
 CHECK_MODIFIED_METHOD = "mtime"
+GZIP_CACHE = False  # gzip costs more time than the disk space it saves
 
 # Local builds: links relative so output/ can be opened anywhere.
 RELATIVE_URLS = False
@@ -114,7 +115,8 @@ DELETE_OUTPUT_DIRECTORY = False
 # Plugins: PyPI namespace plugins plus our own in plugins/.
 PLUGIN_PATHS = ["plugins"]
 # strict first: it withdraws contents it stops before other plugins count them.
-PLUGINS = ["strict", "blogger_redirects", "assets", "comments"]
+# fastbuild: parallel parsing and rendering, same output (plugins/fastbuild).
+PLUGINS = ["strict", "fastbuild", "blogger_redirects", "assets", "comments"]
 
 # Comments: Isso by default (its URL can come from the ISSO_URL environment variable; empty
 # means no live comments in local builds), loaded when a reader nears them. See plugins/comments.

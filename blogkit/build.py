@@ -218,6 +218,46 @@ def _reset_pelican_log_dedup() -> None:
     LimitFilter._group_count.clear()
 
 
+def _disconnect_plugins() -> None:
+    """Disconnect every receiver from Pelican's signals before a run.
+
+    Signals live as long as the process, and Pelican connects each configured
+    plugin again on every run: without this, a plugin of an earlier build in
+    the same process (livereload, tests) would still run in the next one,
+    even when that build's settings do not name it.
+    """
+    import weakref
+
+    from blinker import NamedSignal
+    from pelican.plugins import signals
+
+    for signal in vars(signals).values():
+        if isinstance(signal, NamedSignal):
+            for ref in list(signal.receivers.values()):
+                receiver = ref() if isinstance(ref, weakref.ref) else ref
+                if receiver is not None:
+                    signal.disconnect(receiver)
+
+
+# Settings that say where a run writes, not what it makes.
+_UNFINGERPRINTED = {"OUTPUT_PATH", "CACHE_PATH", "DELETE_OUTPUT_DIRECTORY", "OUTPUT_RETENTION"}
+
+
+def settings_fingerprint(settings: dict) -> str:
+    """Return a short hash of everything in the settings that can change what is built."""
+    import hashlib
+    import json
+
+    def stable(value):
+        # Functions and classes by name: their repr holds a memory address.
+        name = getattr(value, "__qualname__", None)
+        return f"{getattr(value, '__module__', '')}.{name}" if name else type(value).__name__
+
+    data = {key: value for key, value in settings.items() if key not in _UNFINGERPRINTED}
+    text = json.dumps(data, sort_keys=True, default=stable)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def load_settings(settings_file: str | Path = ROOT / "pelicanconf.py", overrides: dict | None = None) -> dict:
     """Read Pelican settings from a file, with overrides applied."""
     from pelican.settings import read_settings
@@ -255,10 +295,15 @@ def build(
     settings["OUTPUT_PATH"] = str(staging)
     # The staging folder starts empty, so there is nothing stale to delete.
     settings["DELETE_OUTPUT_DIRECTORY"] = False
+    # Pelican's content cache is not invalidated when settings change (a new
+    # Markdown extension would leave old posts rendered the old way), so each
+    # set of settings gets a cache of its own.
+    settings["CACHE_PATH"] = str(Path(settings["CACHE_PATH"]) / settings_fingerprint(settings))
 
     collector = _Collector(Path(settings["PATH"]))
     root_logger = logging.getLogger()
     _reset_pelican_log_dedup()
+    _disconnect_plugins()
     root_logger.addHandler(collector)
     try:
         try:

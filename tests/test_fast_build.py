@@ -1,0 +1,194 @@
+"""The fast path (worker pool, forked rendering, content cache, memoised templates)
+writes exactly the bytes a plain serial clean build writes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from blogkit import fastread, fastwrite
+from blogkit.build import ROOT, BuildError, build, load_settings
+
+# Pagefind's service now and then fails to answer (a JSONDecodeError, in serial
+# builds as well: its stderr shares the pipe it answers on). Its index is built
+# from the written pages, which these tests compare, so it is off here.
+NO_INDEX = {"SEARCH": {**load_settings().get("SEARCH", {}), "index": False}}
+# The fixture site is small, so tell the pool to start anyway.
+FAST = {"FASTBUILD": {"workers": 2, "min_sources": 0}, **NO_INDEX}
+SERIAL = {"FASTBUILD": {"enabled": False}, "CACHE_CONTENT": False, "LOAD_CONTENT_CACHE": False, **NO_INDEX}
+
+CODE = {
+    "python": "def total(items):\n    return sum(i.price for i in items)\n",
+    "bash": "for h in web1 db1; do ssh \"$h\" uptime; done\n",
+    "sql": "SELECT client, SUM(amount) FROM invoices GROUP BY client;\n",
+}
+
+
+def write_posts(site, count: int = 14) -> None:
+    """Posts across years and months, with tags, categories, summaries and code."""
+    langs = sorted(CODE)
+    for n in range(count):
+        lang = langs[n % len(langs)]
+        body = (
+            f"First paragraph of post {n} with *emphasis* and a [link](https://example.com/{n}).\n\n"
+            f"## A heading in post {n}\n\n```{lang}\n{CODE[lang]}```\n\n"
+            f"- one\n- two\n\nLast paragraph of post {n}.[^note]\n\n[^note]: A footnote.\n"
+        )
+        site.post(
+            f"post-{n}", title=f"Post number {n}", date=f"{2007 + n // 5}-{1 + n % 12:02d}-{1 + n:02d} 09:00",
+            body=body, category=["Consulting", "Technology"][n % 2],
+            tags=", ".join(["Sales", "Clients", "Security & Risk", "Backups"][: 1 + n % 4]),
+            summary=f"Summary of *post* {n}.",
+        )
+    site.write("pages/about.md", "Title: About\nSlug: about\n\nAbout this blog.\n")
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    files = {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    if "sitemap.xml" in files:
+        # pelican-sitemap dates index pages and undated pages with the time of the build
+        # (datetime.now()), so two builds differ there whatever path they take.
+        today = datetime.now().strftime("%Y-%m-%d").encode()
+        files["sitemap.xml"] = re.sub(rb"<lastmod>" + today + rb"T[^<]*</lastmod>", b"<lastmod>(build time)</lastmod>", files["sitemap.xml"])
+    return files
+
+
+def assert_same_as_serial_clean_build(site, tmp_path, name: str) -> None:
+    """Build the same sources serially from nothing and compare every file's bytes."""
+    reference = tmp_path / f"reference-{name}"
+    build(ROOT / "pelicanconf.py", reference,
+          site.overrides(CACHE_PATH=str(tmp_path / f"cache-{name}"), **SERIAL))
+    fast, clean = tree(site.output), tree(reference)
+    assert sorted(fast) == sorted(clean), "the fast build wrote a different set of files"
+    different = [path for path in clean if fast[path] != clean[path]]
+    assert different == [], f"files differ from a serial clean build: {different[:5]}"
+
+
+def test_fast_build_is_byte_identical_cold_and_after_edit_rename_delete(site, tmp_path):
+    write_posts(site)
+
+    site.build(**FAST)  # cold: no cache, no output
+    assert fastread.stats["parsed_in_workers"] == 15  # 14 posts + the About page
+    assert fastwrite.stats["rendered_in_children"] > 0
+    assert_same_as_serial_clean_build(site, tmp_path, "cold")
+
+    # An edit: the warm content cache serves the other posts; only this one is parsed again.
+    path = site.content / "posts" / "post-3.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Last paragraph", "An edited last paragraph"), encoding="utf-8")
+    os.utime(path, (path.stat().st_mtime + 5,) * 2)  # mtime-based cache: make the change visible
+    site.build(**FAST)
+    assert fastread.stats["parsed_in_workers"] == 1
+    assert "An edited last paragraph" in site.read("2007/04/post-3.html")
+    assert_same_as_serial_clean_build(site, tmp_path, "edit")
+
+    # A rename: new file name and slug; the old page must be gone.
+    text = (site.content / "posts" / "post-5.md").read_text(encoding="utf-8")
+    (site.content / "posts" / "post-5.md").unlink()
+    site.write("posts/renamed.md", text.replace("Slug: post-5", "Slug: renamed-post"))
+    site.build(**FAST)
+    assert not (site.output / "2008/06/post-5.html").exists()
+    assert (site.output / "2008/06/renamed-post.html").exists()
+    assert_same_as_serial_clean_build(site, tmp_path, "rename")
+
+    # A deletion.
+    (site.content / "posts" / "post-9.md").unlink()
+    site.build(**FAST)
+    assert not (site.output / "2008/10/post-9.html").exists()
+    assert_same_as_serial_clean_build(site, tmp_path, "delete")
+
+
+def test_real_settings_enable_the_fast_path(site, tmp_path):
+    """pelicanconf.py lists the plugin; its defaults keep tiny sites serial."""
+    write_posts(site, count=3)
+    site.build(**NO_INDEX)
+    assert fastread.stats["parsed_in_workers"] == 0  # under min_sources: no pool for 4 files
+    assert_same_as_serial_clean_build(site, tmp_path, "small")
+
+
+def test_bad_post_fails_the_fast_build_like_the_serial_one(site, tmp_path):
+    """A file a worker cannot parse is read again serially, so the error is Pelican's own."""
+    write_posts(site, count=6)
+    site.write("posts/broken.md", b"Title: Broken\nDate: 2020-01-01\n\n\xff\xfe not UTF-8\n")
+    with pytest.raises(BuildError) as fast:
+        site.build(**FAST)
+    with pytest.raises(BuildError) as serial:
+        build(ROOT / "pelicanconf.py", tmp_path / "serial-out", site.overrides(CACHE_PATH=str(tmp_path / "c"), **SERIAL))
+    assert [str(p) for p in fast.value.problems] == [str(p) for p in serial.value.problems]
+    assert "broken.md" in str(fast.value)
+    assert not site.output.exists()  # nothing half-written
+
+
+def test_a_template_error_in_a_forked_renderer_is_raised_here(tmp_path):
+    env = jinja2.Environment()
+    ok = env.from_string("page {{ n }}")
+    bad = env.from_string("{% if n == 3 %}{{ missing.attribute.deeper }}{% endif %}page {{ n }}")
+    jobs = [(str(tmp_path / f"{n}.html"), bad, {"n": n}) for n in range(8)]
+    # Two workers: the child renders jobs 1, 3, 5, 7, so the failing page is the child's.
+    with pytest.raises(jinja2.UndefinedError, match="missing"):
+        fastwrite.render_parallel(jobs, workers=2)
+    jobs = [(str(tmp_path / f"ok-{n}.html"), ok, {"n": n}) for n in range(8)]
+    fastwrite.render_parallel(jobs, workers=2)
+    assert fastwrite.stats["rendered_in_children"] == 4
+    assert [(tmp_path / f"ok-{n}.html").read_text() for n in range(8)] == [f"page {n}" for n in range(8)]
+
+
+def test_a_warning_logged_in_a_forked_renderer_reaches_this_process(tmp_path, caplog):
+    def warn(n):
+        logging.getLogger("pelican.test").warning("page %s looks odd", n)
+        return ""
+
+    env = jinja2.Environment()
+    env.globals["warn"] = warn
+    template = env.from_string("{{ warn(n) if n == 5 else '' }}page")
+    jobs = [(str(tmp_path / f"{n}.html"), template, {"n": n}) for n in range(8)]
+    with caplog.at_level(logging.WARNING):
+        fastwrite.render_parallel(jobs, workers=2)
+    assert "page 5 looks odd" in caplog.text
+
+
+RECORDER = """
+import os
+from pelican import signals
+
+seen = []
+
+
+def remember(path, context):
+    relative = path.split(".building-", 1)[1].split("/", 1)[1]  # inside the staging folder
+    seen.append((relative, os.path.getsize(path) > 0))
+
+
+def register():
+    signals.content_written.connect(remember)
+"""
+
+
+def test_content_written_receivers_see_complete_files_in_serial_order(site, tmp_path):
+    """pelican-sitemap and any other listener get every page, in order, once it is written."""
+    import importlib
+
+    plugins = tmp_path / "test-plugins"
+    (plugins / "written_recorder").mkdir(parents=True)
+    (plugins / "written_recorder" / "__init__.py").write_text(RECORDER, encoding="utf-8")
+    settings = load_settings()
+    with_recorder = {
+        "PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(plugins)],
+        "PLUGINS": [*settings["PLUGINS"], "written_recorder"],
+    }
+    write_posts(site, count=8)
+    site.build(**FAST, **with_recorder)
+    assert fastwrite.stats["rendered_in_children"] > 0
+    recorder = importlib.import_module("written_recorder")
+    fast = list(recorder.seen)
+    recorder.seen.clear()
+    build(ROOT / "pelicanconf.py", tmp_path / "serial-out",
+          site.overrides(CACHE_PATH=str(tmp_path / "serial-cache"), **SERIAL, **with_recorder))
+    assert fast and fast == recorder.seen
+    assert all(complete for _, complete in fast)
