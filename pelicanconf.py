@@ -108,15 +108,27 @@ CACHE_PATH = "cache"
 CHECK_MODIFIED_METHOD = "mtime"
 GZIP_CACHE = False  # gzip costs more time than the disk space it saves
 
-# Local builds: links relative so output/ can be opened anywhere.
+# Local builds: root-relative links, served by `invoke serve` / `invoke livereload`.
 RELATIVE_URLS = False
 DELETE_OUTPUT_DIRECTORY = False
 
-# Plugins: PyPI namespace plugins plus our own in plugins/.
+# Plugins: PyPI namespace plugins plus our own in plugins/, in the order they must run.
 PLUGIN_PATHS = ["plugins"]
-# strict first: it withdraws contents it stops before other plugins count them.
-# fastbuild: parallel parsing and rendering, same output (plugins/fastbuild).
-PLUGINS = ["strict", "fastbuild", "blogger_redirects", "assets", "comments"]
+PLUGINS = [
+    "strict",  # first: it withdraws contents it stops before other plugins count them
+    "fastbuild",  # parallel parsing and rendering, same output
+    "blogger_redirects",  # old Blogger label and archive addresses
+    "assets",  # one CSS and one JS bundle
+    "comments",  # archived comments and the live comment service
+    "pelican.plugins.sitemap",
+    "robots",
+    "search",  # Pagefind index of the written site
+    "related",
+    "readtime",
+    "toc",
+    "pelican.plugins.neighbors",  # Newer/Older links
+    "csp",  # last: it reads the finished pages
+]
 
 # Comments: Isso by default (its URL can come from the ISSO_URL environment variable; empty
 # means no live comments in local builds), loaded when a reader nears them. See plugins/comments.
@@ -126,27 +138,15 @@ COMMENTS = {
     "isso": {"url": ""},
 }
 
-
-# Discovery (search engineer): sitemap and robots.txt, Pagefind search index,
-# related posts, reading time, table of contents, Newer/Older links.
-PLUGINS += [
-    "pelican.plugins.sitemap",
-    "robots",
-    "search",
-    "related",
-    "readtime",
-    "toc",
-    "pelican.plugins.neighbors",
-]
-# Search: Pagefind index of post and page bodies; the search page's no-JS form goes to a web search.
+# Discovery: the search page (Pagefind; its no-JS form goes to a web search), related posts,
+# reading time, table of contents.
 SEARCH = {"index": True, "js": True, "fallback_action": "https://duckduckgo.com/", "fallback_site_param": "sites"}
 RELATED_POSTS = {"max": 5, "candidates_per_tag": 30}
 READTIME = {"words_per_minute": 230}
 TOC = {"min_headings": 3, "levels": (2, 3)}
 
 # Content-Security-Policy meta on every page (plugins/csp): 'self', the comment service, hashed
-# inline scripts, WebAssembly on the search page. Last plugin: it reads the finished pages.
-PLUGINS += ["csp"]
+# inline scripts, WebAssembly on the search page.
 CSP = {"enabled": True, "wasm": ["search.html"], "extra": {}}
 
 # Navigation and sidebar.

@@ -20,48 +20,34 @@ MIN_MEMO_LENGTH = 64
 MIN_MEMO_LENGTH_SORT = 16
 
 
-def memoised_groupby(environment):
-    """Return a `groupby` filter for one Jinja environment that groups each long list once."""
+def _memoised_list_filter(filter_function, min_length: int):
+    """Wrap a Jinja list filter so each long list is computed once per environment.
+
+    The memo keys on the list's id and the call's arguments, holds the list
+    itself (so its id cannot be reused) and its length (an in-place change in
+    length invalidates the entry), and hands out copies.
+    """
     memo: dict = {}
 
     @pass_environment
-    def groupby(env, value, attribute, default=None, case_sensitive=False):
-        if not isinstance(value, list) or len(value) < MIN_MEMO_LENGTH:
-            return sync_do_groupby(env, value, attribute, default, case_sensitive)
-        key = (id(value), str(attribute), default, case_sensitive)
+    def memoised(env, value, *args, **kwargs):
+        if not isinstance(value, list) or len(value) < min_length:
+            return filter_function(env, value, *args, **kwargs)
+        key = (id(value), repr(args), repr(sorted(kwargs.items())))
         hit = memo.get(key)
         if hit is not None and hit[0] is value and hit[1] == len(value):
             return list(hit[2])  # a copy: the caller may not change our memo
-        groups = sync_do_groupby(env, value, attribute, default, case_sensitive)
-        memo[key] = (value, len(value), groups)
-        return list(groups)
-
-    return groupby
-
-
-def memoised_sort(environment):
-    """Return a `sort` filter that sorts each long list once (e.g. every tag on every page)."""
-    memo: dict = {}
-
-    @pass_environment
-    def sort(env, value, reverse=False, case_sensitive=False, attribute=None):
-        if not isinstance(value, list) or len(value) < MIN_MEMO_LENGTH_SORT:
-            return do_sort(env, value, reverse, case_sensitive, attribute)
-        key = (id(value), reverse, case_sensitive, str(attribute))
-        hit = memo.get(key)
-        if hit is not None and hit[0] is value and hit[1] == len(value):
-            return list(hit[2])  # a copy: the caller may not change our memo
-        result = do_sort(env, value, reverse, case_sensitive, attribute)
+        result = filter_function(env, value, *args, **kwargs)
         memo[key] = (value, len(value), result)
         return list(result)
 
-    return sort
+    return memoised
 
 
 def install(environment) -> None:
     """Use the memoised filters in this Jinja environment; templates do not change while it builds."""
-    environment.filters["groupby"] = memoised_groupby(environment)
-    environment.filters["sort"] = memoised_sort(environment)
+    environment.filters["groupby"] = _memoised_list_filter(sync_do_groupby, MIN_MEMO_LENGTH)
+    environment.filters["sort"] = _memoised_list_filter(do_sort, MIN_MEMO_LENGTH_SORT)
     # Pelican's environment checks every template file's mtime on every include;
     # one build never sees a template change.
     environment.auto_reload = False
