@@ -124,9 +124,11 @@ def publish(
         overrides = {"CACHE_PATH": str(Path(tmp) / "cache")}
         log(f"Building {sha[:12]}{' (dirty)' if dirty else ''} with {Path(settings_file).name} into a fresh folder")
         try:
-            build(settings_file, site, overrides)
+            result = build(settings_file, site, overrides)
         except BuildError as exc:
             raise PublishError(f"{exc}\n{unchanged}") from None
+        for notice in result.notices:  # e.g. a scheduled post left out of this publish
+            log(f"note: {notice}")
         settings = load_settings(settings_file, overrides)
         if "example." in (urlsplit(settings.get("SITEURL") or "").hostname or ""):
             log(f"warning: SITEURL is the placeholder {settings['SITEURL']}; set SITEURL (see README, Publishing)")

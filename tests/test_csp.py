@@ -141,3 +141,23 @@ def test_absolute_siteurl_is_the_site_itself(site):
     html = site.read("2020/05/a.html")
     assert '<link rel="stylesheet" href="https://blog.example.com/theme/' in html
     assert policy_of(html)["img-src"] == ["'self'", "data:"]
+
+
+def test_a_large_site_is_split_between_processes_with_the_same_result(tmp_path, monkeypatch):
+    import plugins.csp as csp
+
+    page = '<!doctype html><html><head><meta charset="utf-8"><script>var n = {n};</script></head><body>{body}</body></html>'
+    bodies = ["<p>fine</p>", '<p onclick="x()">bad</p>', '<p style="color:red">bad</p>'] * 4
+    conf = csp.resolve_settings({})
+    written = {}
+    for threshold in (10**9, 0):  # serial, then forked workers
+        folder = tmp_path / str(threshold)
+        for n, body in enumerate(bodies):
+            (folder / f"p{n:02}").mkdir(parents=True)
+            (folder / f"p{n:02}" / "index.html").write_text(page.format(n=n, body=body), encoding="utf-8")
+        monkeypatch.setattr(csp, "PARALLEL_MIN_PAGES", threshold)
+        problems = csp.apply_csp(folder, None, conf)
+        written[threshold] = ({p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*.html")}, problems)
+    assert written[0] == written[10**9]
+    assert [page for page, _, _ in written[0][1]] == [f"p{n:02}/index.html" for n in range(12) if n % 3]
+    assert all("Content-Security-Policy" in text for text in written[0][0].values())

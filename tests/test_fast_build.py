@@ -15,9 +15,8 @@ import pytest
 from blogkit import fastread, fastwrite
 from blogkit.build import ROOT, BuildError, build, load_settings
 
-# Pagefind's service now and then fails to answer (a JSONDecodeError, in serial
-# builds as well: its stderr shares the pipe it answers on). Its index is built
-# from the written pages, which these tests compare, so it is off here.
+# The Pagefind index is made from the written pages these tests compare, by a
+# program of its own (tested in test_search.py), so it is off here.
 NO_INDEX = {"SEARCH": {**load_settings().get("SEARCH", {}), "index": False}}
 # The fixture site is small, so tell the pool to start anyway.
 FAST = {"FASTBUILD": {"workers": 2, "min_sources": 0}, **NO_INDEX}

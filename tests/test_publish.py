@@ -9,6 +9,7 @@ bare repository stands in for it, and nothing here needs the GitHub API.)
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,8 +110,13 @@ def test_publish_pushes_a_checked_site_and_refuses_a_broken_one(clone):
     # Second publish, with an uncommitted edit: a new commit on top, saying it was dirty.
     about = clone / "content/pages/about.md"
     about.write_text(about.read_text(encoding="utf-8") + "\nNow publishing from one command.\n", encoding="utf-8")
+    scheduled = clone / "content/posts/2026/next-year.md"
+    scheduled.write_text("Title: Next year\nDate: 2099-01-01 09:00\nSlug: next-year\n\nNot yet.\n", encoding="utf-8")
     run = publish(clone, "--push")
     assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"note: .*next-year\.md.*scheduled", run.stdout), run.stdout
+    assert not [name for name in tree(origin) if "next-year" in name]
+    scheduled.unlink()
     second = tip(origin)
     assert second != first
     assert git(origin, "rev-parse", "gh-pages^") == first

@@ -20,19 +20,6 @@ from conftest import free_port, wait_for_port
 from blogkit.build import ROOT, BuildError, Problem, load_settings
 
 
-@pytest.fixture
-def site(site):
-    """The shared fixture site, built with the real settings but without the Pagefind index.
-
-    The index is tested in test_search.py; here it would only add time, and under
-    load its run fails now and then (JSONDecodeError, reported to the search engineer),
-    which would make these tests flaky for a reason that is not theirs.
-    """
-    overrides = site.overrides
-    site.overrides = lambda **extra: overrides(**{"SEARCH": {"index": False}, **extra})
-    return site
-
-
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under folder, by relative path, with its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -219,12 +219,37 @@ def insert_meta(text: str, policy: str) -> str | None:
     return text[:position] + meta + text[position:]
 
 
+# Below this many pages a second process costs more than it saves.
+PARALLEL_MIN_PAGES = 200
+
+
 def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = "") -> list[tuple[str, str, str]]:
-    """Write the CSP meta into every HTML page under output; return [(page, message, hint)]."""
+    """Write the CSP meta into every HTML page under output; return [(page, message, hint)].
+
+    Pages are independent, so a large site is split between the machine's cores
+    (forked workers: the settings need no pickling); the problems come back in page order.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pages = sorted(output.rglob("*.html"))
+    workers = min(os.cpu_count() or 1, 4)
+    if len(pages) < PARALLEL_MIN_PAGES or workers < 2 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+        return _apply_to_pages(pages, output, comments, conf, siteurl)
+    chunks = [pages[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        results = pool.map(_apply_to_pages, chunks, [output] * workers, [comments] * workers,
+                           [conf] * workers, [siteurl] * workers)
+        order = {page.relative_to(output).as_posix(): index for index, page in enumerate(pages)}
+        return sorted((problem for result in results for problem in result), key=lambda p: order[p[0]])
+
+
+def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf: dict, siteurl: str) -> list[tuple[str, str, str]]:
+    """Write the CSP meta into the given pages; return [(page, message, hint)]."""
     base = base_policy(comments, conf["extra"], wasm=conf["wasm"] is True)
     patterns = conf["wasm"] if isinstance(conf["wasm"], (list, tuple)) else []
     problems = []
-    for path in sorted(output.rglob("*.html")):
+    for path in pages:
         text = path.read_text(encoding="utf-8")
         page = path.relative_to(output).as_posix()
         wasm = True if any(fnmatch.fnmatch(page, p) for p in patterns) else ("auto" if conf["wasm"] is not False else False)
