@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def real_site(tmp_path_factory) -> Path:
 
 # --- Serving a built site and driving real Chromium --------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium; CHROMIUM_PATH names another build (GitHub's Ubuntu runners ship Google Chrome).
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
