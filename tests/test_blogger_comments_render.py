@@ -7,23 +7,9 @@ the importer writes and on paths.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from bs4 import BeautifulSoup
 
-from blogkit.blogger import Options, import_blogger
-from conftest import Site
-
-FIXTURES = Path(__file__).parent / "fixtures" / "blogger"
-
-
-@pytest.fixture(scope="module", params=["classic", "blogger2018"])
-def built(request, tmp_path_factory):
-    site = Site(tmp_path_factory.mktemp(request.param))
-    import_blogger(FIXTURES / f"{request.param}.xml", Options(content=site.content, download_images=False))
-    site.build()
-    return site
+from test_blogger_site import built  # noqa: F401  (the same imported site, built strictly)
 
 
 def test_imported_comments_render_threaded_under_their_post(built):

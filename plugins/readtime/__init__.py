@@ -15,6 +15,8 @@ import re
 
 from pelican import signals
 
+from blogkit.plugin_settings import with_defaults
+
 DEFAULTS = {
     # Adult silent-reading speed for non-fiction prose.
     "words_per_minute": 230,
@@ -27,11 +29,7 @@ _WORD = re.compile(r"[\w'’-]+")
 
 def readtime_settings(settings: dict) -> dict:
     """Return the READTIME setting with every default filled in."""
-    given = settings.get("READTIME") or {}
-    unknown = set(given) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown READTIME key(s) {sorted(unknown)}; known keys: {sorted(DEFAULTS)}")
-    config = {**DEFAULTS, **given}
+    config = with_defaults(settings, "READTIME", DEFAULTS)
     if not isinstance(config["words_per_minute"], int) or config["words_per_minute"] <= 0:
         raise ValueError(f"READTIME['words_per_minute'] must be a whole number > 0, not {config['words_per_minute']!r}")
     return config

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from pelican import signals
 
+from blogkit.plugin_settings import with_defaults
+
 DEFAULTS = {
     # How many related posts a post lists.
     "max": 5,
@@ -31,11 +33,7 @@ DEFAULTS = {
 
 def related_settings(settings: dict) -> dict:
     """Return the RELATED_POSTS setting with every default filled in."""
-    given = settings.get("RELATED_POSTS") or {}
-    unknown = set(given) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown RELATED_POSTS key(s) {sorted(unknown)}; known keys: {sorted(DEFAULTS)}")
-    config = {**DEFAULTS, **given}
+    config = with_defaults(settings, "RELATED_POSTS", DEFAULTS)
     for key, value in config.items():
         if not isinstance(value, int) or value < 0:
             raise ValueError(f"RELATED_POSTS[{key!r}] must be a whole number >= 0, not {value!r}")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from pelican import signals
 
+from blogkit.plugin_settings import with_defaults
+
 log = logging.getLogger(__name__)
 
 DEFAULTS = {
@@ -46,15 +48,7 @@ class SearchIndexError(RuntimeError):
 
 def search_settings(settings: dict) -> dict:
     """Return the SEARCH setting with every default filled in (the one place defaults live)."""
-    given = settings.get("SEARCH") or {}
-    if not isinstance(given, dict):
-        raise SearchIndexError(f"SEARCH must be a dict, not {type(given).__name__}")
-    unknown = set(given) - set(DEFAULTS)
-    if unknown:
-        raise SearchIndexError(
-            f"unknown SEARCH key(s) {sorted(unknown)} in the settings; known keys: {sorted(DEFAULTS)}"
-        )
-    return {**DEFAULTS, **given}
+    return with_defaults(settings, "SEARCH", DEFAULTS, SearchIndexError)
 
 
 def apply_defaults(pelican) -> None:

@@ -16,6 +16,8 @@ from html.parser import HTMLParser
 
 from pelican import signals
 
+from blogkit.plugin_settings import with_defaults
+
 DEFAULTS = {
     # A post with fewer headings than this gets an empty toc.
     "min_headings": 3,
@@ -26,11 +28,7 @@ DEFAULTS = {
 
 def toc_settings(settings: dict) -> dict:
     """Return the TOC setting with every default filled in."""
-    given = settings.get("TOC") or {}
-    unknown = set(given) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown TOC key(s) {sorted(unknown)}; known keys: {sorted(DEFAULTS)}")
-    config = {**DEFAULTS, **given}
+    config = with_defaults(settings, "TOC", DEFAULTS)
     config["levels"] = tuple(sorted(int(level) for level in config["levels"]))
     return config
 
