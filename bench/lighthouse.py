@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from blogkit.build import build  # noqa: E402
+from blogkit.comments import start_isso  # noqa: E402
 
 LIGHTHOUSE = ROOT / "bench" / "node_modules" / ".bin" / "lighthouse"
 CHROMIUM_FLAGS = [
@@ -122,11 +123,15 @@ def main() -> None:
         workdir = Path(tmp)
         site = args.output
         port = free_port()
+        isso = None
         if site is None:
             # The production build (publishconf.py), its SITEURL pointed at where it is served, so
-            # canonical and feed URLs are absolute as they are on the real site.
+            # canonical and feed URLs are absolute as they are on the real site; its comment
+            # service a real local Isso, so the live comment counts are measured as readers get them.
             site = workdir / "output"
             os.environ["SITEURL"] = f"http://127.0.0.1:{port}"
+            isso = start_isso(workdir / "isso", free_port(), sites=[os.environ["SITEURL"]])
+            os.environ["ISSO_URL"] = isso.url
             build(ROOT / "publishconf.py", site, {"CACHE_PATH": str(workdir / "cache")})
         server = start_server(site.resolve(), port)
         try:
@@ -141,6 +146,8 @@ def main() -> None:
                 )
         finally:
             server.terminate()
+            if isso is not None:
+                isso.stop()
             server.wait(timeout=10)
 
 
