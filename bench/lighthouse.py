@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from blogkit.build import build  # noqa: E402
 from blogkit.comments import start_isso  # noqa: E402
+from blogkit.serve import free_port, serve_in_child  # noqa: E402
 
 LIGHTHOUSE = ROOT / "bench" / "node_modules" / ".bin" / "lighthouse"
 CHROMIUM_FLAGS = [
@@ -32,36 +33,6 @@ CHROMIUM_FLAGS = [
 ]
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 PAGES = {"article": "/2007/01/psychotherapy-of-sales.html", "index": "/"}
-
-
-def free_port() -> int:
-    """Ask the OS for a free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(folder: Path, port: int) -> subprocess.Popen:
-    """Serve `folder` on 127.0.0.1:port with the project's GitHub-Pages-like server."""
-    import socket
-    import time
-
-    code = "import sys; from pathlib import Path; from blogkit.serve import serve; serve(Path(sys.argv[1]), port=int(sys.argv[2]))"
-    process = subprocess.Popen([sys.executable, "-c", code, str(folder), str(port)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode} before listening on {port}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process
-        except OSError:
-            time.sleep(0.1)
-    process.terminate()
-    raise SystemExit(f"nothing listened on 127.0.0.1:{port} within 20 s")
 
 
 def run_lighthouse(url: str, preset: str, workdir: Path, name: str = "report") -> dict:
@@ -133,7 +104,7 @@ def main() -> None:
             isso = start_isso(workdir / "isso", free_port(), sites=[os.environ["SITEURL"]])
             os.environ["ISSO_URL"] = isso.url
             build(ROOT / "publishconf.py", site, {"CACHE_PATH": str(workdir / "cache")})
-        server = start_server(site.resolve(), port)
+        server = serve_in_child(site.resolve(), port)
         try:
             version = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True).stdout.strip()
             print(f"Lighthouse {version}, {args.preset}, Chromium at {os.environ.get('CHROME_PATH', '/usr/bin/chromium')}")

@@ -57,6 +57,48 @@ def serve(output: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
         httpd.server_close()
 
 
+def free_port() -> int:
+    """Ask the OS for a free TCP port on 127.0.0.1."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process=None, timeout: float = 20.0) -> None:
+    """Wait until something listens on 127.0.0.1:port, or fail saying why."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
+
+
+def serve_in_child(folder: Path, port: int):
+    """Serve `folder` on 127.0.0.1:port from a child process; return it once it listens (stop it by its PID)."""
+    import subprocess
+
+    code = "import sys; from pathlib import Path; from blogkit.serve import serve; serve(Path(sys.argv[1]), port=int(sys.argv[2]))"
+    process = subprocess.Popen([sys.executable, "-c", code, str(folder), str(port)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+    except BaseException:
+        process.terminate()
+        process.wait(timeout=10)
+        raise
+    return process
+
+
 def rebuild_or_report(settings_file: Path, overrides: dict | None = None, output: Path | None = None) -> bool:
     """Build; on failure print every problem and keep the last good site."""
     try:

@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 
 from blogkit.build import ROOT, build
+from blogkit.serve import free_port, serve_in_child, wait_for_port  # noqa: F401  (tests import them from here)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under folder, by relative path, with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 class Site:
@@ -74,47 +80,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    """Ask the OS for a free TCP port on 127.0.0.1."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process=None, timeout: float = 20.0) -> None:
-    """Wait until something listens on 127.0.0.1:port, or fail saying why."""
-    import socket
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
-
-
 class Served:
     """A folder served on 127.0.0.1 by our own server (the one `invoke serve` uses), in a child process."""
 
     def __init__(self, folder: Path, port: int | None = None):
-        import subprocess
-        import sys
-
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        code = "import sys; from pathlib import Path; from blogkit.serve import serve; serve(Path(sys.argv[1]), port=int(sys.argv[2]))"
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", code, str(folder), str(self.port)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, self.process)
+        self.process = serve_in_child(folder, self.port)
 
     def stop(self) -> None:
         """Stop the server by its own PID."""

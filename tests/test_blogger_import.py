@@ -9,6 +9,7 @@ import pytest
 
 from blogkit.blogger import MANIFEST, BloggerExportError, Options, import_blogger, read_export
 from blogkit.blogger.convert import LinkMap, largest_image_url, to_markdown
+from conftest import snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blogger"
 FORMATS = {"classic": FIXTURES / "classic.xml", "blogger2018": FIXTURES / "blogger2018.xml"}
@@ -19,10 +20,6 @@ COMMENTS = "comments/2007/03/backups-nobody-tests.json"
 def run(export, content: Path, **options):
     options.setdefault("download_images", False)
     return import_blogger(export, Options(content=content, **options))
-
-
-def files_under(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def meta(text: str) -> dict[str, str]:
@@ -160,9 +157,9 @@ def test_comments_become_threaded_sanitised_archived_comments(tmp_path, export):
 
 def test_rerun_is_idempotent(tmp_path, export):
     run(export, tmp_path)
-    before = files_under(tmp_path)
+    before = snapshot(tmp_path)
     report = run(export, tmp_path)
-    assert files_under(tmp_path) == before
+    assert snapshot(tmp_path) == before
     assert report.written == [] and report.protected == []
     assert len(report.unchanged) == 8
 

@@ -14,6 +14,7 @@ import pytest
 
 from blogkit import fastread, fastwrite
 from blogkit.build import ROOT, BuildError, build, load_settings
+from conftest import snapshot
 
 # The Pagefind index is made from the written pages these tests compare, by a
 # program of its own (tested in test_search.py), so it is off here.
@@ -49,7 +50,7 @@ def write_posts(site, count: int = 14) -> None:
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    files = {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    files = snapshot(folder)
     if "sitemap.xml" in files:
         # pelican-sitemap dates index pages and undated pages with the time of the build
         # (datetime.now()), so two builds differ there whatever path they take.

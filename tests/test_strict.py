@@ -11,18 +11,12 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
-from conftest import free_port, wait_for_port
+from conftest import free_port, snapshot, wait_for_port
 
 from blogkit.build import ROOT, BuildError, Problem, load_settings
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under folder, by relative path, with its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 class Strict:

@@ -380,7 +380,7 @@ def attach_comments(generator) -> None:
         try:
             _, comments = parse_comment_file(path.read_text(encoding="utf-8"), url, tz)
         except (CommentFileError, UnicodeDecodeError) as exc:
-            _problem(shown(path), str(exc), f"fix the file; the format is described in the README (Comments)")
+            _problem(shown(path), str(exc), "fix the file; the format is described in the README (Comments)")
             continue
         article.archived_comments = comments
 
