@@ -300,6 +300,9 @@ def build(
     # set of settings gets a cache of its own.
     settings["CACHE_PATH"] = str(Path(settings["CACHE_PATH"]) / settings_fingerprint(settings))
 
+    from blogkit import rendermemo
+
+    rendermemo.begin(previous_output=target, staging=staging)
     collector = _Collector(Path(settings["PATH"]))
     root_logger = logging.getLogger()
     _reset_pelican_log_dedup()
@@ -313,8 +316,10 @@ def build(
         problems = collector.problems()
         if problems:
             raise BuildError(problems, collector.notices)
+        rendermemo.commit()  # before the swap: it stamps the files where they are now
         replace_dir(staging, target)
     finally:
+        rendermemo.end()
         root_logger.removeHandler(collector)
         shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(output=target, seconds=time.perf_counter() - started, notices=collector.notices)

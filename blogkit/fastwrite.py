@@ -16,14 +16,15 @@ Pelican's does.
 
 Feeds written by the articles generator are deferred the same way: the path
 is claimed at once (so a clash is refused where Pelican refuses it) and the
-feed is built and written with the pages. The feed's items are rendered
-(`get_content`) in whichever process writes it.
+feed is built and written after the pages, in this process, so that
+`feed_written` receivers (plugins/strict notes who wrote each file) run here.
+A feed reused from the last build sends `feed_written` with feed=None.
 
 `content_written` (pelican-sitemap listens to it) is held back while pages
 are recorded and sent here, in this process, once they are written: every
 receiver gets the same (path, context) pairs in the same order as in a serial
 build, and finds the file complete. If a plugin listens to `feed_generated`
-or `feed_written` (it would run in a child), feeds are not deferred.
+(it is handed the feed before it is written), feeds are not deferred.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ import pelican.writers
 from pelican.plugins import signals
 from pelican.writers import Writer
 
+from blogkit import rendermemo
+
 logger = logging.getLogger(__name__)
 # What the last flush did, for tests and the benchmark.
-stats = {"rendered": 0, "rendered_in_children": 0}
+stats = {"rendered": 0, "rendered_in_children": 0, "reused": 0}
 
 
 class _Recorder:
@@ -91,12 +94,10 @@ class ParallelWriter(Writer):
         self._jobs: dict[str, tuple] = {}
         self._pending = None
         self._held: list = []
-        self.deferring = self.workers > 1
-        if self.deferring:
-            pelican.writers.signals = _SignalsWhileRecording(self._held)
-        self.deferring_feeds = self.workers > 1 and not (
-            signals.feed_generated.receivers or signals.feed_written.receivers
-        )
+        # Deferred also with one worker: the render memo decides at the flush what to render.
+        self.deferring = True
+        pelican.writers.signals = _SignalsWhileRecording(self._held)
+        self.deferring_feeds = not signals.feed_generated.receivers
 
     def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False, feed_title=None):
         if not (self.deferring_feeds and path):
@@ -126,15 +127,30 @@ class ParallelWriter(Writer):
                 self._jobs[handle.name] = job
         return handle
 
-    def flush(self) -> None:
-        """Render every recorded page and feed, then write immediately from now on."""
+    def flush(self, context: dict | None = None) -> None:
+        """Render every recorded page and feed, then write immediately from now on.
+
+        Given the generator's context, pages whose inputs did not change since
+        the last build are linked from it instead (blogkit.rendermemo).
+        """
         self.deferring = self.deferring_feeds = False
         release_signals()
         jobs = [(path, template, context) for path, (template, context) in self._jobs.items()]
         held, self._jobs, self._held = self._held, {}, []
-        if jobs:
-            _render(jobs[:1])  # compiles templates and fills memos before the fork
-            render_parallel(jobs[1:], self.workers)
+        reused = []
+        if jobs and context is not None:
+            todo = rendermemo.plan(jobs, context, self.settings)
+            kept = {id(job) for job in todo}
+            reused, jobs = [job for job in jobs if id(job) not in kept], todo
+        pages = [job for job in jobs if not isinstance(job[1], _Feed)]
+        if pages:
+            _note_reads(_render(pages[:1]))  # compiles templates and fills memos before the fork
+            render_parallel(pages[1:], self.workers)
+        _note_reads(_render([job for job in jobs if isinstance(job[1], _Feed)]))
+        stats["rendered"], stats["reused"] = len(jobs), len(reused)
+        for path, template, _ in reused:
+            if isinstance(template, _Feed):
+                signals.feed_written.send(path, context=template.args[1], feed=None)
         for sender, kwargs in held:
             signals.content_written.send(sender, **kwargs)
 
@@ -153,14 +169,30 @@ class _Feed:
         Writer.write_feed(self.writer, *self.args)
 
 
-def _render(jobs) -> None:
-    for path, template, context in jobs:
-        if isinstance(template, _Feed):
-            template.write(path)
-            continue
-        output = template.render(context)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(output)
+def _render_one(path, template, context) -> None:
+    if isinstance(template, _Feed):
+        template.write(path)
+        return
+    output = template.render(context)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(output)
+
+
+def _render(jobs) -> list[tuple[str, set]]:
+    """Render and write the jobs; return what each read, when a render memo is being kept."""
+    if not rendermemo.active():
+        for job in jobs:
+            _render_one(*job)
+        return []
+    reads = []
+    for job in jobs:
+        reads.append((job[0], rendermemo.render_tracked(lambda: _render_one(*job), job[0])))
+    return reads
+
+
+def _note_reads(reads) -> None:
+    for path, sources in reads:
+        rendermemo.record(path, sources)
 
 
 class _Capture(logging.Handler):
@@ -185,9 +217,9 @@ def _child(jobs, write_fd: int) -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(capture)
-    error = None
+    error, reads = None, []
     try:
-        _render(jobs)
+        reads = _render(jobs)
     except BaseException as exc:  # sent to the parent, which raises it
         try:
             pickle.dumps(exc)
@@ -195,9 +227,9 @@ def _child(jobs, write_fd: int) -> None:
         except Exception:
             error = RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
     try:
-        payload = pickle.dumps((capture.records, error))
+        payload = pickle.dumps((capture.records, error, reads))
     except Exception:
-        payload = pickle.dumps(([], RuntimeError("a render worker could not report its result")))
+        payload = pickle.dumps(([], RuntimeError("a render worker could not report its result"), []))
     with os.fdopen(write_fd, "wb") as out:
         out.write(payload)
 
@@ -206,7 +238,7 @@ def render_parallel(jobs, workers: int) -> None:
     """Render (path, template, context) jobs in this process and workers - 1 forked children."""
     stats["rendered"], stats["rendered_in_children"] = len(jobs), 0
     if workers < 2 or len(jobs) < 2 * workers:
-        _render(jobs)
+        _note_reads(_render(jobs))
         return
     shares = [jobs[i::workers] for i in range(workers)]
     stats["rendered_in_children"] = sum(len(share) for share in shares[1:])
@@ -229,7 +261,7 @@ def render_parallel(jobs, workers: int) -> None:
             children.append((pid, read_fd))
         error = None
         try:
-            _render(shares[0])
+            _note_reads(_render(shares[0]))
         except Exception as exc:
             error = exc
         for pid, read_fd in children:
@@ -239,7 +271,8 @@ def render_parallel(jobs, workers: int) -> None:
             if not data:
                 error = error or RuntimeError(f"a render worker (pid {pid}) died with status {status}")
                 continue
-            records, child_error = pickle.loads(data)
+            records, child_error, reads = pickle.loads(data)
+            _note_reads(reads)
             for record in records:
                 logging.getLogger(record.name).handle(record)
             error = error or child_error

@@ -85,6 +85,9 @@ def test_fast_build_is_byte_identical_cold_and_after_edit_rename_delete(site, tm
     os.utime(path, (path.stat().st_mtime + 5,) * 2)  # mtime-based cache: make the change visible
     site.build(**FAST)
     assert fastread.stats["parsed_in_workers"] == 1
+    # Incremental rendering: the edited post's page, the lists and feeds that show it are
+    # rendered again; every other page is linked from the last build.
+    assert 0 < fastwrite.stats["rendered"] < fastwrite.stats["reused"]
     assert "An edited last paragraph" in site.read("2007/04/post-3.html")
     assert_same_as_serial_clean_build(site, tmp_path, "edit")
 
@@ -93,6 +96,7 @@ def test_fast_build_is_byte_identical_cold_and_after_edit_rename_delete(site, tm
     (site.content / "posts" / "post-5.md").unlink()
     site.write("posts/renamed.md", text.replace("Slug: post-5", "Slug: renamed-post"))
     site.build(**FAST)
+    assert fastwrite.stats["reused"] == 0  # the site's structure changed: every page is rendered
     assert not (site.output / "2008/06/post-5.html").exists()
     assert (site.output / "2008/06/renamed-post.html").exists()
     assert_same_as_serial_clean_build(site, tmp_path, "rename")
@@ -102,6 +106,92 @@ def test_fast_build_is_byte_identical_cold_and_after_edit_rename_delete(site, tm
     site.build(**FAST)
     assert not (site.output / "2008/10/post-9.html").exists()
     assert_same_as_serial_clean_build(site, tmp_path, "delete")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Change a source file so that the mtime-based content cache sees it."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    os.utime(path, (path.stat().st_mtime + 5,) * 2)
+
+
+def test_incremental_rendering_follows_every_kind_of_change(site, tmp_path):
+    """Each change re-renders what shows it, and the site stays byte-identical to a clean build."""
+    write_posts(site, count=12)
+    # A post whose summary comes from its body, so lists and feeds show its first words.
+    site.post("no-summary", title="No summary", date="2008-02-20 09:00", body="Opening words.\n\nMore text.",
+              tags="Sales", category="Consulting")
+    site.build(**FAST)
+    total = fastwrite.stats["rendered"]
+
+    # An edit in the part of the body the summary shows: the index, tag and period pages change.
+    edit(site.content / "posts" / "no-summary.md", "Opening words.", "Edited opening words.")
+    site.build(**FAST)
+    assert 0 < fastwrite.stats["rendered"] < total and fastwrite.stats["reused"] > 0
+    assert "Edited opening words." in site.read("search/label/sales.html")
+    assert_same_as_serial_clean_build(site, tmp_path, "summary-edit")
+
+    # A title: every page's sidebar may show it, so every page is rendered.
+    edit(site.content / "posts" / "post-2.md", "Title: Post number 2", "Title: Post number two")
+    site.build(**FAST)
+    assert fastwrite.stats["reused"] == 0
+    assert_same_as_serial_clean_build(site, tmp_path, "title-edit")
+
+    # A template: every page.
+    site.build(**FAST)
+    assert fastwrite.stats["rendered"] == 0  # nothing changed, nothing rendered
+    theme = tmp_path / "theme"
+    import shutil
+
+    shutil.copytree(ROOT / "theme", theme)
+    footer = theme / "templates" / "partials" / "footer.html"
+    footer.write_text(footer.read_text(encoding="utf-8") + "<!-- edited -->\n", encoding="utf-8")
+    site.build(THEME=str(theme), **FAST)
+    assert fastwrite.stats["reused"] == 0  # a new THEME is a new settings fingerprint: a cache of its own
+    edit(footer, "<!-- edited -->", "<!-- edited again -->")
+    site.build(THEME=str(theme), **FAST)
+    assert fastwrite.stats["reused"] == 0 and "edited again" in site.read("index.html")
+
+    # A page of the output changed by hand is not trusted: it is rendered again.
+    site.build(THEME=str(theme), **FAST)
+    assert fastwrite.stats["rendered"] == 0
+    (site.output / "2007" / "02" / "post-1.html").write_text("changed by hand", encoding="utf-8")
+    site.build(THEME=str(theme), **FAST)
+    assert fastwrite.stats["rendered"] == 1
+    assert "Post number 1" in site.read("2007/02/post-1.html")
+
+
+def test_publishing_builds_never_reuse_pages(site):
+    """publishconf.py turns LOAD_CONTENT_CACHE off: a production build renders everything."""
+    write_posts(site, count=4)
+    site.build(**FAST)
+    site.build(**FAST, LOAD_CONTENT_CACHE=False)
+    assert fastwrite.stats["reused"] == 0 and fastwrite.stats["rendered"] > 0
+
+
+class Opaque:
+    """A value with no state to hash: its repr is a memory address."""
+
+    __slots__ = ()
+
+
+def test_a_value_that_cannot_be_hashed_stably_means_rendering_everything(site):
+    """An object in the settings whose repr holds a memory address could change unseen."""
+    write_posts(site, count=4)
+    site.build(**FAST, OPAQUE_THING=Opaque())
+    site.build(**FAST, OPAQUE_THING=Opaque())
+    assert fastwrite.stats["reused"] == 0 and fastwrite.stats["rendered"] > 0
+
+
+def test_bodies_read_in_python_are_tracked(site):
+    """The feed writer reads get_content() outside Jinja; a feed must follow a body edit."""
+    write_posts(site, count=4)
+    site.build(**FAST)
+    edit(site.content / "posts" / "post-0.md", "Last paragraph of post 0", "A changed last paragraph")
+    site.build(**FAST)
+    assert "A changed last paragraph" in site.read("feeds/all.atom.xml")
+    assert fastwrite.stats["reused"] > 0
 
 
 def test_real_settings_enable_the_fast_path(site, tmp_path):

@@ -360,6 +360,10 @@ def attach_comments(generator) -> None:
     articles = list(generator.articles) + [t for a in generator.articles for t in a.translations]
     drafts = list(getattr(generator, "drafts", [])) + [t for a in getattr(generator, "drafts", []) for t in a.translations]
     published = {id(a) for a in articles}
+    # The comment files, listed once: a thousand posts without one cost no lookups.
+    existing = {}
+    if folder.is_dir():
+        existing = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*.json")) if p.is_file()}
     claimed = set()
     for article in articles + drafts:
         mode = str(article.metadata.get("comments", conf["default_mode"])).strip().lower()
@@ -373,9 +377,10 @@ def attach_comments(generator) -> None:
             del article.archived_comments
         is_published = id(article) in published
         url = article.url if is_published else _published_url(article)
-        path = folder / comment_file_for(url)
-        claimed.add(path.resolve())
-        if not is_published or not path.is_file():
+        name = os.path.normpath(comment_file_for(url)).replace(os.sep, "/")
+        claimed.add(name)
+        path = existing.get(name)
+        if not is_published or path is None:
             continue
         try:
             _, comments = parse_comment_file(path.read_text(encoding="utf-8"), url, tz)
@@ -384,11 +389,10 @@ def attach_comments(generator) -> None:
             continue
         article.archived_comments = comments
 
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*.json")):
-            if path.resolve() not in claimed:
-                _problem(shown(path), f"no post has the URL {path.relative_to(folder).with_suffix('.html').as_posix()}",
-                         "move the file to content/comments/<post URL without .html>.json, or delete it")
+    for name, path in existing.items():
+        if name not in claimed:
+            _problem(shown(path), f"no post has the URL {path.relative_to(folder).with_suffix('.html').as_posix()}",
+                     "move the file to content/comments/<post URL without .html>.json, or delete it")
 
 
 def _timezone(name):

@@ -38,6 +38,8 @@ from urllib.parse import urlsplit
 
 from pelican import signals
 
+from blogkit import rendermemo
+
 logger = logging.getLogger(__name__)
 
 DEFAULTS = {"enabled": True, "wasm": ["search.html"], "extra": {}}
@@ -232,7 +234,8 @@ def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = ""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    pages = sorted(output.rglob("*.html"))
+    # A page the render memo linked from the last build carries its policy already.
+    pages = [page for page in sorted(output.rglob("*.html")) if not rendermemo.was_reused(page)]
     workers = min(os.cpu_count() or 1, 4)
     if len(pages) < PARALLEL_MIN_PAGES or workers < 2 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
         return _apply_to_pages(pages, output, comments, conf, siteurl)

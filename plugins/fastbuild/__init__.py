@@ -6,7 +6,8 @@ worker processes parsing Markdown and highlighting code ahead of Pelican's
 reader loop), blogkit/fastwrite.py (the article generator's pages rendered
 in forked processes) and blogkit/fastrender.py (memoised groupby for
 sidebars that group every post on every page, URLs computed once per post
-while pages are written).
+while pages are written) and blogkit/rendermemo.py (a page whose inputs did
+not change since the last build is linked from it, not rendered again).
 
 Settings (defaults applied in `_settings`):
 
@@ -15,6 +16,8 @@ Settings (defaults applied in `_settings`):
         "workers": None,     # worker processes; None: the number of CPUs
         "min_sources": 40,   # fewer uncached sources than this: parse serially
                              # (forking is not worth it for a handful of posts)
+        "incremental": True, # reuse unchanged pages of the last build (only when
+                             # LOAD_CONTENT_CACHE is on, so never in publishconf.py)
     }
 """
 
@@ -23,13 +26,14 @@ from __future__ import annotations
 import logging
 import os
 
+from jinja2 import FileSystemBytecodeCache
 from pelican import signals
 
-from blogkit import fastread, fastrender, fastwrite
+from blogkit import fastread, fastrender, fastwrite, rendermemo
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"enabled": True, "workers": None, "min_sources": 40}
+DEFAULTS = {"enabled": True, "workers": None, "min_sources": 40, "incremental": True}
 
 
 def _settings(settings: dict) -> dict:
@@ -53,8 +57,17 @@ def _use_fast_reader(readers) -> None:
 
 
 def _memoise_filters(generator) -> None:
-    if _settings(generator.settings)["enabled"]:
+    options = _settings(generator.settings)
+    if options["enabled"]:
         fastrender.install(generator.env)
+    if options["enabled"] and options["incremental"]:
+        rendermemo.track_environment(generator.env)
+        if generator.settings.get("LOAD_CONTENT_CACHE") and generator.settings.get("CACHE_CONTENT"):
+            # Compiling the theme's templates costs about half a second per build; Jinja
+            # keys its bytecode by each template's source, so an edited template is compiled again.
+            folder = os.path.join(generator.settings["CACHE_PATH"], "jinja")
+            os.makedirs(folder, exist_ok=True)
+            generator.env.bytecode_cache = FileSystemBytecodeCache(folder)
 
 
 def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
@@ -93,28 +106,32 @@ def _start_clean(_pelican) -> None:
     fastread.stop()
     fastrender.stop_url_memo()
     fastwrite.release_signals()
+    rendermemo.untrack_content_methods()
     fastread.stats["parsed_in_workers"] = 0
-    fastwrite.stats.update(rendered=0, rendered_in_children=0)
+    fastwrite.stats.update(rendered=0, rendered_in_children=0, reused=0)
 
 
 def _finish(_pelican) -> None:
     fastread.stop()
     fastrender.stop_url_memo()
     fastwrite.release_signals()
+    rendermemo.untrack_content_methods()
 
 
 def _writer(pelican):
     options = _settings(pelican.settings)
     if options["enabled"]:
         fastrender.start_url_memo()  # writing starts now; finalized stops it
-    if options["enabled"] and options["workers"] > 1:
+    if options["enabled"] and options["incremental"]:
+        rendermemo.track_content_methods()
+    if options["enabled"] and (options["workers"] > 1 or options["incremental"]):
         return type("ParallelWriter", (fastwrite.ParallelWriter,), {"workers": options["workers"]})
     return None
 
 
-def _flush(_generator, writer=None) -> None:
+def _flush(generator, writer=None) -> None:
     if isinstance(writer, fastwrite.ParallelWriter):
-        writer.flush()
+        writer.flush(generator.context if _settings(generator.settings)["incremental"] else None)
 
 
 def register() -> None:

@@ -40,16 +40,32 @@ def count_words(html: str) -> int:
     return len(_WORD.findall(_TAG.sub(" ", _CODE.sub(" ", html or ""))))
 
 
+def minutes(words: int, words_per_minute: int) -> int:
+    """Minutes to read so many words, rounded up, at least 1."""
+    return max(1, math.ceil(words / words_per_minute))
+
+
 def reading_time(html: str, words_per_minute: int) -> int:
     """Minutes to read an HTML fragment, rounded up, at least 1."""
-    return max(1, math.ceil(count_words(html) / words_per_minute))
+    return minutes(count_words(html), words_per_minute)
+
+
+# Word counts by body, so a rebuild in a running process (livereload) counts only edited posts.
+_counted: dict[str, int] = {}
 
 
 def attach(generator) -> None:
     """Set reading_time on every post and draft."""
     wpm = readtime_settings(generator.settings)["words_per_minute"]
-    for article in generator.articles + generator.translations + generator.drafts:
-        article.reading_time = reading_time(article._content, wpm)
+    contents = generator.articles + generator.translations + generator.drafts
+    if len(_counted) > 4 * len(contents) + 1000:
+        _counted.clear()  # bodies of old versions
+    for article in contents:
+        body = article._content or ""
+        words = _counted.get(body)
+        if words is None:
+            words = _counted[body] = count_words(body)
+        article.reading_time = minutes(words, wpm)
 
 
 def register():
