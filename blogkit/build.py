@@ -14,9 +14,13 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from blogkit import rendermemo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -265,9 +269,38 @@ def load_settings(settings_file: str | Path = ROOT / "pelicanconf.py", overrides
     return read_settings(str(settings_file), override=overrides or {})
 
 
+# The build in progress in this process: where it will put the site, and what
+# to do once the new site is in place (plugins/search indexes in the background).
+_current: dict = {}
+
+
+def live_output() -> Path | None:
+    """The folder the build in progress will replace (None outside blogkit's build())."""
+    return _current.get("target")
+
+
+def after_swap(callback) -> bool:
+    """Call callback(target) once the build in progress has put its site in place; False if none is running."""
+    if "target" not in _current:
+        return False
+    _current["after_swap"].append(callback)
+    return True
+
+
+# Deleting the replaced site takes a moment on a big blog (a few thousand files
+# and folders); it runs in a thread while the author looks at the new site.
+_deletions: list[threading.Thread] = []
+
+
+def _finish_deletions() -> None:
+    """Wait until the sites replaced by earlier builds are deleted."""
+    while _deletions:
+        _deletions.pop().join()
+
+
 def replace_dir(new: Path, target: Path) -> None:
     """Put the folder `new` at `target`, replacing what was there in two renames."""
-    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    old = target.with_name(f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     if target.exists():
         target.rename(old)
     try:
@@ -276,7 +309,12 @@ def replace_dir(new: Path, target: Path) -> None:
         if old.exists() and not target.exists():
             old.rename(target)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        # Not a daemon: the interpreter waits for it at exit, so nothing is left behind.
+        thread = threading.Thread(target=shutil.rmtree, args=(old,), kwargs={"ignore_errors": True},
+                                  name="delete-old-site")
+        thread.start()
+        _deletions.append(thread)
 
 
 def build(
@@ -288,6 +326,7 @@ def build(
     from pelican import Pelican
 
     started = time.perf_counter()
+    _finish_deletions()
     settings = load_settings(settings_file, overrides)
     target = Path(output or settings["OUTPUT_PATH"]).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -300,9 +339,8 @@ def build(
     # set of settings gets a cache of its own.
     settings["CACHE_PATH"] = str(Path(settings["CACHE_PATH"]) / settings_fingerprint(settings))
 
-    from blogkit import rendermemo
-
     rendermemo.begin(previous_output=target, staging=staging)
+    _current.update(target=target, after_swap=[])
     collector = _Collector(Path(settings["PATH"]))
     root_logger = logging.getLogger()
     _reset_pelican_log_dedup()
@@ -318,7 +356,10 @@ def build(
             raise BuildError(problems, collector.notices)
         rendermemo.commit()  # before the swap: it stamps the files where they are now
         replace_dir(staging, target)
+        for callback in _current["after_swap"]:
+            callback(target)
     finally:
+        _current.clear()
         rendermemo.end()
         root_logger.removeHandler(collector)
         shutil.rmtree(staging, ignore_errors=True)

@@ -36,6 +36,7 @@ import pickle
 import traceback
 
 import pelican.writers
+from pelican.log import FilteredMessage
 from pelican.plugins import signals
 from pelican.writers import Writer
 
@@ -274,7 +275,10 @@ def render_parallel(jobs, workers: int) -> None:
             records, child_error, reads = pickle.loads(data)
             _note_reads(reads)
             for record in records:
-                logging.getLogger(record.name).handle(record)
+                try:
+                    logging.getLogger(record.name).handle(record)
+                except FilteredMessage:  # Pelican's filter drops a repeat by raising; so do we
+                    pass
             error = error or child_error
         if error is not None:
             raise error
