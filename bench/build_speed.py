@@ -23,14 +23,19 @@ forked worker shares with its parent are not counted twice) over the build's
 whole process tree, sampled every 50 ms.
 
 The one-edit rebuild is timed in a running process, as `invoke livereload`
-does it: build once (warm content cache), change one sentence of one post,
-build again; the figure is the second build's wall time. A fresh process
-doing the same rebuild is also shown (adds interpreter start-up and imports).
+does it: build once (warm content cache and render memo), change one sentence
+of one post, build again; the figure is the second build's wall time, with the
+search index built before the build returns. Then the same with livereload's
+settings (`blogkit.serve.preview_overrides`: the search index is rebuilt in the
+background once the new site is in place): the time until the new site is in
+place and the time until its index is. A fresh process doing the same rebuild
+is also shown (adds interpreter start-up and imports).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -166,24 +171,36 @@ OURS = textwrap.dedent(
 
 REBUILD = textwrap.dedent(
     """
-    import os, resource, sys, time
+    import json, resource, sys, time
     from pathlib import Path
-    from blogkit.build import build
+    from blogkit import fastwrite
+    from blogkit.build import build, load_settings
+    from blogkit.serve import preview_overrides
     content, output, cache, edited = sys.argv[1:5]
     overrides = {"PATH": content, "CACHE_PATH": cache}
-    build("pelicanconf.py", output, overrides)           # warm: cache and output exist
+    preview = {**overrides, **preview_overrides("pelicanconf.py")}
+
+    def cpu():
+        me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
     path = Path(edited)
     original = path.read_text(encoding="utf-8")
+    figures = {}
     try:
-        path.write_text(original.replace("\\n\\n", "\\n\\nAn edited sentence.\\n\\n", 1), encoding="utf-8")
-        def cpu():
-            me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-            return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-        cpu_before, started = cpu(), time.perf_counter()
-        build("pelicanconf.py", output, overrides)
-        print(time.perf_counter() - started, cpu() - cpu_before)
+        build("pelicanconf.py", output, overrides)  # warm: cache, memo and output exist
+        for mode, settings in (("full", overrides), ("livereload", preview)):
+            path.write_text(original.replace("\\n\\n", f"\\n\\nAn edited sentence ({mode}).\\n\\n", 1), encoding="utf-8")
+            cpu_before, started = cpu(), time.perf_counter()
+            build("pelicanconf.py", output, settings)
+            ready = time.perf_counter() - started
+            from search import wait_for_index  # plugins/search, loaded by the build
+            wait_for_index()
+            figures[mode] = {"wall": ready, "index": time.perf_counter() - started, "cpu": cpu() - cpu_before,
+                             "rendered": fastwrite.stats["rendered"], "reused": fastwrite.stats["reused"]}
     finally:
         path.write_text(original, encoding="utf-8")
+    print(json.dumps(figures))
     """
 )
 
@@ -301,16 +318,14 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
     files = {t: count_files(work / f"out-{t}") for t in tools}
 
     result = {"size": size, "times": times, "peaks": peaks, "cpus": cpus, "files": files,
-              "rebuild": [], "rebuild_cpu": [], "rebuild_process": []}
+              "rebuild": [], "rebuild_process": []}
     if "ours" in tools and rebuilds:
         edited = sorted((content / "posts").rglob("*.md"))[size // 2]
         for _ in range(rebuilds):
             cmd = [sys.executable, "-c", REBUILD, str(content), str(work / "out-ours"), str(work / "cache-ours"), str(edited)]
-            seconds, _, out = run(cmd)
-            wall, cpu = out.strip().splitlines()[-1].split()
-            result["rebuild"].append(float(wall))
-            result["rebuild_cpu"].append(float(cpu))
-            # The same edit in a fresh process (cache and output are warm from the run above).
+            _, _, out = run(cmd)
+            result["rebuild"].append(json.loads(out.strip().splitlines()[-1]))
+            # The same edit in a fresh process (cache, memo and output are warm from the run above).
             original = edited.read_text(encoding="utf-8")
             try:
                 edited.write_text(original.replace("\n\n", "\n\nAnother edit.\n\n", 1), encoding="utf-8")
@@ -358,10 +373,19 @@ def report(results: list[dict]) -> None:
     print()
     for r in results:
         if r["rebuild"]:
+            full = [f["full"] for f in r["rebuild"]]
+            live = [f["livereload"] for f in r["rebuild"]]
+            runs = ", ".join(f"{f['wall']:.2f}" for f in full)
             print(
-                f"one-edit rebuild, {r['size']} posts: {med(r['rebuild']):.2f} s in a running process "
-                f"(runs: {', '.join(f'{s:.2f}' for s in r['rebuild'])}; cpu {med(r['rebuild_cpu']):.2f} s); "
-                f"{med(r['rebuild_process']):.2f} s as a fresh process"
+                f"one-edit rebuild, {r['size']} posts, in a running process: "
+                f"{med(f['wall'] for f in full):.2f} s with the search index "
+                f"(runs: {runs}; "
+                f"cpu {med(f['cpu'] for f in full):.2f} s; pages rendered {full[-1]['rendered']}, reused {full[-1]['reused']})"
+            )
+            print(
+                f"  as livereload does it: the new site is in place after {med(f['wall'] for f in live):.2f} s, "
+                f"its search index {med(f['index'] for f in live):.2f} s after the edit; "
+                f"as a fresh process (interpreter, imports, settings): {med(r['rebuild_process']):.2f} s"
             )
     by_size = {r["size"]: r for r in results}
     for tool in ("ours", "serial", "vanilla", "hugo"):

@@ -6,7 +6,7 @@ import functools
 import sys
 from pathlib import Path
 
-from blogkit.build import ROOT, BuildError, build
+from blogkit.build import ROOT, BuildError, build, load_settings
 
 WATCHED = ("content", "theme", "plugins", "pelicanconf.py")
 
@@ -115,6 +115,14 @@ def rebuild_or_report(settings_file: Path, overrides: dict | None = None, output
     return True
 
 
+def preview_overrides(settings_file: Path) -> dict:
+    """Settings for livereload's builds: the search index follows each new site in the background."""
+    search = dict(load_settings(settings_file).get("SEARCH") or {})
+    if search.get("index", True) is True:
+        search["index"] = "background"
+    return {"SEARCH": search}
+
+
 def livereload(
     settings_file: Path,
     output: Path,
@@ -126,7 +134,7 @@ def livereload(
     """Rebuild on every change under content/, theme/ and plugins/; the browser reloads."""
     from livereload import Server
 
-    overrides = {"SITEURL": f"http://{host}:{port}", **(overrides or {})}
+    overrides = {"SITEURL": f"http://{host}:{port}", **preview_overrides(settings_file), **(overrides or {})}
     rebuild = functools.partial(rebuild_or_report, settings_file, overrides, output)
     rebuild()
     server = Server()

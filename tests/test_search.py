@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from blogkit.build import ROOT, BuildError
+from blogkit.build import ROOT, BuildError, load_settings
 from discovery_site import DRAFT_WORD, PUBLISHED_PAGES, PUBLISHED_POSTS, build_site, make_site
 
 SITEURL = "https://blog.example.com"
@@ -136,6 +136,41 @@ def test_unknown_search_setting_is_reported(tmp_path):
         build_site(site, ROOT / "pelicanconf.py", SEARCH={"indx": False})
 
 
+def test_background_index_follows_the_new_site_and_serves_the_last_one_meanwhile(site):
+    """livereload's mode: the build returns with the last index in place; the new one replaces it."""
+    post = site.post("servers", "Servers", body="Plenty of words about servers.")
+    site.build()  # the first build has no index to show meanwhile: it indexes before it ends
+    from search import wait_for_index  # plugins/search, as the build loaded it
+
+    assert "zeppelins" not in json.dumps(fragments(site.output))
+    post.write_text(post.read_text(encoding="utf-8").replace("servers.", "servers and zeppelins."), encoding="utf-8")
+    site.build(SEARCH={"index": "background"})
+    assert "zeppelins" in site.read("2020/05/servers.html")  # the new site is live at once,
+    assert (site.output / "pagefind" / "pagefind-entry.json").is_file()  # and searchable meanwhile
+    wait_for_index()
+    assert "zeppelins" in json.dumps(fragments(site.output))
+    assert not [p.name for p in site.base.iterdir() if p.name.startswith(".output")], "temporary folders left behind"
+
+
+def test_a_newer_site_wins_over_an_older_background_index(site):
+    """Two quick edits: the index that ends up live is the second site's."""
+    post = site.post("servers", "Servers", body="Words about servers.")
+    site.build()
+    from search import wait_for_index
+    for word in ("albatross", "bumblebee"):
+        post.write_text(f"Title: Servers\nDate: 2020-05-04 10:00\nSlug: servers\n\nWords about {word}.\n", encoding="utf-8")
+        site.build(SEARCH={"index": "background"})
+    wait_for_index()
+    indexed = json.dumps(fragments(site.output))
+    assert "bumblebee" in indexed and "albatross" not in indexed
+
+
+def test_an_unknown_index_mode_is_reported(tmp_path):
+    site = make_site(tmp_path)
+    with pytest.raises(BuildError, match="must be True, False or \"background\""):
+        build_site(site, ROOT / "pelicanconf.py", SEARCH={"index": "later"})
+
+
 # --- In real Chromium -------------------------------------------------------------
 
 CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:"
@@ -193,3 +228,14 @@ def test_search_runs_from_a_q_link_and_reports_no_results(real_site_under_csp, s
     assert page.locator("#search-results li").count() == 0
     assert "q=qwxyzzy" in page.url
     assert page.console_errors == []
+
+
+def test_livereload_indexes_in_the_background_and_publishing_does_not(tmp_path):
+    from blogkit.serve import preview_overrides
+
+    assert preview_overrides(ROOT / "pelicanconf.py")["SEARCH"]["index"] == "background"
+    assert load_settings(ROOT / "publishconf.py")["SEARCH"]["index"] is True
+    no_index = tmp_path / "conf.py"
+    no_index.write_text(f"from pelicanconf import *\nPATH = {str(ROOT / 'content')!r}\n"
+                        "SEARCH = {**SEARCH, 'index': False}\n", encoding="utf-8")
+    assert preview_overrides(no_index)["SEARCH"]["index"] is False

@@ -20,8 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import shutil
 import subprocess
+import sys
+import tempfile
 import threading
+import uuid
 from pathlib import Path
 
 from pelican import signals
@@ -30,8 +35,12 @@ from blogkit.plugin_settings import with_defaults
 
 log = logging.getLogger(__name__)
 
+INDEX_MODES = (True, False, "background")
+
 DEFAULTS = {
-    # Build the Pagefind index after every build.
+    # True: build the Pagefind index before the build ends. False: no index.
+    # "background" (what livereload uses): the new site goes live with the last
+    # index, and Pagefind's new one replaces it a few seconds later.
     "index": True,
     # Load theme/js/search.js on the search page (the form works without it).
     "js": True,
@@ -49,7 +58,10 @@ class SearchIndexError(RuntimeError):
 
 def search_settings(settings: dict) -> dict:
     """Return the SEARCH setting with every default filled in (the one place defaults live)."""
-    return with_defaults(settings, "SEARCH", DEFAULTS, SearchIndexError)
+    config = with_defaults(settings, "SEARCH", DEFAULTS, SearchIndexError)
+    if config["index"] not in INDEX_MODES:
+        raise SearchIndexError(f"SEARCH['index'] must be True, False or \"background\", not {config['index']!r}")
+    return config
 
 
 def apply_defaults(pelican) -> None:
@@ -140,6 +152,8 @@ def build_index(pelican) -> None:
         expected = _expected.pop(str(site), None)
     language = (pelican.settings.get("DEFAULT_LANG") or "en").split("_")[0]
     bundle = site / config["bundle_dir"]
+    if config["index"] == "background" and expected and _index_in_background(bundle, config["bundle_dir"], language, expected):
+        return
     try:
         # With nothing marked for indexing Pagefind would index every page, so a
         # site without published posts or pages gets an empty bundle instead.
@@ -153,6 +167,12 @@ def build_index(pelican) -> None:
             f"Pagefind failed to index {site}: {type(exc).__name__}: {exc} "
             "(fix: check that the `pagefind[extended]` package is installed with `uv sync`)"
         ) from exc
+    _check_count(count, expected)
+    log.info("search: Pagefind indexed %d page(s) into %s", count, bundle)
+
+
+def _check_count(count: int, expected: list[str] | None) -> None:
+    """Raise SearchIndexError if Pagefind indexed more pages than the site publishes."""
     # Fewer is fine (Pagefind skips a page with no words, e.g. a post that is one
     # image); more means a draft or a listing page was marked for indexing, or
     # the marker was lost and Pagefind fell back to indexing every page.
@@ -162,7 +182,97 @@ def build_index(pelican) -> None:
             "(fix: the theme must put data-pagefind-body on the body of published posts and pages only, "
             "in article.html and page.html)"
         )
-    log.info("search: Pagefind indexed %d page(s) into %s", count, bundle)
+
+
+# --- indexing in the background (livereload) -------------------------------------------
+# A preview build should not wait seconds for Pagefind: the new site goes live
+# with the index of the last one (hard links, so nothing is copied), and a
+# thread indexes the new site and swaps its bundle in. Only the newest site is
+# indexed: a thread whose site has been replaced meanwhile gives way.
+
+_background: dict = {"newest": 0, "threads": []}
+_one_pagefind = threading.Lock()  # one Pagefind at a time: it uses every core
+_bundle_swap = threading.Lock()  # held while a live bundle is copied or replaced
+
+
+def _index_in_background(bundle: Path, bundle_dir: str, language: str, expected: list[str]) -> bool:
+    """Give the new site the last index and index it once it is live; False if there is no last index."""
+    from blogkit.build import after_swap, live_output
+
+    live = live_output()
+    previous = live / bundle_dir if live is not None else None
+    if previous is None or not (previous / "pagefind-entry.json").is_file():
+        return False  # nothing to search meanwhile: index now
+    try:
+        with _bundle_swap:
+            shutil.copytree(previous, bundle, copy_function=os.link)
+    except OSError:
+        shutil.rmtree(bundle, ignore_errors=True)
+        return False
+
+    def start(target: Path) -> None:
+        with _lock:
+            _background["newest"] += 1
+            generation = _background["newest"]
+        thread = threading.Thread(target=_index_later, args=(generation, target, bundle_dir, language, expected),
+                                  name="search-index")
+        _background["threads"].append(thread)
+        thread.start()
+
+    return after_swap(start)
+
+
+def _newest(generation: int) -> bool:
+    with _lock:
+        return generation == _background["newest"]
+
+
+def _index_later(generation: int, target: Path, bundle_dir: str, language: str, expected: list[str]) -> None:
+    """Index the live site `target` and put the new bundle in place, unless a newer site came meanwhile."""
+    with _one_pagefind:
+        if not _newest(generation):
+            return
+        pages = fresh = old = None
+        try:
+            pages = _link_pages(target, expected)
+            fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.pagefind-", dir=target.parent))
+            _index_with_cli(pages, fresh, language)
+            _check_count(indexed_page_count(fresh), expected)
+            with _bundle_swap:
+                if not _newest(generation):
+                    return
+                live = target / bundle_dir
+                old = target.parent / f".{target.name}.pagefind-old-{uuid.uuid4().hex[:8]}"
+                live.rename(old)
+                fresh.rename(live)
+                fresh = None
+            log.info("search: Pagefind indexed the new site in the background")
+        except Exception as exc:  # the build is over: say so where the author looks
+            if _newest(generation):
+                print(f"search: the index was not updated: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        finally:
+            for folder in (pages, fresh, old):
+                if folder is not None:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _link_pages(site: Path, pages: list[str]) -> Path:
+    """Hard-link the given pages of site into a new folder beside it (same relative paths)."""
+    folder = Path(tempfile.mkdtemp(prefix=f".{site.name}.search-pages-", dir=site.parent))
+    for relative in pages:
+        source, copy = site / relative, folder / relative
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, copy)
+        except OSError:
+            shutil.copy2(source, copy)
+    return folder
+
+
+def wait_for_index() -> None:
+    """Wait until every search index started in the background is written (tests, benchmark, exit)."""
+    while _background["threads"]:
+        _background["threads"].pop().join()
 
 
 def register():
