@@ -149,6 +149,9 @@ TOC = {"min_headings": 3, "levels": (2, 3)}
 # inline scripts, WebAssembly on the search page.
 CSP = {"enabled": True, "wasm": ["search.html"], "extra": {}}
 
+# Templates: the theme's sidebar is rendered once per build, not once per page (blogkit/sitewide.py).
+JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "extensions": ["blogkit.sitewide.SitewideExtension"]}
+
 # Navigation and sidebar.
 DISPLAY_PAGES_ON_MENU = True
 DISPLAY_CATEGORIES_ON_MENU = False

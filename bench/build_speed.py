@@ -188,13 +188,15 @@ REBUILD = textwrap.dedent(
     original = path.read_text(encoding="utf-8")
     figures = {}
     try:
-        build("pelicanconf.py", output, overrides)  # warm: cache, memo and output exist
         for mode, settings in (("full", overrides), ("livereload", preview)):
+            path.write_text(original, encoding="utf-8")
+            build("pelicanconf.py", output, settings)  # warm: cache, memo and output exist
+            from search import wait_for_index  # plugins/search, loaded by the build
+            wait_for_index()
             path.write_text(original.replace("\\n\\n", f"\\n\\nAn edited sentence ({mode}).\\n\\n", 1), encoding="utf-8")
             cpu_before, started = cpu(), time.perf_counter()
             build("pelicanconf.py", output, settings)
             ready = time.perf_counter() - started
-            from search import wait_for_index  # plugins/search, loaded by the build
             wait_for_index()
             figures[mode] = {"wall": ready, "index": time.perf_counter() - started, "cpu": cpu() - cpu_before,
                              "rendered": fastwrite.stats["rendered"], "reused": fastwrite.stats["reused"]}

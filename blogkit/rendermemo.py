@@ -127,6 +127,25 @@ def render_tracked(render, path: str) -> set:
         _reading = None
 
 
+def capture_reads(render):
+    """Run render() and return (its result, the bodies it read); they count for the page too."""
+    global _reading
+    outer, _reading = _reading, set()
+    try:
+        result = render()
+        reads = frozenset(_reading)
+    finally:
+        _reading = outer
+    note_reads(reads)
+    return result, reads
+
+
+def note_reads(reads) -> None:
+    """Credit bodies read elsewhere (a part rendered once for every page) to the page being rendered."""
+    if _reading is not None:
+        _reading.update(reads)
+
+
 # --- digests ----------------------------------------------------------------------------
 
 

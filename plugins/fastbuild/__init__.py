@@ -6,7 +6,8 @@ worker processes parsing Markdown and highlighting code ahead of Pelican's
 reader loop), blogkit/fastwrite.py (the article generator's pages rendered
 in forked processes) and blogkit/fastrender.py (memoised groupby for
 sidebars that group every post on every page, URLs computed once per post
-while pages are written) and blogkit/rendermemo.py (a page whose inputs did
+while pages are written), blogkit/sitewide.py (the theme's sidebar rendered
+once per build) and blogkit/rendermemo.py (a page whose inputs did
 not change since the last build is linked from it, not rendered again).
 
 Settings (defaults applied in `_settings`):
@@ -29,7 +30,7 @@ import os
 from jinja2 import FileSystemBytecodeCache
 from pelican import signals
 
-from blogkit import fastread, fastrender, fastwrite, rendermemo
+from blogkit import fastread, fastrender, fastwrite, rendermemo, sitewide
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def _memoise_filters(generator) -> None:
     options = _settings(generator.settings)
     if options["enabled"]:
         fastrender.install(generator.env)
+        sitewide.enable_cache(generator.env)
     if options["enabled"] and options["incremental"]:
         rendermemo.track_environment(generator.env)
         if generator.settings.get("LOAD_CONTENT_CACHE") and generator.settings.get("CACHE_CONTENT"):
