@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import inspect
 import logging
 import os
 import pickle
@@ -272,10 +273,14 @@ class _Structure:
         return hashlib.blake2b("\x1f".join(self.tokens).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def _files_digest(folders) -> str:
-    """Digest of every file under the given folders (theme, our plugins and code)."""
+def _files_digest(paths) -> str:
+    """Digest of the given files and of every file under the given folders."""
     h = hashlib.blake2b(digest_size=16)
-    for folder in folders:
+    for folder in paths:
+        if os.path.isfile(folder):
+            with open(folder, "rb") as handle:
+                h.update(folder.encode("utf-8", "surrogateescape") + b"\0" + handle.read())
+            continue
         for root, dirs, files in os.walk(folder):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in sorted(files):
@@ -297,8 +302,17 @@ def code_digest(settings: dict) -> str:
     folders += list(settings.get("THEME_TEMPLATES_OVERRIDES", []) or [])
     folders += [p for p in settings.get("PLUGIN_PATHS", []) or []]
     folders.append(str(Path(__file__).parent))
+    # Filters, globals and tests the settings hand to Jinja: the files they are written in
+    # (a function is in the settings fingerprint by name only, not by what it does).
+    files = set()
+    for key in ("JINJA_FILTERS", "JINJA_GLOBALS", "JINJA_TESTS"):
+        for value in (settings.get(key) or {}).values():
+            try:
+                files.add(inspect.getsourcefile(value))
+            except TypeError:  # a value that is not code (a global string or number)
+                pass
     versions = f"{pelican.__version__}|{jinja2.__version__}|{markdown.__version__}|{pygments.__version__}|{VERSION}"
-    return versions + "|" + _files_digest([f for f in folders if f and os.path.isdir(f)])
+    return versions + "|" + _files_digest([f for f in folders if f and os.path.isdir(f)] + sorted(f for f in files if f))
 
 
 def structure_digest(context: dict, settings: dict) -> tuple[str | None, list[str]]:

@@ -184,6 +184,25 @@ def test_a_value_that_cannot_be_hashed_stably_means_rendering_everything(site):
     assert fastwrite.stats["reused"] == 0 and fastwrite.stats["rendered"] > 0
 
 
+def test_a_changed_jinja_filter_means_rendering_everything(site, tmp_path, monkeypatch):
+    """A filter is in the settings by name only; the file it is written in counts too."""
+    import importlib
+
+    module = tmp_path / "blog_filters.py"
+    module.write_text("def shout(text):\n    return text.upper()\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import blog_filters
+
+    write_posts(site, count=4)
+    site.build(JINJA_FILTERS={"shout": blog_filters.shout}, **FAST)
+    site.build(JINJA_FILTERS={"shout": blog_filters.shout}, **FAST)
+    assert fastwrite.stats["rendered"] == 0
+    module.write_text("def shout(text):\n    return text.upper() + '!'\n", encoding="utf-8")
+    importlib.reload(blog_filters)
+    site.build(JINJA_FILTERS={"shout": blog_filters.shout}, **FAST)
+    assert fastwrite.stats["reused"] == 0 and fastwrite.stats["rendered"] > 0
+
+
 def test_bodies_read_in_python_are_tracked(site):
     """The feed writer reads get_content() outside Jinja; a feed must follow a body edit."""
     write_posts(site, count=4)
