@@ -293,3 +293,22 @@ def test_apply_csp_writes_what_the_reference_wrote(tmp_path):
         problems = apply(sorted(folder.rglob("*.html")), folder, comments, conf, "https://blog.example.com")
         written[name] = (snapshot(folder), problems)
     assert written["fast"] == written["reference"]
+
+
+def test_a_page_that_is_a_hard_link_is_replaced_not_written_through(tmp_path):
+    """The other name of a hard-linked page (say, the live site's copy) keeps its bytes."""
+    import plugins.csp as csp
+
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    (site / "p").mkdir(parents=True)
+    elsewhere.mkdir()
+    page = site / "p" / "index.html"
+    page.write_text(SKELETON.format("<p>Hello</p>"), encoding="utf-8")
+    page.chmod(0o640)
+    before = page.read_bytes()
+    os.link(page, elsewhere / "index.html")
+    assert csp.apply_csp(site, None, csp.resolve_settings({})) == []
+    assert (elsewhere / "index.html").read_bytes() == before
+    assert b"Content-Security-Policy" in page.read_bytes() and page.stat().st_nlink == 1
+    assert page.stat().st_mode & 0o777 == 0o640  # the page keeps its permissions
+    assert sorted(path.name for path in (site / "p").iterdir()) == ["index.html"]  # no temporary file left

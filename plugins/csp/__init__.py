@@ -6,6 +6,8 @@ policy has to be a meta element computed from the finished HTML. It runs on
 Pelican's `finalized` signal over the staging folder, so a page that breaks the
 policy (an inline event handler, a `javascript:` URL, a style="" attribute, a
 third-party script or stylesheet) fails the build before anything is swapped in.
+A page is never rewritten in place but replaced by a new file: it may be a hard
+link of a file outside the build (a previous build's page, say).
 
 The policy allows 'self'; the comment service's origin (from the comments
 plugin: Isso's server for scripts and API calls, giscus for its script,
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import fnmatch
 import functools
 import hashlib
@@ -35,6 +38,8 @@ import html
 import logging
 import os
 import re
+import stat
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -452,8 +457,26 @@ def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf
         problems += [(page, message, hint) for message, hint in found]
         new = _insert_meta(text, render_policy(policy), scan.old_meta)
         if new is not None and new != text:
-            path.write_text(new, encoding="utf-8")
+            _replace(path, new)
     return problems
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write text to path through a new file renamed over it, keeping the old file's mode.
+
+    Never in place: a page may be a hard link of a file elsewhere (a previous build's
+    output, say), which truncating and rewriting would change too.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".csp-tmp")
+    try:
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
+        with open(fd, "w", encoding="utf-8") as file:  # text mode, newlines as write_text writes them
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def finalized(pelican) -> None:
