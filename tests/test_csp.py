@@ -2,12 +2,15 @@
 
 import base64
 import hashlib
+import os
+import random
 import re
 
 import pytest
 from bs4 import BeautifulSoup
 
 from blogkit.build import BuildError
+from conftest import snapshot
 from plugins.csp import insert_meta, page_policy, base_policy, sha256_source
 
 META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
@@ -161,3 +164,151 @@ def test_a_large_site_is_split_between_processes_with_the_same_result(tmp_path, 
     assert written[0] == written[10**9]
     assert [page for page, _, _ in written[0][1]] == [f"p{n:02}/index.html" for n in range(12) if n % 3]
     assert all("Content-Security-Policy" in text for text in written[0][0].values())
+
+
+# --- The fast page checks against the straightforward ones --------------------------
+
+SKELETON = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title>'
+            '<script>document.documentElement.classList.add("js")</script>'
+            '<link rel="stylesheet" href="/theme/css/site.css"></head>'
+            '<body><p>Text on the page, one of many.</p>{}<p>More text on it.</p></body></html>')
+
+HOSTILE = [
+    # event handlers, in odd case and spacing, with and without values
+    '<p OnClick="go()">x</p>', "<p\tonclick = 'go()'>x</p>", "<p\nONMOUSEOVER=go()>x</p>", '<div data-x="1"\x0conload=go()>',
+    "<p onclick>x</p>", "<p on>x</p>", '<p one="1">x</p>', "<p on-x=1 on:y=2>", "<p\u00a0onclick=go()>", "<p\u3000onclick=go()>",
+    '<svg><a xlink:href="javascript:go()">x</a></svg>', "<p title=x\x1conclick=go()>",
+    # inline styles
+    '<p style="color: red">x</p>', "<p STYLE = 'x'>", "<p style>x</p>", '<p data-style="x">', '<ul class="list-style">',
+    # javascript: URLs, plain, spaced, with control characters, behind entities
+    '<a href="javascript:go()">x</a>', '<a href=" JavaScript:go()">x</a>', '<a href="java\tscript:go()">x</a>',
+    '<a href="java\nscript:go()">', '<a href="\x01javascript:go()">', '<a href="jav&#x09;ascript:go()">',
+    '<form action="javascript:go()">', "<button formaction=javascript:go()>", '<video poster="javascript:x">',
+    '<a class="style" href="java&#115;cript:go()">', '<a title="x on y" href="java&#115;cript:go()">',
+    '<img src="java&#115;cript:go()">', '<a href="https://example.com/javascript-tips">',
+    # third-party scripts, stylesheets, frames and images
+    '<script src="https://cdn.example.com/x.js"></script>', "<SCRIPT SRC=//cdn.example.com/x.js></SCRIPT >",
+    '<script src="https://blog.example.com/x.js" defer></script>', '<script type="module" src="/theme/js/x.js"></script>',
+    '<script type="application/ld+json">{"image": "<img src=https://x.example/a.png onclick=y>"}</script>',
+    '<link rel="stylesheet" href="https://fonts.example.com/a.css">', "<LINK REL=STYLESHEET HREF=//fonts.example.com/a.css>",
+    '<link rel="preload" href="https://x.example/a.css">', '<link rel="alternate stylesheet" href="https://x.example/b.css">',
+    '<iframe src="https://www.youtube.com/embed/x"></iframe>', "<IFRAME SRC=//player.example.com/x>",
+    '<img src="https://1.bp.blogspot.com/a.jpg">', '<img src="//img.example.org/a.png">', '<IMG\nSRC = "http://old.example.com/a.gif">',
+    '<img src="https://blog.example.com/a.png">', '<img src="data:image/png;base64,AAAA">', '<img src="ht\ttps://evil.example/x">',
+    '<img alt="two" src="https://1.bp.blogspot.com/b.jpg"><img src="https://1.bp.blogspot.com/a.jpg">', '<img-x src="https://x.example/a">',
+    # script bodies: '<' and tags inside are code, not markup
+    "<script>if (a < b && c > d) document.write('<img src=\"https://evil.example/x.png\" onclick=\"y\">');</script>",
+    "<script>var s = \"<script src='https://evil.example/x.js'>\";</script>", '<script>x = "</scr" + "ipt>"</script>',
+    "<script>var pagefind = 1;</script>", '<script src="/pagefind/pagefind.js"></script>', "<script>a<b</script><p onclick=x>",
+    # '>' and '<' inside quoted values; more quoted '>' than the scan tries before it starts over
+    '<a title="a > b" onclick="go()">x</a>', "<a title='<b onclick=x>'>t</a>", '<p title="x>y>z>w>v>u>t>s>r>q>p" onclick=go()>',
+    '<p data-x="=" title=">" onclick=go()>', '<p title=' + " " * 70 + '"a>b" onclick=go()>', '<p title="<script>x</script>" onclick=y>',
+    '<a href="/x" title="1 > 0">ok</a><p style="x">',
+    # comments and stray quotes, '=' and '<' in text
+    "<!-- <p onclick=x> -->", "<!-- ' --><p onclick=x>", "don't <p onclick=x>", 'a="b <p onclick=x>', "x='<p onclick=y>'",
+    "a < b and c > d on the page <p style=x>", "<p>1 < 2</p><p title=\"=\">on</p>",
+    # non-ASCII: names SCRIPT_RE matches case-insensitively, Unicode whitespace
+    '<p title="é" onclick=x>', "<ſcript src=https://cdn.example.com/x.js></ſcript>", "<scrİpt>var a;</scrİpt><p style=x>",
+    '<p title="İ" onclick=x>', "<p\u2028style=x>", "K<img src=https://k.example/a.png>",
+    # a policy meta already there, in any case
+    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">", '<META HTTP-EQUIV="content-security-policy" content=x>',
+    '<meta http-equiv="Content-ſecurity-Policy" content=x>',
+]
+
+BASES = [
+    base_policy(None, {}),
+    base_policy({"provider": "giscus", "origin": "https://giscus.app"}, {"img-src": ["https://1.bp.blogspot.com"]}),
+    base_policy({"provider": "isso", "origin": "https://cdn.example.com"}, {"frame-src": ["*"], "style-src": ["https:"]}),
+]
+
+
+def assert_same_as_reference(text):
+    """page_policy, insert_meta and the path _apply_to_pages takes give what the reference gives."""
+    import csp_reference as reference
+    import plugins.csp as csp
+
+    for base in BASES:
+        for wasm in (False, True, "auto"):
+            for site_origin in ("", "https://blog.example.com"):
+                expected = reference.page_policy(text, base, wasm=wasm, site_origin=site_origin)
+                got = page_policy(text, base, wasm=wasm, site_origin=site_origin)
+                assert got[1] == expected[1], text  # the same problems, in the same order
+                assert list(got[0].items()) == list(expected[0].items()), text
+                scan = csp._scan(text)
+                assert csp._page_policy(text, scan, base, wasm, site_origin) == got
+        rendered = csp.render_policy(expected[0])
+        assert insert_meta(text, rendered) == reference.insert_meta(text, rendered)
+        assert csp._insert_meta(text, rendered, scan.old_meta) == reference.insert_meta(text, rendered)
+
+
+@pytest.mark.parametrize("snippet", HOSTILE)
+def test_page_checks_agree_with_the_reference_on_hostile_markup(snippet):
+    assert_same_as_reference(SKELETON.format(snippet))
+    assert_same_as_reference(snippet)  # a fragment without a head
+    assert_same_as_reference(SKELETON.format(snippet * 3 + "<p>on and on</p>" + snippet.upper()))
+
+
+def test_page_checks_agree_with_the_reference_on_random_pages():
+    rng = random.Random(9)
+    for _ in range(400):
+        parts = [rng.choice(HOSTILE) if rng.random() < 0.3 else rng.choice(["<p>", "</p>", " on ", "'", '"', "=", "<", ">", "é",
+                 '<a href="/x">', "</a>", "\n", "<div class=\"post-body\">", "</div>"]) for _ in range(rng.randint(1, 30))]
+        assert_same_as_reference(SKELETON.format("".join(parts)))
+
+
+def test_page_checks_agree_with_the_reference_on_real_pages_with_markup_spliced_in(real_site):
+    rng = random.Random(10)
+    pages = [path.read_text(encoding="utf-8") for path in sorted(real_site.rglob("*.html"))]
+    for text in pages:
+        assert_same_as_reference(text)
+    for _ in range(150):
+        text = rng.choice(pages)
+        for _ in range(rng.randint(1, 4)):  # anywhere: in text, inside tags, inside quoted values
+            at = rng.randrange(len(text) + 1)
+            text = text[:at] + rng.choice(HOSTILE + ['"', "'", "<", ">", "='", '="', " onclick=x", " style=y"]) + text[at:]
+        assert_same_as_reference(text)
+
+
+def test_apply_csp_writes_what_the_reference_wrote(tmp_path):
+    import csp_reference as reference
+    import plugins.csp as csp
+
+    pages = {
+        "a.html": SKELETON.format('<p onclick="x()">bad</p><img src="https://1.bp.blogspot.com/a.jpg">'),
+        "crlf.html": SKELETON.format("<p>one</p>\r\n<p>two</p>\r<p>three</p>"),
+        "no-head.html": "<p>a fragment\r\n</p>",
+        "bom.html": "\ufeff" + SKELETON.format("<p>BOM</p>"),
+        "twice.html": csp.insert_meta(SKELETON.format("<p>x</p>"), "default-src 'none'"),
+        "search.html": SKELETON.format('<script src="/pagefind/pagefind.js"></script>'),
+        "sub/é.html": SKELETON.format('<p title="é on" style="x">ü</p>'),
+    }
+    conf = csp.resolve_settings({})
+    comments = {"provider": "isso", "origin": "https://comments.example.org"}
+    written = {}
+    for name, apply in (("reference", reference._apply_to_pages), ("fast", csp._apply_to_pages)):
+        folder = tmp_path / name
+        for page, text in pages.items():
+            (folder / page).parent.mkdir(parents=True, exist_ok=True)
+            (folder / page).write_bytes(text.encode("utf-8"))
+        problems = apply(sorted(folder.rglob("*.html")), folder, comments, conf, "https://blog.example.com")
+        written[name] = (snapshot(folder), problems)
+    assert written["fast"] == written["reference"]
+
+
+def test_a_page_that_is_a_hard_link_is_replaced_not_written_through(tmp_path):
+    """The other name of a hard-linked page (say, the live site's copy) keeps its bytes."""
+    import plugins.csp as csp
+
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    (site / "p").mkdir(parents=True)
+    elsewhere.mkdir()
+    page = site / "p" / "index.html"
+    page.write_text(SKELETON.format("<p>Hello</p>"), encoding="utf-8")
+    page.chmod(0o640)
+    before = page.read_bytes()
+    os.link(page, elsewhere / "index.html")
+    assert csp.apply_csp(site, None, csp.resolve_settings({})) == []
+    assert (elsewhere / "index.html").read_bytes() == before
+    assert b"Content-Security-Policy" in page.read_bytes() and page.stat().st_nlink == 1
+    assert page.stat().st_mode & 0o777 == 0o640  # the page keeps its permissions
+    assert sorted(path.name for path in (site / "p").iterdir()) == ["index.html"]  # no temporary file left

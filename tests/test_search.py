@@ -14,6 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from blogkit.build import ROOT, BuildError, load_settings
+from conftest import snapshot
 from discovery_site import DRAFT_WORD, PUBLISHED_PAGES, PUBLISHED_POSTS, build_site, make_site
 
 SITEURL = "https://blog.example.com"
@@ -52,6 +53,85 @@ def test_index_holds_post_bodies_and_titles_but_not_navigation(built):
     # the header, sidebar and footer are not part of the indexed body
     assert "Blog Archive" not in alpha["content"] and "Skip to content" not in alpha["content"]
     assert all(DRAFT_WORD not in r["content"] for r in fragments(built.output))
+
+
+def html_pages(output: Path) -> list[str]:
+    """Every HTML file the build wrote, by path relative to the output folder."""
+    return sorted(path.relative_to(output).as_posix() for path in output.rglob("*.html"))
+
+
+def test_the_published_pages_alone_give_the_bundle_of_the_whole_site(built, tmp_path, monkeypatch):
+    """Pagefind on hard links of the published pages writes, byte for byte, the bundle it writes for the whole site."""
+    import plugins.search as search
+
+    published = sorted([*PUBLISHED_POSTS.values(), *PUBLISHED_PAGES.values()])
+    pages = search.pages_to_index(built.output, published)
+    # the published pages, and one unmarked page that checks the marker is really there
+    assert set(published) < set(pages) and len(pages) == len(published) + 1
+    left_out = set(html_pages(built.output)) - set(pages)
+    assert {"index.html", "archives.html", "404.html", "category/tech.html", "search/label/servers.html",
+            "2021/01/index.html", "drafts/secret-plans.html"} <= left_out
+
+    whole, subset = tmp_path / "whole", tmp_path / "subset"
+    search._index_with_cli(built.output, whole, "en")
+    linked = []
+    run_binary = search._index_with_cli
+
+    def spy(folder, bundle, language):
+        linked.extend((folder / page).stat().st_ino == (built.output / page).stat().st_ino for page in pages)
+        assert sorted(html_pages(folder)) == pages
+        run_binary(folder, bundle, language)
+
+    monkeypatch.setattr(search, "_index_with_cli", spy)
+    search._index_pages(built.output, pages, subset, "en")
+    assert linked and all(linked)  # hard links, at the same paths
+    assert snapshot(subset) == snapshot(whole)
+    assert snapshot(built.output / "pagefind") == snapshot(whole)  # what the build itself wrote
+    assert [path.name for path in built.base.iterdir() if "pagefind" in path.name] == []
+
+
+def test_indexing_copies_when_it_cannot_link_and_leaves_no_folder_behind(built, tmp_path, monkeypatch):
+    import plugins.search as search
+
+    published = sorted([*PUBLISHED_POSTS.values(), *PUBLISHED_PAGES.values()])
+    pages = search.pages_to_index(built.output, published)
+    whole = tmp_path / "whole"
+    search._index_with_cli(built.output, whole, "en")
+
+    def no_links(source, target):
+        raise OSError("Invalid cross-device link")
+
+    monkeypatch.setattr(search.os, "link", no_links)
+    search._index_pages(built.output, pages, tmp_path / "copied", "en")
+    assert snapshot(tmp_path / "copied") == snapshot(whole)
+    # a failing Pagefind: the error comes through, the folder of links goes
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-such-pagefind"))
+    with pytest.raises(Exception, match="no-such-pagefind"):
+        search._index_pages(built.output, pages, tmp_path / "failed", "en")
+    assert [path.name for path in built.base.iterdir() if "pagefind" in path.name] == []
+
+
+def test_pages_to_index_keeps_what_the_whole_site_checks_would_see(tmp_path):
+    import plugins.search as search
+
+    def site(files: dict[str, str]) -> Path:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        for name, text in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+        return folder
+
+    post = '<div data-pagefind-body>Words.</div>'
+    # a listing page marked by mistake is indexed too (and the count check fails the build)
+    assert search.pages_to_index(site({"a.html": post, "index.html": post, "tags.html": "x"}), ["a.html"]) == \
+        ["a.html", "index.html", "tags.html"]
+    # the marker only as words in a post: the unmarked page makes Pagefind index one page too many
+    assert search.pages_to_index(site({"a.html": "about data-pagefind-body", "index.html": "x"}), ["a.html"]) == \
+        ["a.html", "index.html"]
+    # no marker anywhere: the whole site, where Pagefind indexes every page
+    assert search.pages_to_index(site({"a.html": "x", "index.html": "x"}), ["a.html"]) is None
+    # none of the published pages written: the whole site, as before
+    assert search.pages_to_index(site({"index.html": post}), ["gone.html"]) is None
 
 
 def test_search_page_is_a_real_form_that_loads_search_js(built):

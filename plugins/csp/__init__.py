@@ -6,6 +6,8 @@ policy has to be a meta element computed from the finished HTML. It runs on
 Pelican's `finalized` signal over the staging folder, so a page that breaks the
 policy (an inline event handler, a `javascript:` URL, a style="" attribute, a
 third-party script or stylesheet) fails the build before anything is swapped in.
+A page is never rewritten in place but replaced by a new file: it may be a hard
+link of a file outside the build (a previous build's page, say).
 
 The policy allows 'self'; the comment service's origin (from the comments
 plugin: Isso's server for scripts and API calls, giscus for its script,
@@ -27,13 +29,19 @@ Settings (under CSP, defaults applied in `resolve_settings`):
 from __future__ import annotations
 
 import base64
+import bisect
+import contextlib
 import fnmatch
+import functools
 import hashlib
 import html
 import logging
 import os
 import re
+import stat
+import tempfile
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from pelican import signals
@@ -86,6 +94,8 @@ def sha256_source(script: str) -> str:
 
 
 def _origin(url: str) -> str:
+    if ":" not in url:  # no scheme (urlsplit only drops characters, it never adds a ":")
+        return ""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
@@ -146,10 +156,17 @@ def page_policy(text: str, base: dict[str, list[str]], wasm=False, site_origin: 
     wasm: True to allow WebAssembly on this page, "auto" to allow it if the page's scripts name pagefind.
     site_origin: the origin of an absolute SITEURL, which 'self' covers once the site is published.
     """
+    return _page_policy(text, _scan(text), base, wasm, site_origin)
+
+
+def _page_policy(text: str, scan: _Scan, base: dict[str, list[str]], wasm, site_origin: str):
+    """page_policy, given the page's _scan."""
     policy = {key: list(values) for key, values in base.items()}
+    scripts = _scripts(text, scan.script_starts)
     uses_pagefind = False
-    for attrs, body in SCRIPT_RE.findall(text):
-        parsed = _attrs(attrs)
+    for match in scripts:
+        attr_text, body = match.group(1), match.group(2)
+        parsed = _attrs(attr_text)
         if parsed.get("type", "").strip().lower() in DATA_SCRIPT_TYPES:
             continue
         uses_pagefind = uses_pagefind or bool(PAGEFIND_RE.search(parsed.get("src", "") + body))
@@ -162,53 +179,232 @@ def page_policy(text: str, base: dict[str, list[str]], wasm=False, site_origin: 
         policy["script-src"].insert(1, WASM)
 
     problems = []
-    # Script bodies are code, not markup: keep the tags (their src counts), drop what is inside.
-    markup = SCRIPT_RE.sub(lambda m: f"<script{m.group(1)}></script>", text)
-    for tag, attr_text in TAG_RE.findall(markup):
-        if not attr_text:
-            continue
-        tag = tag.lower()
-        if tag not in RESOURCE_TAGS:
-            # Most tags have nothing to check, and parsing attributes is the costly part. Every
-            # attribute follows whitespace, so " on" catches every event handler.
-            low = attr_text.lower()
-            if "style" not in low and "javascript" not in low and not re.search(r"\son", low):
-                continue
-        attrs = _attrs(attr_text)
-        for name, value in attrs.items():
-            if name.startswith("on"):
-                problems.append((f"<{tag} {name}=...> is an inline event handler; the CSP blocks it",
-                                 "attach the handler from a script file in theme/static/js/"))
-            elif name == "style":
-                problems.append((f'<{tag} style="{value[:40]}"> is an inline style; the CSP blocks it',
-                                 "use a class and put the rule in a CSS file"))
-            elif name in URL_ATTRS and re.sub(r"[\s\x00-\x1f]", "", value).lower().startswith("javascript:"):
-                problems.append((f"<{tag} {name}=\"javascript:...\"> runs script from a URL; the CSP blocks it",
-                                 "use a button with a handler in a script file"))
-        url = attrs.get("src") or (attrs.get("href") if tag == "link" else None)
-        if not url:
-            continue
-        origin = _origin("https:" + url if url.startswith("//") else url)
-        if not origin:
-            continue
-        if tag == "img":
-            if not allows(policy["img-src"], origin, site_origin):
-                policy["img-src"].append(origin)
-        elif tag == "script" and not allows(policy["script-src"], origin, site_origin):
-            problems.append((f"<script src=\"{url}\"> loads third-party code the CSP does not allow",
-                             "serve the script from the site itself, or load it only on request"))
-        elif tag == "link" and "stylesheet" in attrs.get("rel", "").lower() and not allows(policy["style-src"], origin, site_origin):
-            problems.append((f"<link rel=stylesheet href=\"{url}\"> loads a third-party stylesheet the CSP does not allow",
-                             "put the CSS in theme/static/css/"))
-        elif tag == "iframe" and not allows(policy["frame-src"], origin, site_origin):
-            problems.append((f"<iframe src=\"{url}\"> embeds a page the CSP does not allow",
-                             'add its origin to CSP["extra"]["frame-src"] if you trust it'))
+    markup, candidates = _without_script_bodies(text, scripts, scan.candidates)
+    for match in _tags_to_check(markup, candidates):
+        _check_tag(match.group(1), match.group(2), policy, problems, site_origin)
     return policy, problems
+
+
+# Finding what to check. Most of a page is tags with nothing to check, and matching TAG_RE on
+# every tag was most of the cost, so the page is first searched for candidates: places inside
+# every tag that _check_tag may act on (a resource tag, or attribute text holding "style",
+# "javascript" or whitespace before "on"), and only the tags around them are matched.
+# The search runs over the page's UTF-8 with ASCII letters folded, by bytes.find (many times
+# faster here than the regex engine). That misses nothing: no character but an ASCII letter
+# lowercases to a letter of these words (U+0130 and U+212A lowercase to "i\u0307" and "k").
+RESOURCE_CANDIDATE_RE = re.compile(rb"<(?:script|link|iframe|img)")
+CANDIDATES = [b"style", b"javascript"]
+# The fold: ASCII letters to lowercase; ASCII whitespace (str.isspace, as TAG_RE's \s) and every
+# byte of a non-ASCII character to a space, so that one search for b" on" finds every handler
+# name (a non-ASCII character before "on" makes a needless candidate, which does no harm).
+_FOLD = bytes(ord(" ") if byte >= 0x80 or chr(byte).isspace() else ord(chr(byte).lower()) for byte in range(256))
+# In UTF-8, the lead bytes of U+0100..U+017F, which hold the only non-ASCII characters that
+# SCRIPT_RE and OLD_META_RE match case-insensitively ("ı" and "İ" for "i", "ſ" for "s").
+_CASE_LEAD_BYTES = (b"\xc4", b"\xc5")
+_OLD_META_NEEDLE = b'http-equiv="content-security-policy"'
+
+
+class _Scan(NamedTuple):
+    """What one pass over a page found."""
+
+    candidates: list[int]  # offsets in the page, ascending
+    script_starts: list[int] | None  # where SCRIPT_RE can match, or None: anywhere
+    old_meta: bool  # whether the page may hold a policy meta (OLD_META_RE)
+
+
+def _find_all(data: bytes, needle: bytes) -> list[int]:
+    """Every offset in data where needle starts."""
+    found = []
+    at = data.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found
+
+
+def _scan(text: str) -> _Scan:
+    """Find the page's candidates, where its scripts can start, and whether it may hold a policy meta."""
+    raw = text.encode("utf-8", "surrogatepass")
+    data = raw.translate(_FOLD)
+    found = [match.start() for match in RESOURCE_CANDIDATE_RE.finditer(data)]
+    plain = not any(lead in raw for lead in _CASE_LEAD_BYTES)
+    script_starts = [at for at in found if data[at + 1] == ord("s")] if plain else None
+    old_meta = not plain or _OLD_META_NEEDLE in data
+    for needle in CANDIDATES:
+        found += _find_all(data, needle)
+    found += [at + 1 for at in _find_all(data, b" on")]  # the "o": ASCII, and in the same tag
+    found.sort()
+    if len(raw) != len(text):
+        # Byte offsets to character offsets; every offset found is at an ASCII character.
+        chars, last, offsets = 0, 0, {}
+        for at in found:
+            chars += len(raw[last:at].decode("utf-8", "surrogatepass"))
+            offsets[at], last = chars, at
+        found = [offsets[at] for at in found]
+        script_starts = [offsets[at] for at in script_starts] if script_starts is not None else None
+    return _Scan(found, script_starts, old_meta)
+
+
+def _scripts(text: str, starts: list[int] | None) -> list[re.Match]:
+    """SCRIPT_RE.finditer(text), trying the pattern only at `starts` when they are known."""
+    if starts is None:
+        return list(SCRIPT_RE.finditer(text))
+    found, end = [], 0
+    for at in starts:
+        if at >= end and (match := SCRIPT_RE.match(text, at)):
+            found.append(match)
+            end = match.end()
+    return found
+
+
+def _without_script_bodies(text: str, scripts: list[re.Match], candidates: list[int]) -> tuple[str, list[int]]:
+    """The page with each script's body left out, and the candidates outside bodies at their new offsets.
+
+    Script bodies are code, not markup: the tags stay (their src counts), what is inside goes.
+    Each script tag is a candidate: its name is written "script" (SCRIPT_RE also matches "ſcript").
+    """
+    if not scripts:
+        return text, candidates
+    pieces, kept, last, shift, low = [], [], 0, 0, 0
+    for match in scripts:
+        start, body, end = match.start(), match.start(2), match.end()
+        pieces += [text[last:start], f"<script{match.group(1)}></script>"]
+        high = bisect.bisect_left(candidates, start, low)
+        kept += [at - shift for at in candidates[low:high]]
+        kept.append(start - shift)
+        low, high = high, bisect.bisect_left(candidates, body, high)
+        kept += [at - shift for at in candidates[low:high]]
+        low = bisect.bisect_left(candidates, end, high)  # those in the body and end tag go
+        shift += end - body - len("</script>")
+        last = end
+    pieces.append(text[last:])
+    kept += [at - shift for at in candidates[low:]]
+    return "".join(pieces), kept
+
+
+def _tags_to_check(markup: str, candidates: list[int]):
+    """The matches of TAG_RE.finditer(markup) that hold a candidate: every tag _check_tag may act on.
+
+    Which tag holds a candidate depends on where the left-to-right scan stands (a quoted
+    value may hold '<' and '>'), so the scan starts over only where no tag of the full
+    scan can span: after a '>' that cannot be inside a quoted value (_ends_tag).
+    """
+    rfind, search = markup.rfind, TAG_RE.search
+    cursor = 0  # no tag of the full scan spans this offset, so a scan from here is the full scan
+    end = 0  # where the last tag yielded ends
+    for at in candidates:
+        if at < end:
+            continue  # inside the tag just yielded
+        lt = rfind("<", cursor, at + 1)
+        if lt < 0:
+            cursor = at + 1  # no tag starts between cursor and the candidate, so none spans it
+            continue
+        start, gt = cursor, rfind(">", cursor, at)
+        for _ in range(8):  # a few tries, then the scan starts from cursor
+            if gt < 0:
+                break
+            if _ends_tag(markup, cursor, gt):
+                start = gt + 1
+                break
+            gt = rfind(">", cursor, gt)
+        if start > lt:
+            cursor = start
+            continue  # text: no '<' between the end of a tag and the candidate
+        match = search(markup, start)
+        while match is not None and match.end() <= at:
+            match = search(markup, match.end())
+        if match is None:
+            return
+        if match.start() <= at:
+            yield match
+            cursor = end = match.end()
+        else:
+            cursor = match.start()
+
+
+def _ends_tag(markup: str, cursor: int, gt: int) -> bool:
+    """Whether the '>' at gt cannot be inside a quoted value of a tag that starts at or after cursor.
+
+    Inside a quoted value, the last quote of its kind before gt opens the value, so it
+    follows '=' and optional whitespace (all after cursor); outside quoted values, a '>' ends its tag.
+    """
+    for quote in "\"'":
+        at = markup.rfind(quote, cursor, gt)
+        if at > cursor:
+            before = markup[at - 1]
+            if before == "=":
+                return False
+            if before.isspace():
+                before = markup[max(cursor, at - 64):at].rstrip()
+                if before.endswith("=") or (not before and at - 64 > cursor):
+                    return False
+    return True
+
+
+SPACE_ON_RE = re.compile(r"\son")
+URL_IGNORED_RE = re.compile(r"[\s\x00-\x1f]")
+
+
+def _check_tag(tag: str, attr_text: str, policy: dict[str, list[str]], problems: list, site_origin: str) -> None:
+    """Add what one tag would break to problems, and the origin of an image it loads to the policy."""
+    if not attr_text:
+        return
+    tag, found, url, origin, stylesheet = _tag_facts(tag, attr_text)
+    problems += found
+    if not origin:
+        return
+    if tag == "img":
+        if not allows(policy["img-src"], origin, site_origin):
+            policy["img-src"].append(origin)
+    elif tag == "script" and not allows(policy["script-src"], origin, site_origin):
+        problems.append((f"<script src=\"{url}\"> loads third-party code the CSP does not allow",
+                         "serve the script from the site itself, or load it only on request"))
+    elif tag == "link" and stylesheet and not allows(policy["style-src"], origin, site_origin):
+        problems.append((f"<link rel=stylesheet href=\"{url}\"> loads a third-party stylesheet the CSP does not allow",
+                         "put the CSS in theme/static/css/"))
+    elif tag == "iframe" and not allows(policy["frame-src"], origin, site_origin):
+        problems.append((f"<iframe src=\"{url}\"> embeds a page the CSP does not allow",
+                         'add its origin to CSP["extra"]["frame-src"] if you trust it'))
+
+
+# The same tags (the head's links and scripts, the navigation) come back on every page.
+@functools.lru_cache(maxsize=4096)
+def _tag_facts(tag: str, attr_text: str) -> tuple[str, tuple[tuple[str, str], ...], str, str, bool]:
+    """What one tag's own text says: (tag, problems of its attributes, URL it loads, that URL's origin, rel=stylesheet)."""
+    tag = tag.lower()
+    if tag not in RESOURCE_TAGS:
+        # Most tags have nothing to check, and parsing attributes is the costly part. Every
+        # attribute follows whitespace, so " on" catches every event handler.
+        low = attr_text.lower()
+        if "style" not in low and "javascript" not in low and not SPACE_ON_RE.search(low):
+            return tag, (), "", "", False
+    attrs = _attrs(attr_text)
+    problems = []
+    for name, value in attrs.items():
+        if name.startswith("on"):
+            problems.append((f"<{tag} {name}=...> is an inline event handler; the CSP blocks it",
+                             "attach the handler from a script file in theme/static/js/"))
+        elif name == "style":
+            problems.append((f'<{tag} style="{value[:40]}"> is an inline style; the CSP blocks it',
+                             "use a class and put the rule in a CSS file"))
+        # Without a ":" there is no "javascript:" (nothing lowercases to ":"): most URLs skip the regex.
+        elif name in URL_ATTRS and ":" in value and URL_IGNORED_RE.sub("", value).lower().startswith("javascript:"):
+            problems.append((f"<{tag} {name}=\"javascript:...\"> runs script from a URL; the CSP blocks it",
+                             "use a button with a handler in a script file"))
+    url = attrs.get("src") or (attrs.get("href") if tag == "link" else None)
+    origin = _origin("https:" + url if url.startswith("//") else url) if url else ""
+    return tag, tuple(problems), url or "", origin, "stylesheet" in attrs.get("rel", "").lower()
 
 
 def insert_meta(text: str, policy: str) -> str | None:
     """Put the CSP meta first in the head (after <meta charset>); None if there is no head."""
-    text = OLD_META_RE.sub("", text)
+    return _insert_meta(text, policy, old_meta=True)
+
+
+def _insert_meta(text: str, policy: str, old_meta: bool) -> str | None:
+    """insert_meta; old_meta False when the page's _scan found no policy meta to replace."""
+    if old_meta:
+        text = OLD_META_RE.sub("", text)
     head = HEAD_RE.search(text)
     if not head:
         return None
@@ -251,17 +447,39 @@ def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf
     """Write the CSP meta into the given pages; return [(page, message, hint)]."""
     base = base_policy(comments, conf["extra"], wasm=conf["wasm"] is True)
     patterns = conf["wasm"] if isinstance(conf["wasm"], (list, tuple)) else []
+    site_origin = _origin(siteurl)
     problems = []
     for path in pages:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
+        if "\r" in text:  # as reading in text mode does: universal newlines
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         page = path.relative_to(output).as_posix()
         wasm = True if any(fnmatch.fnmatch(page, p) for p in patterns) else ("auto" if conf["wasm"] is not False else False)
-        policy, found = page_policy(text, base, wasm=wasm, site_origin=_origin(siteurl))
+        scan = _scan(text)
+        policy, found = _page_policy(text, scan, base, wasm, site_origin)
         problems += [(page, message, hint) for message, hint in found]
-        new = insert_meta(text, render_policy(policy))
+        new = _insert_meta(text, render_policy(policy), scan.old_meta)
         if new is not None and new != text:
-            path.write_text(new, encoding="utf-8")
+            _replace(path, new)
     return problems
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write text to path through a new file renamed over it, keeping the old file's mode.
+
+    Never in place: a page may be a hard link of a file elsewhere (a previous build's
+    output, say), which truncating and rewriting would change too.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".csp-tmp")
+    try:
+        os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
+        with open(fd, "w", encoding="utf-8") as file:  # text mode, newlines as write_text writes them
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def finalized(pelican) -> None:
