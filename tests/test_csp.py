@@ -210,6 +210,7 @@ HOSTILE = [
     # non-ASCII: names SCRIPT_RE matches case-insensitively, Unicode whitespace
     '<p title="é" onclick=x>', "<ſcript src=https://cdn.example.com/x.js></ſcript>", "<scrİpt>var a;</scrİpt><p style=x>",
     '<p title="İ" onclick=x>', "<p\u2028style=x>", "K<img src=https://k.example/a.png>",
+    '<p title="Łódź">x</p><SCRIPT src=https://cdn.example.com/y.js></SCRIPT><p title="ı">',
     # a policy meta already there, in any case
     "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">", '<META HTTP-EQUIV="content-security-policy" content=x>',
     '<meta http-equiv="Content-ſecurity-Policy" content=x>',

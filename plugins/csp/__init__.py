@@ -198,9 +198,10 @@ CANDIDATES = [b"style", b"javascript"]
 # byte of a non-ASCII character to a space, so that one search for b" on" finds every handler
 # name (a non-ASCII character before "on" makes a needless candidate, which does no harm).
 _FOLD = bytes(ord(" ") if byte >= 0x80 or chr(byte).isspace() else ord(chr(byte).lower()) for byte in range(256))
-# In UTF-8, the lead bytes of U+0100..U+017F, which hold the only non-ASCII characters that
-# SCRIPT_RE and OLD_META_RE match case-insensitively ("ı" and "İ" for "i", "ſ" for "s").
+# The only non-ASCII characters that SCRIPT_RE and OLD_META_RE match case-insensitively:
+# "İ" and "ı" for "i", "ſ" for "s" (in UTF-8, led by bytes that most pages never hold).
 _CASE_LEAD_BYTES = (b"\xc4", b"\xc5")
+_CASE_CHARACTERS = ("\u0130".encode(), "\u0131".encode(), "\u017f".encode())
 _OLD_META_NEEDLE = b'http-equiv="content-security-policy"'
 
 
@@ -227,7 +228,7 @@ def _scan(text: str) -> _Scan:
     raw = text.encode("utf-8", "surrogatepass")
     data = raw.translate(_FOLD)
     found = [match.start() for match in RESOURCE_CANDIDATE_RE.finditer(data)]
-    plain = not any(lead in raw for lead in _CASE_LEAD_BYTES)
+    plain = not any(lead in raw for lead in _CASE_LEAD_BYTES) or not any(char in raw for char in _CASE_CHARACTERS)
     script_starts = [at for at in found if data[at + 1] == ord("s")] if plain else None
     old_meta = not plain or _OLD_META_NEEDLE in data
     for needle in CANDIDATES:
