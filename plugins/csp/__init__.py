@@ -466,11 +466,16 @@ def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write text to path through a new file renamed over it, keeping the old file's mode.
+    """Write text to path; a file with other hard links gets a new file renamed over it.
 
-    Never in place: a page may be a hard link of a file elsewhere (a previous build's
-    output, say), which truncating and rewriting would change too.
+    A page may be a hard link of a file elsewhere (a previous build's output, say),
+    which truncating and rewriting would change too. A file with one link is
+    rewritten in place: a new file and a rename cost four times as long on this
+    kind of disk, and most pages of a build are such files.
     """
+    if os.stat(path).st_nlink == 1:
+        path.write_text(text, encoding="utf-8")
+        return
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".csp-tmp")
     try:
         os.fchmod(fd, stat.S_IMODE(os.stat(path).st_mode))
