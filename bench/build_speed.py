@@ -188,7 +188,8 @@ REBUILD = textwrap.dedent(
     original = path.read_text(encoding="utf-8")
     figures = {}
     try:
-        for mode, settings in (("full", overrides), ("livereload", preview)):
+        # "full" last: the fresh-process rebuild that follows uses its settings, cache and output.
+        for mode, settings in (("livereload", preview), ("full", overrides)):
             path.write_text(original, encoding="utf-8")
             build("pelicanconf.py", output, settings)  # warm: cache, memo and output exist
             from search import wait_for_index  # plugins/search, loaded by the build

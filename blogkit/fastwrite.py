@@ -3,8 +3,8 @@
 Pelican renders and writes every page in one process. Our writer lets
 Pelican's own `Writer.write_file` run as usual (pagination, the path checks
 that refuse two contents writing the same file, `os.makedirs`, the log
-lines), but hands it a stand-in template that only records what to render;
-the file it opens stays empty for a moment. When the articles generator has
+lines), but hands it a stand-in template that only records what to render,
+and no file is created until the page is rendered. When the articles generator has
 finished (`article_writer_finalized`), the recorded pages are rendered: the
 first one in this process (which compiles the templates and fills the
 memoised sidebar data before the fork, so the children inherit them), the
@@ -57,6 +57,25 @@ class _Recorder:
     def render(self, context):
         self.writer._pending = (self.template, context)
         return ""
+
+
+class _NoFile:
+    """What `open` gives Pelican's writer for a recorded page: a name, and nowhere to write."""
+
+    def __init__(self, name, mode="r", encoding=None):
+        self.name = name
+
+    def write(self, text):
+        return len(text)
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 class _HeldSignal:
@@ -119,13 +138,21 @@ class ParallelWriter(Writer):
         return super().write_file(name, template, context, *args, **kwargs)
 
     def _open_w(self, filename, encoding, override=False):
-        handle = super()._open_w(filename, encoding, override)
-        if self._pending is not None:
-            job, self._pending = self._pending, None
-            if handle.name != os.devnull:
-                # A later write to the same path replaces the earlier one, as in a serial build.
-                self._jobs.pop(handle.name, None)
-                self._jobs[handle.name] = job
+        if self._pending is None:
+            return super()._open_w(filename, encoding, override)
+        job, self._pending = self._pending, None
+        # Pelican's own checks (two contents on one path), without creating the file:
+        # the flush writes it, or links it from the last build (an empty file made
+        # here would cost a file creation per page for nothing).
+        pelican.writers.open = _NoFile
+        try:
+            handle = super()._open_w(filename, encoding, override)
+        finally:
+            del pelican.writers.open
+        if handle.name != os.devnull:
+            # A later write to the same path replaces the earlier one, as in a serial build.
+            self._jobs.pop(handle.name, None)
+            self._jobs[handle.name] = job
         return handle
 
     def flush(self, context: dict | None = None) -> None:

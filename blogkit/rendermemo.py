@@ -365,6 +365,15 @@ def was_reused(path: Path | str) -> bool:
     return str(Path(path)) in _run.get("reused", ())
 
 
+def _link(old: Path, path: str) -> None:
+    """Hard-link the last build's file to path (the writer may have made an empty one there)."""
+    try:
+        os.link(old, path)
+    except FileExistsError:
+        os.unlink(path)
+        os.link(old, path)
+
+
 def _memo_path(settings: dict) -> Path:
     return Path(settings["CACHE_PATH"]) / MEMO_FILE
 
@@ -402,8 +411,7 @@ def plan(jobs: list, context: dict, settings: dict) -> list:
             try:
                 stat = old.stat()
                 if entry.stamp == (stat.st_size, stat.st_mtime_ns):
-                    os.unlink(path)  # the empty file the writer claimed
-                    os.link(old, path)
+                    _link(old, path)
                     _run["reused"].add(str(Path(path)))
                     _run["new"][rel] = Entry(dict(entry.bodies))
                     continue
