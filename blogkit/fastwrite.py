@@ -214,7 +214,7 @@ def _render(jobs) -> list[tuple[str, set]]:
         return []
     reads = []
     for job in jobs:
-        reads.append((job[0], rendermemo.render_tracked(lambda: _render_one(*job), job[0])))
+        reads.append((job[0], rendermemo.render_tracked(lambda: _render_one(*job))))
     return reads
 
 

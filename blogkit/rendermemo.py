@@ -51,6 +51,8 @@ MEMO_FILE = "render-memo.pickle"
 # counts as reading the body.
 BODY_ATTRIBUTES = ("_content", "_summary", "reading_time", "toc")
 BODY_READS = frozenset(BODY_ATTRIBUTES + ("content", "summary", "get_content", "get_summary", "_get_summary"))
+# Context values Pelican builds from a set of file names: hashed in sorted order.
+UNORDERED = frozenset({"static_links", "generated_content", "static_content"})
 # Not part of a content object's own state: the settings (in the cache path's
 # fingerprint) and the context (hashed once, as a whole).
 NOT_STATE = frozenset(BODY_ATTRIBUTES + ("settings", "_context"))
@@ -117,7 +119,7 @@ def untrack_content_methods() -> None:
     _patched.clear()
 
 
-def render_tracked(render, path: str) -> set:
+def render_tracked(render) -> set:
     """Run render() and return the source paths of the bodies it read."""
     global _reading
     _reading = set()
@@ -256,12 +258,17 @@ class _Structure:
     def digest(self, context: dict) -> str:
         from blogkit.build import _UNFINGERPRINTED  # where a run writes (the staging folder), not what
 
-        skip = _UNFINGERPRINTED | {"static_links"}
+        skip = _UNFINGERPRINTED | UNORDERED
         self.walk({key: value for key, value in context.items() if key not in skip})
-        self.walk(sorted(context.get("static_links", ())))
+        # Pelican fills these from a set of file names, so their order changes from one
+        # process to the next; templates do not iterate them.
+        for key in sorted(UNORDERED & set(context)):
+            self.walk(key)
+            value = context[key]
+            self.walk(sorted(value.items()) if isinstance(value, dict) else sorted(value))
         done: set[int] = set()
-        while len(done) < len(self.contents):  # objects reached from objects
-            for key, obj in list(self.contents.items()):
+        while len(done) < len(self.contents):  # objects reached from objects, in path order
+            for key, obj in sorted(self.contents.items(), key=lambda item: (item[1].source_path, item[0])):
                 if key in done:
                     continue
                 done.add(key)
@@ -352,7 +359,7 @@ _run: dict = {}
 def begin(previous_output: Path, staging: Path) -> None:
     """Start a build that writes into `staging` and may reuse pages of `previous_output`."""
     _run.clear()
-    _run.update(previous=Path(previous_output), staging=Path(staging), memo=None, reused=set(), enabled=True)
+    _run.update(previous=Path(previous_output), staging=Path(staging), reused=set())
 
 
 def end() -> None:
@@ -389,7 +396,7 @@ def _load(settings: dict) -> Memo | None:
 
 def plan(jobs: list, context: dict, settings: dict) -> list:
     """Link the pages that can be reused into the staging folder; return the jobs still to render."""
-    if not _run.get("enabled") or not settings.get("LOAD_CONTENT_CACHE") or not settings.get("CACHE_CONTENT"):
+    if "staging" not in _run or not settings.get("LOAD_CONTENT_CACHE") or not settings.get("CACHE_CONTENT"):
         return jobs
     staging, previous = _run["staging"], _run["previous"]
     structure, unstable = structure_digest(context, settings)

@@ -162,6 +162,27 @@ def test_incremental_rendering_follows_every_kind_of_change(site, tmp_path):
     assert "Post number 1" in site.read("2007/02/post-1.html")
 
 
+def test_a_fresh_process_reuses_the_pages_of_the_last_one(site):
+    """`invoke build` is a new process each time, with its own hash seed (set order)."""
+    import json
+    import subprocess
+    import sys
+
+    write_posts(site, count=8)
+    code = (
+        "import json, sys; from blogkit import fastwrite; from blogkit.build import build; "
+        "build('pelicanconf.py', sys.argv[1], json.loads(sys.argv[2])); print(json.dumps(fastwrite.stats))"
+    )
+    overrides = json.dumps(site.overrides(**FAST))
+    runs = []
+    for seed in ("1", "2"):
+        run = subprocess.run([sys.executable, "-c", code, str(site.output), overrides], cwd=ROOT, capture_output=True,
+                             text=True, env={**os.environ, "PYTHONHASHSEED": seed}, timeout=300)
+        assert run.returncode == 0, run.stderr
+        runs.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    assert runs[0]["reused"] == 0 and runs[1]["rendered"] == 0 and runs[1]["reused"] == runs[0]["rendered"]
+
+
 def test_publishing_builds_never_reuse_pages(site):
     """publishconf.py turns LOAD_CONTENT_CACHE off: a production build renders everything."""
     write_posts(site, count=4)

@@ -39,7 +39,7 @@ def test_with_the_cache_it_is_rendered_once_and_its_reads_count_for_every_page()
     sitewide.enable_cache(env)
     template = env.from_string(TEMPLATE)
     about = Post("about.md")
-    reads = [rendermemo.render_tracked(lambda n=n: template.render(page=n, about=about), str(n)) for n in range(3)]
+    reads = [rendermemo.render_tracked(lambda n=n: template.render(page=n, about=about)) for n in range(3)]
     assert len(calls) == 1
     assert [template.render(page=n, about=about) for n in range(2)] == ["0|side 1 summary of about.md", "1|side 1 summary of about.md"]
     assert reads == [{"about.md"}] * 3  # each page depends on the About page's summary
