@@ -4,8 +4,8 @@ Pelican renders and writes every page in one process. Our writer lets
 Pelican's own `Writer.write_file` run as usual (pagination, the path checks
 that refuse two contents writing the same file, `os.makedirs`, the log
 lines), but hands it a stand-in template that only records what to render,
-and no file is created until the page is rendered. When the articles generator has
-finished (`article_writer_finalized`), the recorded pages are rendered: the
+and no file is created until the page is rendered. When the articles
+generator has finished (`article_writer_finalized`), the recorded pages are rendered: the
 first one in this process (which compiles the templates and fills the
 memoised sidebar data before the fork, so the children inherit them), the
 rest shared between this process and `workers - 1` forked children. A
@@ -163,7 +163,7 @@ class ParallelWriter(Writer):
         """
         self.deferring = self.deferring_feeds = False
         release_signals()
-        jobs = [(path, template, context) for path, (template, context) in self._jobs.items()]
+        jobs = [(path, template, page_context) for path, (template, page_context) in self._jobs.items()]
         held, self._jobs, self._held = self._held, {}, []
         reused = []
         if jobs and context is not None:

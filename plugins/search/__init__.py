@@ -19,6 +19,11 @@ Pagefind is run on a folder of hard links to the published posts and pages
 every HTML file it is given and the pages it then leaves out (tag, category,
 author and archive listings, pagination, redirect stubs) are two fifths of
 them: 689 of 1,690 at 1,000 posts. The bundle is the same, byte for byte.
+
+livereload builds with `"index": "background"`: the new site goes live with
+the last index (hard links), and a thread indexes the new site and swaps its
+bundle in a few seconds later, so a preview does not wait for Pagefind. A
+published site is always indexed before the build ends.
 """
 
 from __future__ import annotations
