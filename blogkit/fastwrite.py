@@ -139,6 +139,10 @@ class ParallelWriter(Writer):
 
     def _open_w(self, filename, encoding, override=False):
         if self._pending is None:
+            if rendermemo.was_reused(filename) and os.path.exists(filename):
+                # A later write over a page linked from the last build (a Save_as over a
+                # generated page): a new file, so the last build's stays as it was.
+                os.unlink(filename)
             return super()._open_w(filename, encoding, override)
         job, self._pending = self._pending, None
         # Pelican's own checks (two contents on one path), without creating the file:

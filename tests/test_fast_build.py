@@ -183,6 +183,19 @@ def test_a_fresh_process_reuses_the_pages_of_the_last_one(site):
     assert runs[0]["reused"] == 0 and runs[1]["rendered"] == 0 and runs[1]["reused"] == runs[0]["rendered"]
 
 
+def test_a_page_written_over_a_reused_one_never_writes_through_the_link(site):
+    """A Save_as over a generated page replaces a page linked from the last build: a new file."""
+    write_posts(site, count=4)
+    site.write("pages/sales.md", "Title: Sales\nSave_as: search/label/sales.html\n\nOur own Sales page.\n")
+    site.build(**FAST)
+    held = site.base / "held-link.html"
+    os.link(site.output / "search/label/sales.html", held)  # the last build's file, as the live site has it
+    site.build(**FAST)  # nothing changed: every page of the articles generator is linked
+    assert fastwrite.stats["rendered"] == 0
+    assert "Our own Sales page." in site.read("search/label/sales.html")
+    assert os.stat(held).st_ino != os.stat(site.output / "search/label/sales.html").st_ino
+
+
 def test_publishing_builds_never_reuse_pages(site):
     """publishconf.py turns LOAD_CONTENT_CACHE off: a production build renders everything."""
     write_posts(site, count=4)
