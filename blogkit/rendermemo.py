@@ -394,9 +394,14 @@ def _load(settings: dict) -> Memo | None:
         return None
 
 
+def may_reuse(settings: dict) -> bool:
+    """True for builds that may reuse the last build's work: they load the content cache (never publishconf.py)."""
+    return bool(settings.get("LOAD_CONTENT_CACHE") and settings.get("CACHE_CONTENT"))
+
+
 def plan(jobs: list, context: dict, settings: dict) -> list:
     """Link the pages that can be reused into the staging folder; return the jobs still to render."""
-    if "staging" not in _run or not settings.get("LOAD_CONTENT_CACHE") or not settings.get("CACHE_CONTENT"):
+    if "staging" not in _run or not may_reuse(settings):
         return jobs
     staging, previous = _run["staging"], _run["previous"]
     structure, unstable = structure_digest(context, settings)

@@ -64,7 +64,7 @@ def _memoise_filters(generator) -> None:
         sitewide.enable_cache(generator.env)
     if options["enabled"] and options["incremental"]:
         rendermemo.track_environment(generator.env)
-        if generator.settings.get("LOAD_CONTENT_CACHE") and generator.settings.get("CACHE_CONTENT"):
+        if rendermemo.may_reuse(generator.settings):
             # Compiling the theme's templates costs about half a second per build; Jinja
             # keys its bytecode by each template's source, so an edited template is compiled again.
             folder = os.path.join(generator.settings["CACHE_PATH"], "jinja")

@@ -45,11 +45,6 @@ def minutes(words: int, words_per_minute: int) -> int:
     return max(1, math.ceil(words / words_per_minute))
 
 
-def reading_time(html: str, words_per_minute: int) -> int:
-    """Minutes to read an HTML fragment, rounded up, at least 1."""
-    return minutes(count_words(html), words_per_minute)
-
-
 # Word counts by body, so a rebuild in a running process (livereload) counts only edited posts.
 _counted: dict[str, int] = {}
 
