@@ -20,34 +20,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blogkit import rendermemo
+from blogkit import rendermemo, runhooks
+from blogkit.problems import BuildError, Problem  # noqa: F401 (re-exported for callers of build())
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the site's sources, said so an author can fix it."""
-
-    path: str
-    message: str
-    hint: str = ""
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = self.path + (f":{self.line}" if self.line else "")
-        text = f"{where}: {self.message}"
-        return f"{text} (fix: {self.hint})" if self.hint else text
-
-
-class BuildError(Exception):
-    """The build found problems; nothing was written to the output folder."""
-
-    def __init__(self, problems: list[Problem], notices: list[str] | None = None):
-        self.problems = problems
-        self.notices = notices or []
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"build failed with {len(problems)} problem(s):\n{lines}")
 
 
 @dataclass
@@ -269,24 +245,6 @@ def load_settings(settings_file: str | Path = ROOT / "pelicanconf.py", overrides
     return read_settings(str(settings_file), override=overrides or {})
 
 
-# The build in progress in this process: where it will put the site, and what
-# to do once the new site is in place (plugins/search indexes in the background).
-_current: dict = {}
-
-
-def live_output() -> Path | None:
-    """The folder the build in progress will replace (None outside blogkit's build())."""
-    return _current.get("target")
-
-
-def after_swap(callback) -> bool:
-    """Call callback(target) once the build in progress has put its site in place; False if none is running."""
-    if "target" not in _current:
-        return False
-    _current["after_swap"].append(callback)
-    return True
-
-
 # Deleting the replaced site takes a moment on a big blog (a few thousand files
 # and folders); it runs in a thread while the author looks at the new site.
 _deletions: list[threading.Thread] = []
@@ -340,7 +298,8 @@ def build(
     settings["CACHE_PATH"] = str(Path(settings["CACHE_PATH"]) / settings_fingerprint(settings))
 
     rendermemo.begin(previous_output=target, staging=staging)
-    _current.update(target=target, after_swap=[])
+    run = runhooks.begin(target, staging, settings)
+    ok = False
     collector = _Collector(Path(settings["PATH"]))
     root_logger = logging.getLogger()
     _reset_pelican_log_dedup()
@@ -355,11 +314,12 @@ def build(
         if problems:
             raise BuildError(problems, collector.notices)
         rendermemo.commit()  # before the swap: it stamps the files where they are now
+        runhooks.fire_before_swap(run)
         replace_dir(staging, target)
-        for callback in _current["after_swap"]:
-            callback(target)
+        ok = True
+        runhooks.fire_after_swap(run)
     finally:
-        _current.clear()
+        runhooks.end(run, ok)
         rendermemo.end()
         root_logger.removeHandler(collector)
         shutil.rmtree(staging, ignore_errors=True)

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from pelican import signals
 
+from blogkit import runhooks
 from blogkit.plugin_settings import with_defaults
 
 log = logging.getLogger(__name__)
@@ -260,10 +261,8 @@ _bundle_swap = threading.Lock()  # held while a live bundle is copied or replace
 
 def _index_in_background(bundle: Path, bundle_dir: str, language: str, expected: list[str]) -> bool:
     """Give the new site the last index and index it once it is live; False if there is no last index."""
-    from blogkit.build import after_swap, live_output
-
-    live = live_output()
-    previous = live / bundle_dir if live is not None else None
+    run = runhooks.current()
+    previous = run.target / bundle_dir if run is not None else None
     if previous is None or not (previous / "pagefind-entry.json").is_file():
         return False  # nothing to search meanwhile: index now
     try:
@@ -273,7 +272,8 @@ def _index_in_background(bundle: Path, bundle_dir: str, language: str, expected:
         shutil.rmtree(bundle, ignore_errors=True)
         return False
 
-    def start(target: Path) -> None:
+    def start(run: runhooks.Run) -> None:
+        target = run.target
         with _lock:
             _background["newest"] += 1
             generation = _background["newest"]
@@ -282,7 +282,8 @@ def _index_in_background(bundle: Path, bundle_dir: str, language: str, expected:
         _background["threads"].append(thread)
         thread.start()
 
-    return after_swap(start)
+    run.after_swap(start)
+    return True
 
 
 def _newest(generation: int) -> bool:

@@ -1,0 +1,85 @@
+"""The run-hook API: what a plugin may know of, and hook into, the build in progress.
+
+A foundation module (imports nothing of blogkit or plugins/). blogkit.build
+opens a Run around each Pelican run; plugins (fastbuild, csp, search) reach
+it through current() instead of importing the build driver, so imports run
+one way: tasks -> blogkit tools (build, serve, publish) -> Pelican with
+plugins -> blogkit foundations (problems, runhooks, plugin_settings, ...).
+
+    run = runhooks.current()          # None under a bare `pelican` command
+    if run is not None:
+        run.before_swap(commit)       # the run was clean; the new site is about to go live
+        run.after_swap(index)         # the new site is in place at run.target
+        run.on_end(cleanup)           # always, last, clean or not: cleanup(run, ok)
+
+Callbacks run in the order they were added; before_swap and after_swap get
+the Run, on_end gets the Run and whether the new site went live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Run:
+    """One build in progress: where Pelican writes, and the folder the result replaces."""
+
+    target: Path  # the folder the new site replaces (e.g. output/)
+    staging: Path  # where Pelican writes this run's site
+    settings: dict = field(default_factory=dict)
+    _before_swap: list = field(default_factory=list)
+    _after_swap: list = field(default_factory=list)
+    _end: list = field(default_factory=list)
+
+    def before_swap(self, callback) -> None:
+        """Call callback(run) after a clean run, before the new site replaces the target."""
+        self._before_swap.append(callback)
+
+    def after_swap(self, callback) -> None:
+        """Call callback(run) once the new site is in place at run.target."""
+        self._after_swap.append(callback)
+
+    def on_end(self, callback) -> None:
+        """Call callback(run, ok) when the run is over, whether or not its site went live."""
+        self._end.append(callback)
+
+
+_current: list[Run] = []
+
+
+def begin(target: Path, staging: Path, settings: dict | None = None) -> Run:
+    """Open the run blogkit.build is about to start (one at a time per process)."""
+    if _current:
+        raise RuntimeError("a build is already running in this process")
+    run = Run(Path(target), Path(staging), settings if settings is not None else {})
+    _current.append(run)
+    return run
+
+
+def current() -> Run | None:
+    """The build in progress in this process, or None."""
+    return _current[-1] if _current else None
+
+
+def fire_before_swap(run: Run) -> None:
+    """Run the before-swap callbacks (blogkit.build calls this)."""
+    for callback in run._before_swap:
+        callback(run)
+
+
+def fire_after_swap(run: Run) -> None:
+    """Run the after-swap callbacks (blogkit.build calls this)."""
+    for callback in run._after_swap:
+        callback(run)
+
+
+def end(run: Run, ok: bool) -> None:
+    """Close the run, calling its on_end callbacks in order (blogkit.build calls this)."""
+    try:
+        for callback in run._end:
+            callback(run, ok)
+    finally:
+        if run in _current:
+            _current.remove(run)
