@@ -279,8 +279,13 @@ def build(
     settings_file: str | Path = ROOT / "pelicanconf.py",
     output: str | Path | None = None,
     overrides: dict | None = None,
+    changed: list[Path] | None = None,
 ) -> BuildResult:
-    """Build the site into a fresh folder and swap it in only if nothing went wrong."""
+    """Build the site into a fresh folder and swap it in only if nothing went wrong.
+
+    `changed`: the source files saved since the last build in this process, when
+    the caller knows them (the preview server does); None means unknown.
+    """
     from pelican import Pelican
 
     started = time.perf_counter()
