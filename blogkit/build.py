@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from blogkit import rendermemo, runhooks
-from blogkit.problems import BuildError, Problem  # noqa: F401 (re-exported for callers of build())
+from blogkit.problems import BuildError, Problem, source_name  # noqa: F401 (BuildError re-exported for callers of build())
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,7 +123,7 @@ class _Collector(logging.Handler):
                 and str(source).endswith((".md", ".html", ".rst", ".txt"))
                 and not str(record.msg).startswith(("Unable to find", "Replacement Indicator"))
             ):
-                path = _relative(source, self.content_root)
+                path = source_name(source, self.content_root)
                 break
         # Pelican logs "Could not process X" from inside its except block with the
         # cause hidden; the exception being handled is still in sys.exc_info().
@@ -178,15 +178,6 @@ def _improve(template: str, args: tuple, exc: BaseException | None) -> tuple[str
     if template.startswith("Empty alt attribute") and args:
         return (f"image {args[0]} has an empty alt text", "describe the image in its alt text: ![what it shows](...)")
     return None
-
-
-def _relative(path, content_root: Path) -> str:
-    """Name a source file from the repository root, e.g. content/posts/x.md."""
-    full = content_root / path
-    try:
-        return str(full.resolve().relative_to(content_root.parent))
-    except ValueError:
-        return str(path)
 
 
 def _reset_pelican_log_dedup() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 logger = logging.getLogger("blogkit.problems")
 
@@ -36,6 +37,16 @@ class Problem:
         where = self.path + (f":{self.line}" if self.line else "")
         text = f"{where}: {self.message}"
         return f"{text} (fix: {self.hint})" if self.hint else text
+
+
+def source_name(path, content_root) -> str:
+    """Name a source file as problems do, from the repository root: content/posts/x.md."""
+    content_root = Path(content_root)
+    full = content_root / path
+    try:
+        return str(full.resolve().relative_to(content_root.parent))
+    except ValueError:
+        return str(path)
 
 
 class BuildError(Exception):

@@ -27,6 +27,8 @@ from pygments.util import ClassNotFound
 
 from pelican import signals
 
+from blogkit.problems import report
+
 logger = logging.getLogger(__name__)
 
 DEFAULTS = {
@@ -221,13 +223,7 @@ def _hashed(prefix: str, text: str, ext: str) -> str:
 
 
 def _report(error: AssetsError) -> None:
-    try:
-        from blogkit.build import Problem
-    except ImportError:  # used outside this project's build wrapper
-        logger.error("assets: %s", error)
-        return
-    problem = Problem("pelicanconf.py", f"assets: {error}", "fix the ASSETS_* settings or the theme file named")
-    logger.error("assets: %s", error, extra={"problem": problem})
+    report("pelicanconf.py", f"assets: {error}", "fix the ASSETS_* settings or the theme file named", log=logger)
 
 
 def prepare(pelican) -> None:

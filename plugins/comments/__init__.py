@@ -39,6 +39,8 @@ from urllib.parse import urlsplit
 
 from pelican import signals
 
+from blogkit.problems import report
+
 logger = logging.getLogger(__name__)
 
 PROVIDERS = ("isso", "giscus", None)
@@ -100,16 +102,6 @@ COMMENT_KEYS = {"id", "parent", "author", "url", "date", "body", "note"}
 FILE_KEYS = {"post", "source", "comments"}
 
 
-def _problem(path: str, message: str, hint: str = ""):
-    """Log an error the strict build turns into a Problem naming the file."""
-    try:
-        from blogkit.build import Problem
-    except ImportError:  # used outside this repository: a plain error line still fails Pelican runs
-        logger.error("%s: %s (%s)", path, message, hint)
-        return
-    logger.error("%s: %s", path, message, extra={"problem": Problem(path, message, hint)})
-
-
 # --- Settings ------------------------------------------------------------------------------------
 
 def _merge(defaults: dict, given: dict) -> dict:
@@ -165,7 +157,7 @@ def initialized(pelican) -> None:
     """Resolve COMMENTS once, so templates and the CSP plugin see the final values."""
     conf, errors = resolve_settings(pelican.settings.get("COMMENTS"))
     for error in errors:
-        _problem("pelicanconf.py", f"COMMENTS: {error}", "see the COMMENTS section of the README")
+        report("pelicanconf.py", f"COMMENTS: {error}", "see the COMMENTS section of the README")
     pelican.settings["COMMENTS"] = conf
 
 
@@ -368,7 +360,7 @@ def attach_comments(generator) -> None:
     for article in articles + drafts:
         mode = str(article.metadata.get("comments", conf["default_mode"])).strip().lower()
         if mode not in MODES:
-            _problem(shown(article.source_path), f"Comments: {article.metadata.get('comments')!r} is not a comments mode",
+            report(shown(article.source_path), f"Comments: {article.metadata.get('comments')!r} is not a comments mode",
                      'write "Comments: open", "Comments: closed" or "Comments: off"')
             mode = "off"
         article.comments_mode = mode
@@ -385,13 +377,13 @@ def attach_comments(generator) -> None:
         try:
             _, comments = parse_comment_file(path.read_text(encoding="utf-8"), url, tz)
         except (CommentFileError, UnicodeDecodeError) as exc:
-            _problem(shown(path), str(exc), "fix the file; the format is described in the README (Comments)")
+            report(shown(path), str(exc), "fix the file; the format is described in the README (Comments)")
             continue
         article.archived_comments = comments
 
     for name, path in existing.items():
         if name not in claimed:
-            _problem(shown(path), f"no post has the URL {path.relative_to(folder).with_suffix('.html').as_posix()}",
+            report(shown(path), f"no post has the URL {path.relative_to(folder).with_suffix('.html').as_posix()}",
                      "move the file to content/comments/<post URL without .html>.json, or delete it")
 
 

@@ -47,6 +47,7 @@ from urllib.parse import urlsplit
 from pelican import signals
 
 from blogkit import rendermemo
+from blogkit.problems import report
 
 logger = logging.getLogger(__name__)
 
@@ -68,16 +69,6 @@ TAG_RE = re.compile(
 ATTR_RE = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?")
 RESOURCE_TAGS = {"script", "link", "iframe", "img"}
 URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "poster"}
-
-
-def _problem(path: str, message: str, hint: str = ""):
-    """Log an error the strict build turns into a Problem naming the file."""
-    try:
-        from blogkit.build import Problem
-    except ImportError:
-        logger.error("%s: %s (%s)", path, message, hint)
-        return
-    logger.error("%s: %s", path, message, extra={"problem": Problem(path, message, hint)})
 
 
 def resolve_settings(given: dict | None) -> dict:
@@ -500,7 +491,7 @@ def finalized(pelican) -> None:
         pages_by_problem.setdefault((message, hint), []).append(page)
     for (message, hint), pages in pages_by_problem.items():
         more = f" (and {len(pages) - 1} more page(s))" if len(pages) > 1 else ""
-        _problem(f"built page {pages[0]}{more}", message, hint)
+        report(f"built page {pages[0]}{more}", message, hint, log=logger)
 
 
 def register():

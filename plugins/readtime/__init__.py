@@ -15,7 +15,7 @@ import re
 
 from pelican import signals
 
-from blogkit.plugin_settings import with_defaults
+from blogkit.plugin_settings import whole_number, with_defaults
 
 DEFAULTS = {
     # Adult silent-reading speed for non-fiction prose.
@@ -29,10 +29,7 @@ _WORD = re.compile(r"[\w'’-]+")
 
 def readtime_settings(settings: dict) -> dict:
     """Return the READTIME setting with every default filled in."""
-    config = with_defaults(settings, "READTIME", DEFAULTS)
-    if not isinstance(config["words_per_minute"], int) or config["words_per_minute"] <= 0:
-        raise ValueError(f"READTIME['words_per_minute'] must be a whole number > 0, not {config['words_per_minute']!r}")
-    return config
+    return with_defaults(settings, "READTIME", DEFAULTS, {"words_per_minute": (whole_number(1), "a whole number > 0")})
 
 
 def count_words(html: str) -> int:
@@ -47,6 +44,11 @@ def minutes(words: int, words_per_minute: int) -> int:
 
 # Word counts by body, so a rebuild in a running process (livereload) counts only edited posts.
 _counted: dict[str, int] = {}
+
+
+def check_settings(pelican) -> None:
+    """Report a bad READTIME at start-up."""
+    readtime_settings(pelican.settings)
 
 
 def attach(generator) -> None:
@@ -65,4 +67,5 @@ def attach(generator) -> None:
 
 def register():
     """Hook the plugin into Pelican."""
+    signals.initialized.connect(check_settings)
     signals.article_generator_finalized.connect(attach)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pelican import signals
 
-from blogkit.plugin_settings import with_defaults
+from blogkit.plugin_settings import whole_number, with_defaults
 
 DEFAULTS = {
     # How many related posts a post lists.
@@ -33,11 +33,7 @@ DEFAULTS = {
 
 def related_settings(settings: dict) -> dict:
     """Return the RELATED_POSTS setting with every default filled in."""
-    config = with_defaults(settings, "RELATED_POSTS", DEFAULTS)
-    for key, value in config.items():
-        if not isinstance(value, int) or value < 0:
-            raise ValueError(f"RELATED_POSTS[{key!r}] must be a whole number >= 0, not {value!r}")
-    return config
+    return with_defaults(settings, "RELATED_POSTS", DEFAULTS, {key: (whole_number(0), "a whole number >= 0") for key in DEFAULTS})
 
 
 def _tag_names(article) -> list[str]:
@@ -82,6 +78,11 @@ def related_posts(published: list, others: list = (), max_posts: int = 5, window
         article.related_posts = [candidates[entry[-1]] for entry in ranked[:max_posts]]
 
 
+def check_settings(pelican) -> None:
+    """Report a bad RELATED_POSTS at start-up."""
+    related_settings(pelican.settings)
+
+
 def attach(generator) -> None:
     """Compute related posts once the articles are read."""
     config = related_settings(generator.settings)
@@ -95,4 +96,5 @@ def attach(generator) -> None:
 
 def register():
     """Hook the plugin into Pelican."""
+    signals.initialized.connect(check_settings)
     signals.article_generator_finalized.connect(attach)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pelican import signals
 
+from blogkit.plugin_settings import with_defaults
+
 DEFAULTS = {
     # Path of the sitemap inside the site (pelican-sitemap writes sitemap.xml).
     "sitemap": "sitemap.xml",
@@ -27,11 +29,10 @@ DEFAULTS = {
 
 def robots_settings(settings: dict) -> dict:
     """Return the ROBOTS setting with every default filled in."""
-    given = settings.get("ROBOTS") or {}
-    unknown = set(given) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown ROBOTS key(s) {sorted(unknown)}; known keys: {sorted(DEFAULTS)}")
-    return {**DEFAULTS, **given}
+    return with_defaults(settings, "ROBOTS", DEFAULTS, {
+        "sitemap": (lambda v: v is None or isinstance(v, str), "a path inside the site, or None"),
+        "disallow": (lambda v: isinstance(v, (list, tuple)) and all(isinstance(p, str) for p in v), "a list of paths"),
+    })
 
 
 def robots_txt(siteurl: str, config: dict) -> str:
@@ -56,6 +57,11 @@ def reset_sitemap_state(pelican) -> None:
     sitemap.generator.page_queue = []
 
 
+def check_settings(pelican) -> None:
+    """Report a bad ROBOTS at start-up."""
+    robots_settings(pelican.settings)
+
+
 def write_robots(pelican) -> None:
     """Write robots.txt at the root of the written site."""
     config = robots_settings(pelican.settings)
@@ -65,5 +71,6 @@ def write_robots(pelican) -> None:
 
 def register():
     """Hook the plugin into Pelican."""
+    signals.initialized.connect(check_settings)
     signals.initialized.connect(reset_sitemap_state)
     signals.finalized.connect(write_robots)

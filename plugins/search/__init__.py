@@ -43,7 +43,8 @@ from pathlib import Path
 from pelican import signals
 
 from blogkit import runhooks
-from blogkit.plugin_settings import with_defaults
+from blogkit.plugin_settings import one_of, with_defaults
+from blogkit.problems import SITE, report
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +66,16 @@ DEFAULTS = {
 
 
 class SearchIndexError(RuntimeError):
-    """Pagefind could not build a correct index of the site."""
+    """Pagefind could not build a correct index of the site; `hint` says how to fix it."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.hint = hint
 
 
 def search_settings(settings: dict) -> dict:
     """Return the SEARCH setting with every default filled in (the one place defaults live)."""
-    config = with_defaults(settings, "SEARCH", DEFAULTS, SearchIndexError)
-    if config["index"] not in INDEX_MODES:
-        raise SearchIndexError(f"SEARCH['index'] must be True, False or \"background\", not {config['index']!r}")
-    return config
+    return with_defaults(settings, "SEARCH", DEFAULTS, {"index": (one_of(*INDEX_MODES), 'True, False or "background"')})
 
 
 def apply_defaults(pelican) -> None:
@@ -205,6 +207,14 @@ def _run(coro):
 
 
 def build_index(pelican) -> None:
+    """Run Pagefind over the written site; report a problem if it fails or indexes the wrong pages."""
+    try:
+        _build_index(pelican)
+    except SearchIndexError as error:
+        report(SITE, str(error), error.hint, log=log)
+
+
+def _build_index(pelican) -> None:
     """Run Pagefind over the written site; raise SearchIndexError if it fails or indexes the wrong pages."""
     config = search_settings(pelican.settings)
     if not config["index"]:
@@ -228,8 +238,8 @@ def build_index(pelican) -> None:
         count = indexed_page_count(bundle)
     except Exception as exc:
         raise SearchIndexError(
-            f"Pagefind failed to index {site}: {type(exc).__name__}: {exc} "
-            "(fix: check that the `pagefind[extended]` package is installed with `uv sync`)"
+            f"Pagefind failed to index {site}: {type(exc).__name__}: {exc}",
+            "check that the `pagefind[extended]` package is installed with `uv sync`",
         ) from exc
     _check_count(count, expected)
     log.info("search: Pagefind indexed %d page(s) into %s", count, bundle)
@@ -242,9 +252,9 @@ def _check_count(count: int, expected: list[str] | None) -> None:
     # the marker was lost and Pagefind fell back to indexing every page.
     if expected is not None and count > len(expected):
         raise SearchIndexError(
-            f"Pagefind indexed {count} page(s) but the site has only {len(expected)} published post(s) and page(s) "
-            "(fix: the theme must put data-pagefind-body on the body of published posts and pages only, "
-            "in article.html and page.html)"
+            f"Pagefind indexed {count} page(s) but the site has only {len(expected)} published post(s) and page(s)",
+            "the theme must put data-pagefind-body on the body of published posts and pages only, "
+            "in article.html and page.html",
         )
 
 
@@ -316,7 +326,9 @@ def _index_later(generation: int, target: Path, bundle_dir: str, language: str, 
             log.info("search: Pagefind indexed the new site in the background")
         except Exception as exc:  # the build is over: say so where the author looks
             if _newest(generation):
-                print(f"search: the index was not updated: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                hint = getattr(exc, "hint", "")
+                print(f"search: the index was not updated: {type(exc).__name__}: {exc}" + (f" (fix: {hint})" if hint else ""),
+                      file=sys.stderr, flush=True)
         finally:
             for folder in (fresh, old):
                 if folder is not None:

@@ -4,8 +4,8 @@ Pelican logs a post with a broken date or no title, drops it and exits 0; it
 accepts a misspelt metadata key, a post with no body or a link to a draft
 without a word; a dead {filename} link is only a warning and ships as a
 literal href. This plugin finds all of these and reports each as one
-`blogkit.build.Problem` (file, line, what is wrong, how to fix it) attached
-to an ERROR log record, so `blogkit.build.build` fails the run and keeps the
+`blogkit.problems.Problem` (file, line, what is wrong, how to fix it) with
+`blogkit.problems.report`, so `blogkit.build.build` fails the run and keeps the
 previous site. Future-dated posts are not errors: each is reported as a
 notice ("scheduled") and left out unless WITH_FUTURE_DATES is on.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pelican import signals
 
-from blogkit.build import Problem
+from blogkit.problems import Problem, notice, report, source_name
 
 from . import site as site_checks
 from .sources import check_source
@@ -77,14 +77,12 @@ def _name(settings: dict):
     """Return a function naming a source file as Problems do (content/posts/x.md), memoised."""
     from functools import lru_cache
 
-    from blogkit.build import _relative
-
     root = Path(settings["PATH"])
-    return lru_cache(maxsize=None)(lambda path: _relative(path, root))
+    return lru_cache(maxsize=None)(lambda path: source_name(path, root))
 
 
 def _error(problem: Problem, covers=()) -> None:
-    logger.error("%s", problem, extra={"problem": problem, "covers": list(covers)})
+    report(problem, covers=covers, log=logger)
 
 
 def check_sources(generators) -> None:
@@ -173,11 +171,11 @@ def check_site(generators) -> None:
             continue
         when = f"{item.date:%Y-%m-%d %H:%M}"
         if item.status == "draft":
-            notice = (f"{name(item.source_path)}: scheduled for {when}, left out of this build "
+            note = (f"{name(item.source_path)}: scheduled for {when}, left out of this build "
                       "(build with WITH_FUTURE_DATES = True, or `invoke build --future`, to include it)")
         else:
-            notice = f"{name(item.source_path)}: dated {when}, in the future, and published because WITH_FUTURE_DATES is on"
-        logger.info("%s", notice, extra={"notice": notice})
+            note = f"{name(item.source_path)}: dated {when}, in the future, and published because WITH_FUTURE_DATES is on"
+        notice(note, log=logger)
 
 
 def check_output(pelican) -> None:
@@ -220,8 +218,8 @@ def check_overwrites(pelican) -> None:
         relative = Path(path).relative_to(output).as_posix()
         for item in contents:
             if "save_as" in item.metadata:
-                notice = f"{name(item.source_path)}: replaces {generated[0]} at {relative}, as its Save_as asks"
-                logger.info("%s", notice, extra={"notice": notice})
+                note = f"{name(item.source_path)}: replaces {generated[0]} at {relative}, as its Save_as asks"
+                notice(note, log=logger)
             else:
                 _error(Problem(
                     name(item.source_path), f"written to {relative}, which is also {generated[0]}",

@@ -12,7 +12,7 @@ from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
-from blogkit.build import Problem
+from blogkit.problems import Problem
 
 from .sources import Source
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blogkit.build import Problem
+from blogkit.problems import Problem
 
 # Python-Markdown's meta extension, which Pelican's Markdown reader uses: the
 # header is "Key: value" lines (indented lines continue a value), ended by a
