@@ -269,7 +269,7 @@ def export_comments(isso_url: str, uris: list[str], folder: Path, tz: dt.tzinfo,
     comments exported from Isso before (ids "isso-N") are replaced, so running
     the export again never duplicates anything.
     """
-    from plugins.comments import comment_file_for, parse_comment_file, CommentFileError
+    from plugins.comments import CommentFileError, comment_file_for, parse_comment_file
 
     if not uris:
         raise CommentsError("no page has an Isso thread (is every post `Comments: off`?)")

@@ -24,7 +24,7 @@ def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000):
     class Handler(ComplexHTTPRequestHandler):
         base_path = str(output)
 
-        def do_GET(self):
+        def do_GET(self):  # noqa: N802 - http.server's naming
             if self.get_path_that_exists(self.path.split("?", 1)[0]) is None:
                 return self._not_found()
             return super().do_GET()

@@ -295,9 +295,9 @@ def test_naive_dates_use_the_site_timezone():
 def test_comment_markup_is_valid_html(tmp_path, monkeypatch):
     """The Nu HTML checker accepts the seed post with the Isso block, the giscus block and the CSP."""
     import shutil
-    from pathlib import Path
     import subprocess
     import sys
+    from pathlib import Path
 
     from blogkit.build import ROOT, build
 

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 
 from blogkit.build import BuildError
 from conftest import snapshot
-from plugins.csp import insert_meta, page_policy, base_policy, sha256_source
+from plugins.csp import base_policy, insert_meta, page_policy, sha256_source
 
 META = re.compile(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">')
 

@@ -18,7 +18,13 @@ from bs4 import BeautifulSoup
 
 from blogkit.build import ROOT
 from discovery_site import (
-    DRAFT_PAGE_SLUG, DRAFT_SLUG, DRAFT_WORD, PUBLISHED_PAGES, PUBLISHED_POSTS, build_site, make_site,
+    DRAFT_PAGE_SLUG,
+    DRAFT_SLUG,
+    DRAFT_WORD,
+    PUBLISHED_PAGES,
+    PUBLISHED_POSTS,
+    build_site,
+    make_site,
 )
 
 SITEURL = "https://blog.example.com"

@@ -14,9 +14,9 @@ import time
 from urllib.request import urlopen
 
 import pytest
-from conftest import free_port, snapshot, wait_for_port
 
 from blogkit.build import ROOT, BuildError, Problem, load_settings
+from conftest import free_port, snapshot, wait_for_port
 
 
 class Strict:

@@ -341,9 +341,8 @@ def test_pygments_css_is_generated_for_light_and_dark(fixture_site):
 
 @pytest.mark.parametrize("setting", ["ASSETS_PYGMENTS_LIGHT", "ASSETS_PYGMENTS_DARK"])
 def test_chosen_pygments_styles_pass_contrast(setting):
-    from plugins.assets import DEFAULTS, low_contrast_tokens
-
     from blogkit.build import load_settings
+    from plugins.assets import DEFAULTS, low_contrast_tokens
 
     name = load_settings(ROOT / "pelicanconf.py").get(setting, DEFAULTS[setting])
     assert low_contrast_tokens(get_style_by_name(name), 4.5) == []

@@ -21,11 +21,10 @@ import logging
 from pathlib import Path
 
 import rcssmin
+from pelican import signals
 from pygments.styles import get_all_styles, get_style_by_name
 from pygments.token import STANDARD_TYPES, Text, Whitespace
 from pygments.util import ClassNotFound
-
-from pelican import signals
 
 from blogkit.problems import report
 
