@@ -26,6 +26,7 @@ from pygments.styles import get_all_styles, get_style_by_name
 from pygments.token import STANDARD_TYPES, Text, Whitespace
 from pygments.util import ClassNotFound
 
+from blogkit.plugin_settings import prefixed
 from blogkit.problems import report
 
 logger = logging.getLogger(__name__)
@@ -56,10 +57,21 @@ class AssetsError(Exception):
     """A setting or theme file the assets plugin cannot work with."""
 
 
+CHECKS = {
+    "ASSETS_JS": (lambda v: isinstance(v, (list, tuple)) and all(isinstance(n, str) for n in v),
+                  "a list of file names in theme/static/js"),
+    "ASSETS_CSS_FIRST": (lambda v: isinstance(v, str), "a file name in theme/static/css"),
+    "ASSETS_CSS_LAST": (lambda v: isinstance(v, str), "a file name in theme/static/css"),
+    "ASSETS_MIN_CONTRAST": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 1,
+                            "a contrast ratio such as 4.5"),
+}
+# What the plugin sets for the templates, not what a site sets.
+PRODUCED = ("ASSETS_CSS_URL", "ASSETS_JS_URL")
+
+
 def apply_defaults(settings: dict) -> None:
-    """Fill in every ASSETS_* setting the site did not set."""
-    for key, value in DEFAULTS.items():
-        settings.setdefault(key, value)
+    """Fill in every ASSETS_* setting the site did not set; report unknown or bad ones."""
+    settings.update(prefixed(settings, "ASSETS_", DEFAULTS, CHECKS, produced=PRODUCED))
 
 
 # --- Pygments colours ----------------------------------------------------------------

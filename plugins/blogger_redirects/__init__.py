@@ -39,6 +39,8 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import sanitised_join
 
+from blogkit.plugin_settings import with_defaults
+
 logger = logging.getLogger(__name__)
 
 DEFAULTS = {"labels": True, "month_archives": True, "feed": True}
@@ -64,7 +66,13 @@ STUB = """<!DOCTYPE html>
 
 def settings(pelican_settings: dict) -> dict:
     """Return the plugin's settings with defaults applied."""
-    return {**DEFAULTS, **(pelican_settings.get("BLOGGER_REDIRECTS") or {})}
+    flag = (lambda value: isinstance(value, bool), "True or False")
+    return with_defaults(pelican_settings, "BLOGGER_REDIRECTS", DEFAULTS, dict.fromkeys(DEFAULTS, flag))
+
+
+def check_settings(pelican) -> None:
+    """Report a bad BLOGGER_REDIRECTS at start-up."""
+    settings(pelican.settings)
 
 
 def stubs(context: dict, pelican_settings: dict) -> dict[str, tuple[str, str]]:
@@ -140,4 +148,5 @@ def get_generators(pelican_object):
 
 
 def register():
+    signals.initialized.connect(check_settings)
     signals.get_generators.connect(get_generators)

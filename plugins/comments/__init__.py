@@ -28,7 +28,6 @@ is the number of comments; `.roots` holds the threads).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import logging
@@ -39,6 +38,7 @@ from urllib.parse import urlsplit
 
 from pelican import signals
 
+from blogkit import plugin_settings
 from blogkit.problems import report
 
 logger = logging.getLogger(__name__)
@@ -104,39 +104,28 @@ FILE_KEYS = {"post", "source", "comments"}
 
 # --- Settings ------------------------------------------------------------------------------------
 
-def _merge(defaults: dict, given: dict) -> dict:
-    merged = copy.deepcopy(defaults)
-    for key, value in (given or {}).items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def resolve_settings(given: dict | None, environ=os.environ) -> tuple[dict, list[str]]:
     """Apply defaults and ISSO_URL to a COMMENTS setting; return it and what is wrong with it."""
-    conf = _merge(DEFAULTS, given or {})
-    errors = []
-    unknown = set(given or {}) - set(DEFAULTS)
-    if unknown:
-        errors.append(f"unknown key(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+    # isso.options are data-isso-* attributes: any of Isso's options may be given.
+    conf, errors = plugin_settings.resolve(given, "COMMENTS", DEFAULTS, open_keys=("isso.options",))
+    own: list[str] = []
     if environ.get("ISSO_URL"):
         conf["isso"]["url"] = environ["ISSO_URL"]
     conf["isso"]["url"] = (conf["isso"]["url"] or "").rstrip("/")
     if conf["provider"] not in PROVIDERS:
-        errors.append(f'provider is {conf["provider"]!r}; use "isso", "giscus" or None')
+        own.append(f'provider is {conf["provider"]!r}; use "isso", "giscus" or None')
     if conf["load"] not in LOADS:
-        errors.append(f'load is {conf["load"]!r}; use "lazy" or "click"')
+        own.append(f'load is {conf["load"]!r}; use "lazy" or "click"')
     if conf["default_mode"] not in MODES:
-        errors.append(f'default_mode is {conf["default_mode"]!r}; use "open", "closed" or "off"')
+        own.append(f'default_mode is {conf["default_mode"]!r}; use "open", "closed" or "off"')
     url = conf["isso"]["url"]
     if conf["provider"] == "isso" and url and urlsplit(url).scheme not in ("http", "https"):
-        errors.append(f"isso url {url!r} is not an http(s) URL, e.g. https://comments.example.com")
+        own.append(f"isso url {url!r} is not an http(s) URL, e.g. https://comments.example.com")
     if conf["provider"] == "giscus":
         missing = [key for key in GISCUS_REQUIRED if not conf["giscus"].get(key)]
         if missing:
-            errors.append(f"giscus needs {', '.join(missing)} (copy them from https://giscus.app)")
+            own.append(f"giscus needs {', '.join(missing)} (copy them from https://giscus.app)")
+    errors += [f"COMMENTS: {e}" for e in own]
     policy = conf["policy"] or ""
     conf["policy_paragraphs"] = [" ".join(p.split()) for p in policy.split("\n\n") if p.strip()]
     conf["origin"] = comment_origin(conf)
@@ -157,7 +146,7 @@ def initialized(pelican) -> None:
     """Resolve COMMENTS once, so templates and the CSP plugin see the final values."""
     conf, errors = resolve_settings(pelican.settings.get("COMMENTS"))
     for error in errors:
-        report("pelicanconf.py", f"COMMENTS: {error}", "see the COMMENTS section of the README")
+        report("pelicanconf.py", error, "see the COMMENTS section of the README")
     pelican.settings["COMMENTS"] = conf
 
 

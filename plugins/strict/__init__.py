@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pelican import signals
 
+from blogkit.plugin_settings import prefixed
 from blogkit.problems import Problem, notice, report, source_name
 
 from . import site as site_checks
@@ -47,9 +48,20 @@ DEFAULTS = {
 }
 
 
+def _keys(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(k, str) for k in value))
+
+
+CHECKS = {
+    "STRICT_METADATA_KEYS": (_keys, "a list of metadata key names"),
+    "STRICT_EXTRA_METADATA_KEYS": (_keys, "a list of metadata key names"),
+    "STRICT_CHECK_IMAGES": (lambda value: isinstance(value, bool), "True or False"),
+}
+
+
 def settings_of(settings: dict) -> dict:
     """Return the plugin's settings with the defaults applied (one key given as a string is a list of one)."""
-    options = {key: settings.get(key, default) for key, default in DEFAULTS.items()}
+    options = prefixed(settings, "STRICT_", DEFAULTS, CHECKS)
     for key in ("STRICT_METADATA_KEYS", "STRICT_EXTRA_METADATA_KEYS"):
         value = options[key]
         options[key] = [value] if isinstance(value, str) else list(value or [])
@@ -240,6 +252,8 @@ def start(pelican) -> None:
     """Forget the previous run (livereload builds many times in one process)."""
     names = [getattr(p, "__name__", str(p)) for p in pelican.settings.get("PLUGINS") or []]
     _run.active = any(n == __name__ or n.endswith(f".{__name__}") for n in names)
+    if _run.active:
+        settings_of(pelican.settings)  # a bad STRICT_* setting is reported at start-up
     _run.sources.clear()
     _run.settings = {}
     _run.written.clear()

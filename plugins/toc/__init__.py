@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 
 from pelican import signals
 
-from blogkit.plugin_settings import with_defaults
+from blogkit.plugin_settings import whole_number, with_defaults
 
 DEFAULTS = {
     # A post with fewer headings than this gets an empty toc.
@@ -26,9 +26,16 @@ DEFAULTS = {
 }
 
 
+def _heading_levels(levels) -> bool:
+    return isinstance(levels, (list, tuple)) and all(whole_number(1)(n) and n <= 6 for n in levels)
+
+
 def toc_settings(settings: dict) -> dict:
     """Return the TOC setting with every default filled in."""
-    config = with_defaults(settings, "TOC", DEFAULTS)
+    config = with_defaults(settings, "TOC", DEFAULTS, {
+        "min_headings": (whole_number(0), "a whole number >= 0"),
+        "levels": (_heading_levels, "a list of heading levels from 1 to 6, e.g. (2, 3)"),
+    })
     config["levels"] = tuple(sorted(int(level) for level in config["levels"]))
     return config
 
@@ -92,6 +99,11 @@ def render_toc(found: list[tuple[int, str, str]]) -> str:
     return "".join(out)
 
 
+def check_settings(pelican) -> None:
+    """Report a bad TOC at start-up."""
+    toc_settings(pelican.settings)
+
+
 def attach(generator) -> None:
     """Set toc on every post and draft."""
     config = toc_settings(generator.settings)
@@ -102,4 +114,5 @@ def attach(generator) -> None:
 
 def register():
     """Hook the plugin into Pelican."""
+    signals.initialized.connect(check_settings)
     signals.article_generator_finalized.connect(attach)
