@@ -149,8 +149,14 @@ TOC = {"min_headings": 3, "levels": (2, 3)}
 # inline scripts, WebAssembly on the search page.
 CSP = {"enabled": True, "wasm": ["search.html"], "extra": {}}
 
-# Templates: the theme's sidebar is rendered once per build, not once per page (blogkit/sitewide.py).
-JINJA_ENVIRONMENT = {"trim_blocks": True, "lstrip_blocks": True, "extensions": ["blogkit.sitewide.SitewideExtension"]}
+# Templates: everything printed is escaped unless it is HTML we made safe (Pelican's rendered
+# bodies, the sanitised comments, the toc); the sidebar is rendered once per build (blogkit/sitewide.py).
+JINJA_ENVIRONMENT = {
+    "autoescape": True,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "extensions": ["blogkit.sitewide.SitewideExtension"],
+}
 
 # Navigation and sidebar.
 DISPLAY_PAGES_ON_MENU = True

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
 from pelican import signals
 
 from blogkit import plugin_settings
@@ -193,18 +194,19 @@ class ArchivedComments(list):
             yield from ArchivedComments._walk(comment.replies)
 
 
-def sanitise_body(html: str) -> str:
+def sanitise_body(html: str) -> Markup:
     """Keep text formatting and http(s)/mailto links; links get rel="nofollow ugc noopener"."""
     import nh3
 
-    return nh3.clean(
+    # Markup: nh3 has made it safe, so the autoescaping theme prints it as HTML.
+    return Markup(nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel=LINK_REL,
         clean_content_tags={"script", "style"},
-    ).strip()
+    ).strip())
 
 
 def safe_url(url) -> str | None:

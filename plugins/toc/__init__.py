@@ -14,6 +14,7 @@ import re
 from html import escape
 from html.parser import HTMLParser
 
+from markupsafe import Markup
 from pelican import signals
 
 from blogkit.plugin_settings import whole_number, with_defaults
@@ -79,7 +80,7 @@ def headings(html: str, levels=(2, 3)) -> list[tuple[int, str, str]]:
     return parser.found
 
 
-def render_toc(found: list[tuple[int, str, str]]) -> str:
+def render_toc(found: list[tuple[int, str, str]]) -> Markup:
     """Render headings as nested <ol> lists (deeper levels nest under the heading before them)."""
     out: list[str] = []
     depth: list[int] = []
@@ -96,7 +97,8 @@ def render_toc(found: list[tuple[int, str, str]]) -> str:
     while depth:
         out.append("</li></ol>")
         depth.pop()
-    return "".join(out)
+    # Markup: every id and text above is escaped here, so the autoescaping theme prints it as is.
+    return Markup("".join(out))
 
 
 def check_settings(pelican) -> None:
