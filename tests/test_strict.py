@@ -237,7 +237,7 @@ def test_future_post_is_scheduled_not_failed_and_left_out(site):
 def test_future_post_is_published_when_asked_for(site):
     site.post("tomorrow", title="Tomorrow's post", date="2099-01-01 09:00")
     result = site.build(WITH_FUTURE_DATES=True)
-    assert "Tomorrow's post" in site.read("2099/01/tomorrow.html")
+    assert "Tomorrow&#39;s post" in site.read("2099/01/tomorrow.html")  # the autoescaping theme writes ' as &#39;
     assert "published because WITH_FUTURE_DATES is on" in result.notices[0]
 
 
