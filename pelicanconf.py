@@ -120,6 +120,7 @@ PLUGINS = [
     "blogger_redirects",  # old Blogger label and archive addresses
     "assets",  # one CSS and one JS bundle
     "comments",  # archived comments and the live comment service
+    "images",  # sized AVIF/WebP copies, width/height, lazy loading, captions, first_image
     "pelican.plugins.sitemap",
     "robots",
     "search",  # Pagefind index of the written site
@@ -167,3 +168,7 @@ MENUITEMS = ()
 ASSETS_PYGMENTS_LIGHT = "default"
 ASSETS_PYGMENTS_DARK = "github-dark"
 ASSETS_JS = ["theme-toggle.js", "copy-code.js", "comments.js"]  # drop a name to switch that feature off
+
+# Images (plugins/images): copies at these widths in AVIF and WebP, cached under CACHE_PATH;
+# `sizes` is the post column's width in the theme.
+IMAGES = {"widths": [480, 960, 1440], "sizes": "(min-width: 60rem) 44rem, calc(100vw - 2rem)"}
