@@ -151,12 +151,12 @@ TOC = {"min_headings": 3, "levels": (2, 3)}
 CSP = {"enabled": True, "wasm": ["search.html"], "extra": {}}
 
 # Templates: everything printed is escaped unless it is HTML we made safe (Pelican's rendered
-# bodies, the sanitised comments, the toc); the sidebar is rendered once per build (blogkit/sitewide.py).
+# bodies, the sanitised comments, the toc); the sidebar is rendered once per build (plugins/fastbuild/sitewide.py).
 JINJA_ENVIRONMENT = {
     "autoescape": True,
     "trim_blocks": True,
     "lstrip_blocks": True,
-    "extensions": ["blogkit.sitewide.SitewideExtension"],
+    "extensions": ["fastbuild.sitewide.SitewideExtension"],
 }
 
 # Navigation and sidebar.

@@ -173,7 +173,6 @@ REBUILD = textwrap.dedent(
     """
     import json, resource, sys, time
     from pathlib import Path
-    from blogkit import fastwrite
     from blogkit.build import build, load_settings
     from blogkit.serve import preview_overrides
     content, output, cache, edited = sys.argv[1:5]
@@ -193,6 +192,7 @@ REBUILD = textwrap.dedent(
             path.write_text(original, encoding="utf-8")
             build("pelicanconf.py", output, settings)  # warm: cache, memo and output exist
             from search import wait_for_index  # plugins/search, loaded by the build
+            import fastbuild  # plugins/fastbuild, loaded by the build under this name
             wait_for_index()
             path.write_text(original.replace("\\n\\n", f"\\n\\nAn edited sentence ({mode}).\\n\\n", 1), encoding="utf-8")
             cpu_before, started = cpu(), time.perf_counter()
@@ -200,7 +200,7 @@ REBUILD = textwrap.dedent(
             ready = time.perf_counter() - started
             wait_for_index()
             figures[mode] = {"wall": ready, "index": time.perf_counter() - started, "cpu": cpu() - cpu_before,
-                             "rendered": fastwrite.stats["rendered"], "reused": fastwrite.stats["reused"]}
+                             "rendered": fastbuild.stats()["rendered"], "reused": fastbuild.stats()["reused"]}
     finally:
         path.write_text(original, encoding="utf-8")
     print(json.dumps(figures))

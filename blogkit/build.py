@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blogkit import rendermemo, runhooks
+from blogkit import runhooks
 from blogkit.problems import BuildError, Problem, source_name  # noqa: F401 (BuildError re-exported for callers of build())
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,7 +293,6 @@ def build(
     # set of settings gets a cache of its own.
     settings["CACHE_PATH"] = str(Path(settings["CACHE_PATH"]) / settings_fingerprint(settings))
 
-    rendermemo.begin(previous_output=target, staging=staging)
     run = runhooks.begin(target, staging, settings)
     ok = False
     collector = _Collector(Path(settings["PATH"]))
@@ -309,14 +308,12 @@ def build(
         problems = collector.problems()
         if problems:
             raise BuildError(problems, collector.notices)
-        rendermemo.commit()  # before the swap: it stamps the files where they are now
         runhooks.fire_before_swap(run)
         replace_dir(staging, target)
         ok = True
         runhooks.fire_after_swap(run)
     finally:
         runhooks.end(run, ok)
-        rendermemo.end()
         root_logger.removeHandler(collector)
         shutil.rmtree(staging, ignore_errors=True)
     return BuildResult(output=target, seconds=time.perf_counter() - started, notices=collector.notices)

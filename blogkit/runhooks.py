@@ -11,6 +11,7 @@ plugins -> blogkit foundations (problems, runhooks, plugin_settings, ...).
         run.before_swap(commit)       # the run was clean; the new site is about to go live
         run.after_swap(index)         # the new site is in place at run.target
         run.on_end(cleanup)           # always, last, clean or not: cleanup(run, ok)
+        run.is_final(path)            # a file linked verbatim from the last build: leave it alone
 
 Callbacks run in the order they were added; before_swap and after_swap get
 the Run, on_end gets the Run and whether the new site went live.
@@ -32,6 +33,7 @@ class Run:
     _before_swap: list = field(default_factory=list)
     _after_swap: list = field(default_factory=list)
     _end: list = field(default_factory=list)
+    _final: set = field(default_factory=set)
 
     def before_swap(self, callback) -> None:
         """Call callback(run) after a clean run, before the new site replaces the target."""
@@ -44,6 +46,14 @@ class Run:
     def on_end(self, callback) -> None:
         """Call callback(run, ok) when the run is over, whether or not its site went live."""
         self._end.append(callback)
+
+    def mark_final(self, path) -> None:
+        """Note that this output file is final already (plugins/fastbuild linked it from the last build)."""
+        self._final.add(str(Path(path)))
+
+    def is_final(self, path) -> bool:
+        """True for an output file linked verbatim from the last build: post-processors leave it alone."""
+        return str(Path(path)) in self._final
 
 
 _current: list[Run] = []

@@ -6,15 +6,19 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from blogkit import fastread, fastwrite
 from blogkit.build import ROOT, BuildError, build, load_settings
 from conftest import snapshot
+
+sys.path.insert(0, str(ROOT / "plugins"))  # plugins/fastbuild under the one name Pelican loads it by
+from fastbuild import read as fastread  # noqa: E402
+from fastbuild import write as fastwrite  # noqa: E402
 
 # The Pagefind index is made from the written pages these tests compare, by a
 # program of its own (tested in test_search.py), so it is off here.
@@ -170,7 +174,7 @@ def test_a_fresh_process_reuses_the_pages_of_the_last_one(site):
 
     write_posts(site, count=8)
     code = (
-        "import json, sys; from blogkit import fastwrite; from blogkit.build import build; "
+        "import json, sys; sys.path.insert(0, 'plugins'); from fastbuild import write as fastwrite; from blogkit.build import build; "
         "build('pelicanconf.py', sys.argv[1], json.loads(sys.argv[2])); print(json.dumps(fastwrite.stats))"
     )
     overrides = json.dumps(site.overrides(**FAST))
@@ -335,3 +339,50 @@ def test_content_written_receivers_see_complete_files_in_serial_order(site, tmp_
           site.overrides(CACHE_PATH=str(tmp_path / "serial-cache"), **SERIAL, **with_recorder))
     assert fast and fast == recorder.seen
     assert all(complete for _, complete in fast)
+
+
+def _rename_open_w(monkeypatch):
+    """A Pelican whose Writer._open_w is gone: its own methods call it by another name."""
+    import inspect
+    import textwrap
+
+    import pelican.writers as writers
+
+    source = textwrap.dedent(inspect.getsource(writers.Writer)).replace("_open_w", "_open_output")
+    namespace: dict = {}
+    exec(compile(source, writers.__file__, "exec"), dict(vars(writers)), namespace)
+    for name in ("_open_output", "write_file", "write_feed"):
+        monkeypatch.setattr(writers.Writer, name, vars(namespace["Writer"])[name], raising=False)
+    # write.py's writer overrides _open_w: were it used, every page it records would come out empty.
+    monkeypatch.delattr(writers.Writer, "_open_w")
+
+
+def _change_get_url_setting(monkeypatch):
+    from pelican.contents import Content
+
+    plain = Content.get_url_setting
+
+    def get_url_setting(self, kind, key=None):  # a renamed parameter: Pelican has changed
+        return plain(self, kind)
+
+    monkeypatch.setattr(Content, "get_url_setting", get_url_setting)
+
+
+@pytest.mark.parametrize("change", [_rename_open_w, _change_get_url_setting], ids=["missing", "changed"])
+def test_a_changed_pelican_turns_the_fast_path_off_with_one_notice(site, tmp_path, monkeypatch, change):
+    import fastbuild
+
+    write_posts(site)
+    change(monkeypatch)
+    result = site.build(**FAST)
+    notes = [note for note in result.notices if note.startswith("fastbuild:")]
+    assert len(notes) == 1 and "serial path" in notes[0], result.notices
+    assert ("Writer._open_w is missing" in notes[0]) or ("get_url_setting" in notes[0])
+    assert fastbuild.stats()["fast"] is False
+    assert fastread.stats["parsed_in_workers"] == 0 and fastwrite.stats["rendered"] == 0  # nothing of ours ran
+    assert_same_as_serial_clean_build(site, tmp_path, "compat")
+
+    # A second build in the same process says it once again (one notice per build), still correct.
+    result = site.build(**FAST)
+    assert len([note for note in result.notices if note.startswith("fastbuild:")]) == 1
+    assert_same_as_serial_clean_build(site, tmp_path, "compat-again")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import jinja2
 
-from blogkit import rendermemo, sitewide
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))  # the name Pelican loads it by
+from fastbuild import memo as rendermemo  # noqa: E402
+from fastbuild import sitewide  # noqa: E402
 
 
 class Post:

@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 from pelican import signals
 
-from blogkit import rendermemo
+from blogkit import runhooks
 from blogkit.problems import report
 
 logger = logging.getLogger(__name__)
@@ -423,7 +423,8 @@ def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = ""
     from concurrent.futures import ProcessPoolExecutor
 
     # A page the render memo linked from the last build carries its policy already.
-    pages = [page for page in sorted(output.rglob("*.html")) if not rendermemo.was_reused(page)]
+    run = runhooks.current()
+    pages = [page for page in sorted(output.rglob("*.html")) if not (run is not None and run.is_final(page))]
     workers = min(os.cpu_count() or 1, 4)
     if len(pages) < PARALLEL_MIN_PAGES or workers < 2 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
         return _apply_to_pages(pages, output, comments, conf, siteurl)

@@ -1,24 +1,36 @@
-"""Build faster without changing a byte of the output.
+"""Build faster without changing a byte of the output; the one seam onto Pelican's internals.
 
-Ours, not from PyPI: no published Pelican plugin parses in parallel or keeps
-template work linear; the logic lives in blogkit/fastread.py (a pool of
-worker processes parsing Markdown and highlighting code ahead of Pelican's
-reader loop), blogkit/fastwrite.py (the article generator's pages rendered
-in forked processes) and blogkit/fastrender.py (memoised groupby for
-sidebars that group every post on every page, URLs computed once per post
-while pages are written), blogkit/sitewide.py (the theme's sidebar rendered
-once per build) and blogkit/rendermemo.py (a page whose inputs did
-not change since the last build is linked from it, not rendered again).
+Ours, not from PyPI: no published Pelican plugin parses in parallel, renders
+only what changed, or keeps template work linear. This package is the only
+code of the blog that touches Pelican's private internals; blogkit.build,
+plugins/csp and plugins/search reach it only through blogkit.runhooks (and
+the small API at the bottom of this module). Its parts:
 
-Settings (defaults applied in `_settings`):
+- read.py: a pool of worker processes parsing Markdown and highlighting code
+  ahead of Pelican's reader loop;
+- write.py: the article generator's pages recorded, then rendered in forked
+  processes (or linked from the last build);
+- render.py: memoised groupby/sort for sidebars that group every post on every
+  page, URLs computed once per object while pages are written;
+- sitewide.py: `{% sitewide %}`, the theme's sidebar rendered once per build;
+- memo.py: the render memo (a page whose inputs did not change since the last
+  build is linked from it, not rendered again);
+- hot.py: the preview server's hot path (one post's body edited: re-render
+  only the pages that read that body, in the running process);
+- compat.py: the start-up check that every internal used is as expected. If
+  one is not (a new Pelican), the build runs on Pelican's own serial path,
+  with one notice, and stays correct.
+
+Settings (defaults applied in `options`):
 
     FASTBUILD = {
         "enabled": True,     # False: Pelican's serial path, untouched
-        "workers": None,     # worker processes; None: the number of CPUs
+        "workers": None,     # processes for parsing and rendering; None: the number of CPUs
         "min_sources": 40,   # fewer uncached sources than this: parse serially
                              # (forking is not worth it for a handful of posts)
         "incremental": True, # reuse unchanged pages of the last build (only when
                              # LOAD_CONTENT_CACHE is on, so never in publishconf.py)
+        "hot": True,         # the preview server's hot path for body edits (needs incremental)
     }
 """
 
@@ -27,17 +39,22 @@ from __future__ import annotations
 import logging
 import os
 
-from jinja2 import FileSystemBytecodeCache
 from pelican import signals
 
-from blogkit import fastread, fastrender, fastwrite, rendermemo, sitewide
+from blogkit import runhooks
+from blogkit.problems import notice
+
+from . import compat
 
 logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)  # the compatibility notice is an INFO record; the build collects it
 
-DEFAULTS = {"enabled": True, "workers": None, "min_sources": 40, "incremental": True}
+DEFAULTS = {"enabled": True, "workers": None, "min_sources": 40, "incremental": True, "hot": True}
+# What the last build did, for tests and the benchmark (see stats()).
+_last = {"fast": False}
 
 
-def _settings(settings: dict) -> dict:
+def options(settings: dict) -> dict:
     """FASTBUILD with defaults applied; a bad value is reported, not crashed on."""
     raw = settings.get("FASTBUILD") or {}
     unknown = sorted(set(raw) - set(DEFAULTS))
@@ -49,22 +66,33 @@ def _settings(settings: dict) -> dict:
     return merged
 
 
+def _fast(settings: dict) -> bool:
+    return _last["fast"] and options(settings)["enabled"]
+
+
 def _use_fast_reader(readers) -> None:
-    if not _settings(readers.settings)["enabled"]:
+    from . import read
+
+    if not _fast(readers.settings):
         return
     for ext, cls in list(readers.reader_classes.items()):
-        if cls is fastread._PelicanMarkdownReader:
-            readers.reader_classes[ext] = fastread.MarkdownReader
+        if cls is read._PelicanMarkdownReader:
+            readers.reader_classes[ext] = read.MarkdownReader
 
 
 def _memoise_filters(generator) -> None:
-    options = _settings(generator.settings)
-    if options["enabled"]:
-        fastrender.install(generator.env)
-        sitewide.enable_cache(generator.env)
-    if options["enabled"] and options["incremental"]:
-        rendermemo.track_environment(generator.env)
-        if rendermemo.may_reuse(generator.settings):
+    from jinja2 import FileSystemBytecodeCache
+
+    from . import memo, render, sitewide
+
+    if not _fast(generator.settings):
+        return
+    opts = options(generator.settings)
+    render.install(generator.env)
+    sitewide.enable_cache(generator.env)
+    if opts["incremental"]:
+        memo.track_environment(generator.env)
+        if memo.may_reuse(generator.settings):
             # Compiling the theme's templates costs about half a second per build; Jinja
             # keys its bytecode by each template's source, so an edited template is compiled again.
             folder = os.path.join(generator.settings["CACHE_PATH"], "jinja")
@@ -73,21 +101,23 @@ def _memoise_filters(generator) -> None:
 
 
 def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
-    options = _settings(generator.settings)
-    if not options["enabled"] or options["workers"] < 2:
+    from . import read
+
+    opts = options(generator.settings)
+    if not _fast(generator.settings) or opts["workers"] < 2:
         return
-    markdown_exts = {ext for ext, cls in generator.readers.reader_classes.items() if cls is fastread.MarkdownReader}
+    markdown_exts = {ext for ext, cls in generator.readers.reader_classes.items() if cls is read.MarkdownReader}
     files = generator.get_files(generator.settings[paths_key], exclude=generator.settings[excludes_key])
     todo = []
     for rel in files:  # the same set, so the same order, as the generator's own loop
         path = os.path.abspath(os.path.join(generator.path, rel))
         if path.rsplit(".", 1)[-1] in markdown_exts and generator.readers.get_cached_data(path, None) is None:
             todo.append(path)
-    prefetcher = fastread.current()
+    prefetcher = read.current()
     if prefetcher is None:
-        if len(todo) < options["min_sources"]:
+        if len(todo) < opts["min_sources"]:
             return
-        prefetcher = fastread.start(generator.settings, options["workers"])
+        prefetcher = read.start(generator.settings, opts["workers"])
     prefetcher.submit(todo)
 
 
@@ -100,44 +130,106 @@ def _prefetch_pages(generator) -> None:
 
 
 def _stop_pool(*_args, **_kwargs) -> None:
-    fastread.stop()
+    if _last["fast"]:
+        from . import read
+
+        read.stop()
 
 
-def _start_clean(_pelican) -> None:
-    # Whatever an earlier build left behind when it failed half-way.
-    fastread.stop()
-    fastrender.stop_url_memo()
-    fastwrite.release_signals()
-    rendermemo.untrack_content_methods()
-    fastread.stats["parsed_in_workers"] = 0
-    fastwrite.stats.update(rendered=0, rendered_in_children=0, reused=0)
+def _reset() -> None:
+    """Undo whatever an earlier build left patched (also one that failed half-way)."""
+    from . import hot, memo, read, render, write
+
+    read.stop()
+    render.stop_url_memo()
+    write.release_signals()
+    memo.untrack_content_methods()
+    hot.forget_unless_kept()
+
+
+def _start(pelican) -> None:
+    from . import hot, memo, read, write
+
+    _reset()
+    read.stats["parsed_in_workers"] = 0
+    write.stats.update(rendered=0, rendered_in_children=0, reused=0)
+    hot.stats["taken"] = False
+    if not _fast(pelican.settings):
+        return
+    run = runhooks.current()
+    opts = options(pelican.settings)
+    if run is not None and opts["incremental"]:
+        memo.begin(previous_output=run.target, staging=run.staging)
+        run.before_swap(lambda _run: memo.commit())  # before the swap: it stamps the files where they are now
+        if opts["hot"]:
+            run.after_swap(lambda _run: hot.keep(_run))
+        run.on_end(lambda _run, _ok: memo.end())
 
 
 def _finish(_pelican) -> None:
-    fastread.stop()
-    fastrender.stop_url_memo()
-    fastwrite.release_signals()
-    rendermemo.untrack_content_methods()
+    if _last["fast"]:
+        from . import memo, read, render, write
+
+        read.stop()
+        render.stop_url_memo()
+        write.release_signals()
+        memo.untrack_content_methods()
 
 
 def _writer(pelican):
-    options = _settings(pelican.settings)
-    if options["enabled"]:
-        fastrender.start_url_memo()  # writing starts now; finalized stops it
-    if options["enabled"] and options["incremental"]:
-        rendermemo.track_content_methods()
-    if options["enabled"] and (options["workers"] > 1 or options["incremental"]):
-        return type("ParallelWriter", (fastwrite.ParallelWriter,), {"workers": options["workers"]})
+    from . import memo, render, write
+
+    if not _fast(pelican.settings):
+        return None
+    opts = options(pelican.settings)
+    render.start_url_memo()  # writing starts now; finalized stops it
+    if opts["incremental"]:
+        memo.track_content_methods()
+    if opts["workers"] > 1 or opts["incremental"]:
+        return type("ParallelWriter", (write.ParallelWriter,), {"workers": opts["workers"]})
     return None
 
 
 def _flush(generator, writer=None) -> None:
-    if isinstance(writer, fastwrite.ParallelWriter):
-        writer.flush(generator.context if _settings(generator.settings)["incremental"] else None)
+    from . import write
+
+    if isinstance(writer, write.ParallelWriter):
+        writer.flush(generator.context if options(generator.settings)["incremental"] else None)
+
+
+# --- the small API for blogkit and the benchmark ------------------------------------------
+
+
+def stats() -> dict:
+    """What the last build did: fast path on, files parsed in workers, pages rendered, reused, hot."""
+    from . import hot, read, write
+
+    return {"fast": _last["fast"], **read.stats, **write.stats, "hot": hot.stats["taken"]}
+
+
+def try_hot(settings: dict, target, changed) -> object | None:
+    """In a running process, update the site at target for `changed` without a full build, if possible.
+
+    Returns what was done (a hot.Result) or None when a full build is needed
+    (anything but one post whose body alone changed since the last build here).
+    """
+    from . import hot
+
+    if not (options(settings)["enabled"] and options(settings)["hot"]) or compat.problems():
+        return None
+    return hot.update(settings, target, changed)
 
 
 def register() -> None:
-    signals.initialized.connect(_start_clean)
+    """Connect the fast path, or nothing (Pelican's serial path) when Pelican is not as expected."""
+    _last["fast"] = False
+    changed = compat.problems()
+    if changed:
+        notice("fastbuild: Pelican's internals are not as this plugin expects ("
+               + "; ".join(changed) + "); building on Pelican's own serial path, which is slower but the same", logger)
+        return
+    _last["fast"] = True
+    signals.initialized.connect(_start)
     signals.readers_init.connect(_use_fast_reader)
     signals.generator_init.connect(_memoise_filters)
     signals.article_generator_init.connect(_prefetch_articles)

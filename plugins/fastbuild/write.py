@@ -40,7 +40,7 @@ from pelican.log import FilteredMessage
 from pelican.plugins import signals
 from pelican.writers import Writer
 
-from blogkit import rendermemo
+from . import memo as rendermemo
 
 logger = logging.getLogger(__name__)
 # What the last flush did, for tests and the benchmark.

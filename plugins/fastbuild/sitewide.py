@@ -19,7 +19,7 @@ from __future__ import annotations
 from jinja2 import nodes
 from jinja2.ext import Extension
 
-from blogkit import rendermemo
+from . import memo as rendermemo
 
 
 class SitewideExtension(Extension):

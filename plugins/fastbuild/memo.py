@@ -41,6 +41,8 @@ import pickle
 import types
 from pathlib import Path
 
+from blogkit import runhooks
+
 logger = logging.getLogger(__name__)
 
 VERSION = 1
@@ -56,6 +58,8 @@ UNORDERED = frozenset({"static_links", "generated_content", "static_content"})
 # Not part of a content object's own state: the settings (in the cache path's
 # fingerprint) and the context (hashed once, as a whole).
 NOT_STATE = frozenset(BODY_ATTRIBUTES + ("settings", "_context"))
+# Settings that say where a run writes (the staging folder, the cache of these settings), not what.
+WHERE = frozenset({"OUTPUT_PATH", "CACHE_PATH", "DELETE_OUTPUT_DIRECTORY", "OUTPUT_RETENTION"})
 
 
 # --- what a page reads ------------------------------------------------------------------
@@ -256,9 +260,7 @@ class _Structure:
             out(f"R:{kind.__qualname__}:{text}")
 
     def digest(self, context: dict) -> str:
-        from blogkit.build import _UNFINGERPRINTED  # where a run writes (the staging folder), not what
-
-        skip = _UNFINGERPRINTED | UNORDERED
+        skip = WHERE | UNORDERED
         self.walk({key: value for key, value in context.items() if key not in skip})
         # Pelican fills these from a set of file names, so their order changes from one
         # process to the next; templates do not iterate them.
@@ -305,10 +307,13 @@ def code_digest(settings: dict) -> str:
     import pelican
     import pygments
 
+    import blogkit
+
     folders = [settings.get("THEME", "")]
     folders += list(settings.get("THEME_TEMPLATES_OVERRIDES", []) or [])
     folders += [p for p in settings.get("PLUGIN_PATHS", []) or []]
-    folders.append(str(Path(__file__).parent))
+    folders.append(str(Path(__file__).parent))  # this package, wherever the settings put plugins
+    folders.append(os.path.dirname(blogkit.__file__))  # code our plugins call
     # Filters, globals and tests the settings hand to Jinja: the files they are written in
     # (a function is in the settings fingerprint by name only, not by what it does).
     files = set()
@@ -413,6 +418,7 @@ def plan(jobs: list, context: dict, settings: dict) -> list:
     if memo is None or memo.structure != structure or memo.output != str(previous):
         return jobs
     bodies = _run["bodies"]
+    run = runhooks.current()
     todo = []
     for job in jobs:
         path = job[0]
@@ -425,6 +431,8 @@ def plan(jobs: list, context: dict, settings: dict) -> list:
                 if entry.stamp == (stat.st_size, stat.st_mtime_ns):
                     _link(old, path)
                     _run["reused"].add(str(Path(path)))
+                    if run is not None:
+                        run.mark_final(path)
                     _run["new"][rel] = Entry(dict(entry.bodies))
                     continue
             except OSError:

@@ -1,0 +1,108 @@
+"""Check, before a build, that each private Pelican internal the fast path relies on is as expected.
+
+The fast path (read.py, write.py, render.py, memo.py) is the only code of the
+blog that touches Pelican's private internals. Each one it uses is listed
+here with what it must look like (that it exists, its parameters, or, for a
+module-level name replaced at run time, that the function still looks it up).
+When any of them has changed, `problems()` says which, and plugins/fastbuild
+leaves the build on Pelican's own serial path, which is always correct.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+
+def _resolve(dotted: str):
+    """Import 'package.module:Attr.attr' and return the object, or raise LookupError."""
+    module_name, _, path = dotted.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise LookupError(f"{module_name} cannot be imported ({exc})") from exc
+    for part in path.split(".") if path else []:
+        # Through __dict__ first: Content.get_content is a descriptor we must see as it is.
+        owner = obj
+        obj = vars(owner).get(part, _MISSING) if isinstance(owner, type) else _MISSING
+        if obj is _MISSING:
+            obj = getattr(owner, part, _MISSING)
+        if obj is _MISSING:
+            raise LookupError(f"{dotted} is missing")
+    return obj
+
+
+_MISSING = object()
+
+
+def _parameters(func) -> list[str]:
+    func = getattr(func, "func", func)  # pelican.utils.memoized keeps the function in .func
+    return list(inspect.signature(func).parameters)
+
+
+# What the fast path uses, and how (checked in this order; each entry says why it is needed).
+# (dotted name, leading parameter names or None, text its source must contain or None)
+EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | None], ...] = (
+    # write.py: Pelican's Writer records a page instead of rendering it, through these.
+    ("pelican.writers:Writer._open_w", ("self", "filename", "encoding", "override"), "open("),
+    ("pelican.writers:Writer.write_file", ("self", "name", "template", "context"), "_open_w"),
+    ("pelican.writers:Writer.write_feed", ("self", "elements", "context", "path", "url", "feed_type",
+                                            "override_output", "feed_title"), None),
+    ("pelican.writers:Writer.__init__", ("self", "output_path", "settings"), "_written_files"),
+    ("pelican.writers:Writer.__init__", None, "_overridden_files"),
+    ("pelican.writers:signals", None, None),
+    ("pelican.log:FilteredMessage", None, None),
+    ("pelican.utils:sanitised_join", None, None),
+    # read.py: a worker's HTML and metadata turned into Pelican's objects as its reader does.
+    ("pelican.readers:DUPLICATES_DEFINITIONS_ALLOWED", None, None),
+    ("pelican.readers:MarkdownReader._parse_metadata", ("self", "meta"), "process_metadata"),
+    ("pelican.readers:MarkdownReader.process_metadata", ("self", "name", "value"), None),
+    ("pelican.readers:Readers.get_cached_data", None, None),
+    ("pelican.readers:Readers.__init__", None, "reader_classes"),
+    ("pelican.generators:Generator.get_files", ("self", "paths", "exclude"), None),
+    ("pelican.utils:pelican_open", None, None),
+    ("markdown.extensions.codehilite:get_lexer_by_name", None, None),
+    ("markdown.extensions.codehilite:get_formatter_by_name", None, None),
+    # memo.py: body reads made in Python (the feed writer) are tracked through these descriptors.
+    ("pelican.contents:Content.get_content", ("self", "siteurl"), None),
+    ("pelican.contents:Content.get_summary", ("self", "_siteurl"), None),
+    # render.py: URLs computed once per object while pages are written.
+    ("pelican.contents:Content.get_url_setting", ("self", "key"), None),
+    ("pelican.urlwrappers:URLWrapper.url", None, None),
+    ("pelican.urlwrappers:URLWrapper.save_as", None, None),
+    ("pelican.urlwrappers:URLWrapper.page_name", None, None),
+    ("jinja2.filters:sync_do_groupby", None, None),
+    ("jinja2.filters:do_sort", None, None),
+)
+
+_PROPERTIES = {"pelican.urlwrappers:URLWrapper.url", "pelican.urlwrappers:URLWrapper.save_as",
+               "pelican.urlwrappers:URLWrapper.page_name"}
+_DESCRIPTORS = {"pelican.contents:Content.get_content", "pelican.contents:Content.get_summary"}
+
+
+def problems() -> list[str]:
+    """What is not as the fast path expects, one line each; empty when everything is."""
+    found = []
+    for dotted, parameters, source_text in EXPECTED:
+        try:
+            obj = _resolve(dotted)
+            if dotted in _PROPERTIES and not (isinstance(obj, property) and obj.fget is not None):
+                raise LookupError(f"{dotted} is no longer a property")
+            if dotted in _DESCRIPTORS and not hasattr(obj, "__get__"):
+                raise LookupError(f"{dotted} is no longer a method")
+            if parameters is not None:
+                actual = _parameters(obj)
+                if actual[: len(parameters)] != list(parameters):
+                    raise LookupError(f"{dotted} takes ({', '.join(actual)}), expected ({', '.join(parameters)}, ...)")
+            if source_text is not None:
+                try:
+                    source = inspect.getsource(getattr(obj, "func", obj))
+                except (OSError, TypeError) as exc:
+                    raise LookupError(f"{dotted}: its source cannot be read ({exc})") from exc
+                if source_text not in source:
+                    raise LookupError(f"{dotted} no longer uses {source_text.rstrip('(')}")
+        except LookupError as exc:
+            found.append(str(exc))
+        except (TypeError, ValueError) as exc:  # a signature that cannot be read
+            found.append(f"{dotted}: {exc}")
+    return found
