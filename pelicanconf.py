@@ -5,6 +5,9 @@ import sys
 
 # Plugins and the build helpers live beside this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# plugins/ last, so fastbuild.sitewide (named in JINJA_ENVIRONMENT) imports under the one name
+# Pelican loads the plugin by, also in a build whose PLUGINS leave fastbuild out.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins"))
 
 # Identity of the blog.
 AUTHOR = "The Consultant"
