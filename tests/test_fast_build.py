@@ -17,8 +17,10 @@ from blogkit.build import ROOT, BuildError, build, load_settings
 from conftest import snapshot
 
 sys.path.insert(0, str(ROOT / "plugins"))  # plugins/fastbuild under the one name Pelican loads it by
-from fastbuild import read as fastread  # noqa: E402
-from fastbuild import write as fastwrite  # noqa: E402
+from fastbuild import (
+    read as fastread,  # noqa: E402
+    write as fastwrite,  # noqa: E402
+)
 
 # The Pagefind index is made from the written pages these tests compare, by a
 # program of its own (tested in test_search.py), so it is off here.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import jinja2
-
 import sys
 from pathlib import Path
 
+import jinja2
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))  # the name Pelican loads it by
-from fastbuild import memo as rendermemo  # noqa: E402
-from fastbuild import sitewide  # noqa: E402
+from fastbuild import (
+    memo as rendermemo,  # noqa: E402
+    sitewide,  # noqa: E402
+)
 
 
 class Post:

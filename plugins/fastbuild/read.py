@@ -21,8 +21,7 @@ import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from pelican.readers import DUPLICATES_DEFINITIONS_ALLOWED
-from pelican.readers import MarkdownReader as _PelicanMarkdownReader
+from pelican.readers import DUPLICATES_DEFINITIONS_ALLOWED, MarkdownReader as _PelicanMarkdownReader
 from pelican.utils import pelican_open
 
 # Warnings come from the logger Pelican uses, so they read (and are filtered) the same.
