@@ -14,7 +14,7 @@ AUTHOR = "The Consultant"
 SITENAME = "Consulting Notes"
 SITESUBTITLE = "An IT consultant on clients, sales and keeping systems running. Since 2007."
 SITEURL = ""
-DEFAULT_LANG = "en"
+DEFAULT_LANG = "en"  # until invoke import-blogger sets the blog's own (edit this line to choose one)
 
 # Where content lives and where it goes.
 PATH = "content"
@@ -120,6 +120,7 @@ PLUGIN_PATHS = ["plugins"]
 PLUGINS = [
     "strict",  # first: it withdraws contents it stops before other plugins count them
     "fastbuild",  # parallel parsing and rendering, same output
+    "label_slugs",  # a usable slug for every tag, e.g. the label "(" (before anything reads tag.slug)
     "blogger_redirects",  # old Blogger label and archive addresses
     "assets",  # one CSS and one JS bundle
     "comments",  # archived comments and the live comment service

@@ -141,7 +141,7 @@ def comments_export(c, isso=None, site=None, dry_run=False):
         "path": "The Blogger export (.xml from Back up content, or Takeout's feed.atom)",
         "content": "Content folder to import into (default content/)",
         "download_images": "Download Blogger-hosted images into each post's folder (default on)",
-        "dry_run": "Show what would be written; write nothing",
+        "dry_run": "List the paths that would be written; write nothing",
         "force": "Overwrite files edited since the last import",
         "isso_json": "Also write the comments in Isso's generic import format to this file",
     }
@@ -149,6 +149,7 @@ def comments_export(c, isso=None, site=None, dry_run=False):
 def import_blogger(c, path, content=None, download_images=True, dry_run=False, force=False, isso_json=None):
     """Import a Blogger export: posts, pages, labels, comments and images, keeping every old URL."""
     from blogkit.blogger import BloggerExportError, Options, import_blogger as run_import
+    from blogkit.blogger.importer import terminal_progress
     from blogkit.build import load_settings
 
     settings = load_settings(SETTINGS)
@@ -157,7 +158,7 @@ def import_blogger(c, path, content=None, download_images=True, dry_run=False, f
         dry_run=dry_run, force=force, isso_json=Path(isso_json) if isso_json else None,
         timezone=settings["TIMEZONE"], article_url=settings["ARTICLE_URL"], page_url=settings["PAGE_URL"],
         # Blogger's comment-form message becomes the policy in pelicanconf.py only for the real content/.
-        settings_file=None if content else SETTINGS,
+        settings_file=None if content else SETTINGS, progress=terminal_progress(sys.stderr),
     )
     try:
         report = run_import(path, options)
@@ -166,6 +167,8 @@ def import_blogger(c, path, content=None, download_images=True, dry_run=False, f
     print(report.summary())
     if report.protected:
         print("Some files were left alone; see 'protected' above.")
+    if report.problems:
+        sys.exit(f"import-blogger: {len(report.problems)} entr(ies) not imported; see 'problem' above.")
 
 
 @task(help={

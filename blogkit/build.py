@@ -47,6 +47,7 @@ CONSEQUENCES = (
     "Replacement Indicator %r not recognized in %r, skipping replacement",
     "Cannot get modification stamp for %s",
     "There are %s ",  # two contents with one slug, restated per language
+    'Unable to generate valid slug for %s "%s".',  # plugins/strict names the file and line
 )
 _LINK_HINT = (
     "check the path: {filename}/{static} paths are relative to the linking file, "

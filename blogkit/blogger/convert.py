@@ -89,10 +89,11 @@ class LinkMap:
             return "{index}"
         label = re.match(r"^search/label/(.+)$", path)
         if label and unquote(label.group(1)) in self.labels:
-            # Pelican's {tag} link finds the tag page by slug, which has no spaces to break a Markdown link.
-            from pelican.utils import slugify
+            # Pelican's {tag} link finds the tag page by slug, which has no spaces to break a Markdown link;
+            # label_slug is the slug plugins/label_slugs gives the tag (a hash for a label like "(").
+            from blogkit.slugs import label_slug
 
-            return "{tag}" + slugify(unquote(label.group(1)), regex_subs=SLUG_SUBS)
+            return "{tag}" + label_slug(unquote(label.group(1)))
         # Year and month archives exist here for every month with a post, at the same paths.
         archive = re.match(r"^(\d{4})_(\d{2})_\d{2}_archive\.html$", path)
         period = f"{archive.group(1)}/{archive.group(2)}/" if archive else path

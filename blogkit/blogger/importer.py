@@ -6,12 +6,13 @@ import datetime as dt
 import hashlib
 import json
 import re
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
+from bs4.exceptions import ParserRejectedMarkup
 from markdownify import markdownify
 
 from . import convert
@@ -37,8 +38,10 @@ class Options:
     timezone: str = "America/New_York"
     article_url: str = "{date:%Y}/{date:%m}/{slug}.html"
     page_url: str = "p/{slug}.html"
-    settings_file: Path | None = None  # where an imported comment policy goes when none is set
-    opener: urllib.request.OpenerDirector | None = None  # for image downloads
+    settings_file: Path | None = None  # where an imported comment policy and language go when none is set
+    proxy: str | None = None  # tests only: an HTTP proxy on 127.0.0.1 answering for Blogger's image hosts
+    resolve: Callable[[str], list[str]] | None = None  # host -> addresses, for the download check (tests only)
+    progress: Callable[[int, int, str], None] | None = None  # (done, total, what) as each entry is imported
 
 
 @dataclass
@@ -53,7 +56,9 @@ class Report:
     protected: list[tuple[str, str]] = field(default_factory=list)
     images_failed: list[tuple[str, str]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    problems: list[Skipped] = field(default_factory=list)  # entries refused or left out; the task exits non-zero
     notes: list[str] = field(default_factory=list)
+    images_planned: list[tuple[str, str]] = field(default_factory=list)  # --dry-run: (URL, folder)
 
     def add(self, key: str, number: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + number
@@ -67,6 +72,7 @@ class Report:
             f"  posts     {c('posts', 0)} published, {c('drafts', 0)} drafts",
             f"  pages     {c('pages', 0)}",
             f"  comments  {c('comments', 0)} archived, {c('comments_dropped', 0)} dropped (deleted, spam or empty), "
+            f"{c('comments_pending', 0)} held (awaiting moderation on Blogger: not published, kept in {MANIFEST}), "
             f"{c('comments_held', 0)} held back (on drafts or pages, kept in {MANIFEST})",
             f"  images    {c('images_downloaded', 0)} downloaded, {c('images_kept', 0)} already here, "
             f"{len(self.images_failed)} failed (original URL kept)"
@@ -76,6 +82,11 @@ class Report:
         ]
         for path, reason in self.protected:
             lines.append(f"  protected {path}: {reason}")
+        for problem in self.problems:
+            lines.append(f"  problem   {problem.what}: {problem.reason}")
+        if self.dry_run:
+            lines += [f"  would write {path}" for path in self.written]
+            lines += [f"  would download {url} into {folder}/" for url, folder in self.images_planned]
         for url, reason in self.images_failed:
             lines.append(f"  image failed {url}: {reason}")
         grouped: dict[str, list[str]] = {}
@@ -103,10 +114,25 @@ def slugify(text: str) -> str:
     return pelican_slugify(text, regex_subs=SLUG_SUBS)
 
 
+def terminal_progress(stream) -> Callable[[int, int, str], None] | None:
+    """Return a live one-line progress bar on `stream` if it is a terminal, else None (quiet in logs and CI)."""
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    width = 30
+
+    def show(done: int, total: int, what: str) -> None:
+        filled = width * done // max(total, 1)
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"[:120]
+        stream.write(line + "\x1b[K" + ("\r\x1b[K" if done == total else ""))
+        stream.flush()
+
+    return show
+
+
 def import_blogger(export: str | Path, options: Options) -> Report:
     """Import a Blogger export into options.content; raise BloggerExportError on unreadable input."""
     blog = read_export(export)  # raises before anything is written
-    report = Report(format=blog.format, dry_run=options.dry_run, skipped=list(blog.skipped))
+    report = Report(format=blog.format, dry_run=options.dry_run, skipped=list(blog.skipped), problems=list(blog.refused))
     zone = ZoneInfo(options.timezone)
     if blog.format == "blogger2018":
         # The current format gives UTC; show times in the site's timezone.
@@ -121,22 +147,39 @@ def import_blogger(export: str | Path, options: Options) -> Report:
     manifest = _Manifest.load(options.content)
     files: dict[str, str | bytes] = {}
     held: dict[str, list] = {}
+    pending: dict[str, list] = {}
     isso_threads = []
 
     taken = _existing_urls(options, manifest)
-    for plan in plans:
+    for done, plan in enumerate(plans, start=1):
         entry = plan.entry
+        if options.progress:
+            options.progress(done, len(plans), plan.source)
         owner = taken.get(plan.url) if not entry.draft else None
-        if owner and owner != plan.source:
-            # The author already has this post (e.g. re-typed by hand): keep theirs, attach the comments.
-            report.skipped.append(Skipped(f"{entry.kind} {plan.url}", f"already in content/ as {owner}"))
-        else:
-            image_map = _images(plan, links, options, manifest, files, report)
-            body = convert.to_markdown(entry.html, links, image_map).markdown
-            files[plan.source] = _markdown_file(plan, body)
-            report.add("drafts" if entry.draft else "posts" if entry.kind == "post" else "pages")
-        comments, dropped = _comments(entry)
+        try:
+            if owner and owner != plan.source:
+                # The author already has this post (e.g. re-typed by hand): keep theirs, attach the comments.
+                report.skipped.append(Skipped(f"{entry.kind} {plan.url}", f"already in content/ as {owner}"))
+            else:
+                image_map = _images(plan, links, options, manifest, files, report)
+                body = convert.to_markdown(entry.html, links, image_map).markdown
+                files[plan.source] = _markdown_file(plan, body)
+                report.add("drafts" if entry.draft else "posts" if entry.kind == "post" else "pages")
+            comments, dropped, waiting = _comments(entry)
+        except ParserRejectedMarkup as exc:
+            # The HTML parser gave up on this entry's markup: report it, write nothing for it, go on.
+            for relpath in [plan.source, *[p for p in files if p.startswith(str(Path(plan.source).with_suffix("")) + "/")]]:
+                files.pop(relpath, None)
+            reason = str(exc).strip().splitlines()[-1].strip() or type(exc).__name__
+            report.problems.append(Skipped(f"{entry.kind} {plan.url} ({entry.title})",
+                                           f"not imported: its HTML could not be parsed ({reason}); "
+                                           "fix the post in Blogger or convert it by hand"))
+            continue
         report.add("comments_dropped", dropped)
+        if waiting:
+            # Awaiting moderation on Blogger: nobody approved them, so they are not published; kept for review.
+            pending[plan.source] = waiting
+            report.add("comments_pending", len(waiting))
         if not comments:
             continue
         if entry.draft or entry.kind == "page":
@@ -155,8 +198,10 @@ def import_blogger(export: str | Path, options: Options) -> Report:
                             f"kept as they were: {shown}")
     if blog.comment_form_message:
         _comment_policy(blog.comment_form_message, options, report)
+    _language(blog.locale, options, report)
 
     manifest.held_comments = held
+    manifest.pending_comments = pending
     try:
         for relpath, data in files.items():
             manifest.write(relpath, data, options, report)
@@ -230,7 +275,10 @@ def _plan(blog: Blog, options: Options) -> list[Planned]:
     plans, sources = [], set()
     for entry in blog.posts + blog.pages:
         if not entry.title:
-            entry.title = convert.readable_title(entry.html, entry.published)
+            try:
+                entry.title = convert.readable_title(entry.html, entry.published)
+            except ParserRejectedMarkup:  # reported when its body is converted
+                entry.title = f"Untitled post of {entry.published:%Y-%m-%d}"
             entry.untitled = True
         old = entry.old_path
         if entry.kind == "post":
@@ -286,14 +334,15 @@ def _images(plan, links, options, manifest, files, report) -> dict[str, str]:
     taken = {Path(p).name.lower() for p in manifest.images.values() if p.startswith(folder_rel + "/")}
     for url in dict.fromkeys(images):
         known = manifest.images.get(url)
-        if known and (options.content / known).is_file():
+        if known and (found := inside(options.content, known)) and found.is_file():
             image_map[url] = "{attach}" + known[len(str(Path(plan.source).parent)) + 1:]
             report.add("images_kept")
             continue
         if options.dry_run:
             report.add("images_planned")
+            report.images_planned.append((url, folder_rel))
             continue
-        got = fetch(url, options.opener)
+        got = fetch(url, options.proxy, resolve=options.resolve)
         if got.error:
             report.images_failed.append((url, got.error))
             continue
@@ -328,9 +377,10 @@ def _stamp(value: dt.datetime) -> str:
     return value.isoformat(sep=" ")
 
 
-def _comments(entry: Entry) -> tuple[list[dict], int]:
-    """Return the entry's live comments in the archived-comment format, and how many were dropped."""
+def _comments(entry: Entry) -> tuple[list[dict], int, list[dict]]:
+    """Return the entry's live comments in the archived-comment format, how many were dropped, and those held."""
     kept: dict[str, dict] = {}
+    waiting: dict[str, dict] = {}
     parents: dict[str, str | None] = {c.id: c.parent_id for c in entry.comments}
     dropped = 0
     for comment in entry.comments:
@@ -342,14 +392,19 @@ def _comments(entry: Entry) -> tuple[list[dict], int]:
             "id": f"c{comment.id}", "parent": None, "author": convert.plain_name(comment.author),
             "url": convert.safe_url(comment.author_url), "date": comment.published.isoformat(), "body": body,
         }
+        if comment.held:
+            item["parent"] = f"c{comment.parent_id}" if comment.parent_id else None
+            waiting[comment.id] = item
+            continue
         parent = comment.parent_id
-        while parent and parent not in kept:  # the comment replied to was dropped: attach to its own parent
+        while parent and parent not in kept:  # the comment replied to is not published: attach to its own parent
+            item["note"] = ("A reply to a comment that was never approved on Blogger." if parent in waiting
+                            else "A reply to a comment that was deleted on Blogger.")
             parent = parents.get(parent)
-            item["note"] = "A reply to a comment that was deleted on Blogger."
         if parent:
             item["parent"] = f"c{parent}"
         kept[comment.id] = item
-    return list(kept.values()), dropped
+    return list(kept.values()), dropped, list(waiting.values())
 
 
 def _isso_thread(plan: Planned, comments: list[dict]) -> dict:
@@ -390,6 +445,47 @@ def _comment_policy(message: str, options: Options, report: Report) -> None:
         Path(settings).write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
 
 
+def inside(root: Path, relpath: str) -> Path | None:
+    """Return root/relpath resolved (symlinks and '..' followed) if it lies inside root, else None."""
+    base = Path(root).resolve()
+    target = (base / relpath).resolve()
+    return target if target != base and target.is_relative_to(base) else None
+
+
+# pelicanconf.py ships this line; the importer replaces it with the export's locale. Any other
+# DEFAULT_LANG line (edited, or written by an earlier import) is the settings' own and is kept.
+LANG_PLACEHOLDER = re.compile(r'^DEFAULT_LANG = "en"  # until invoke import-blogger .*$', re.M)
+LANG_LINE = re.compile(r"^DEFAULT_LANG\s*=\s*(.+?)\s*(#.*)?$", re.M)
+
+
+def _language(locale: str | None, options: Options, report: Report) -> None:
+    """Make the export's locale the site's DEFAULT_LANG, unless the settings set one."""
+    if not locale:
+        report.notes.append("the export names no language (a blogger:2018 export never does): "
+                            "set DEFAULT_LANG in pelicanconf.py if the blog is not in English")
+        return
+    settings = options.settings_file
+    if settings is None or not Path(settings).is_file():
+        report.notes.append(f"Blogger's locale is {locale!r}; not put in pelicanconf.py because the import went to "
+                            "another folder than content/ (set DEFAULT_LANG there)")
+        return
+    text = Path(settings).read_text(encoding="utf-8")
+    if not LANG_PLACEHOLDER.search(text):
+        current = LANG_LINE.search(text)
+        value = current.group(1) if current else "Pelican's default 'en'"
+        if current and value.strip("\"'") == locale:
+            report.notes.append(f"language: {Path(settings).name} already has DEFAULT_LANG = {value}")
+        else:
+            report.notes.append(f"language kept: {Path(settings).name} sets DEFAULT_LANG = {value}; "
+                                f"Blogger's locale is {locale!r}")
+        return
+    line = f"DEFAULT_LANG = {locale!r}  # the blog's language, from its Blogger export (invoke import-blogger)"
+    report.notes.append(f"language {'would be ' if options.dry_run else ''}set to {locale!r} "
+                        f"(DEFAULT_LANG in {Path(settings).name}) from the export's locale")
+    if not options.dry_run:
+        Path(settings).write_text(LANG_PLACEHOLDER.sub(lambda _: line, text, count=1), encoding="utf-8")
+
+
 def _digest(data: str | bytes) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
@@ -402,6 +498,7 @@ class _Manifest:
         self.files: dict[str, str] = data.get("files", {})
         self.images: dict[str, str] = data.get("images", {})
         self.held_comments: dict[str, list] = data.get("held_comments", {})
+        self.pending_comments: dict[str, list] = data.get("pending_comments", {})
 
     @classmethod
     def load(cls, content: Path) -> "_Manifest":
@@ -414,7 +511,11 @@ class _Manifest:
             raise ValueError(f"{path}: unreadable import manifest ({exc}); move it away to import afresh") from exc
 
     def write(self, relpath: str, data: str | bytes, options: Options, report: Report) -> None:
-        target = self.content / relpath
+        target = inside(self.content, relpath)
+        if target is None:
+            # The parser refuses unsafe old paths; this is the last guard, on the resolved path.
+            report.problems.append(Skipped(relpath, "not written: it resolves outside the content folder"))
+            return
         new = _digest(data)
         if target.exists():
             current = _digest(target.read_bytes())
@@ -441,6 +542,7 @@ class _Manifest:
 
     def save(self) -> None:
         data = {"source": "Blogger", "files": dict(sorted(self.files.items())),
-                "images": dict(sorted(self.images.items())), "held_comments": self.held_comments}
+                "images": dict(sorted(self.images.items())), "held_comments": self.held_comments,
+                "pending_comments": self.pending_comments}
         self.content.mkdir(parents=True, exist_ok=True)
         (self.content / MANIFEST).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

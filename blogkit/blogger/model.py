@@ -22,6 +22,7 @@ class Comment:
     published: dt.datetime
     body_html: str
     removed: str | None = None  # why it is dropped ("deleted", "spam", ...), None when live
+    held: bool = False  # awaiting moderation on Blogger: never published, kept in the import record
     post_path: str | None = None  # the post's old path, when the export names the post only by its link
 
 
@@ -62,3 +63,5 @@ class Blog:
     posts: list[Entry]
     pages: list[Entry]
     skipped: list[Skipped]
+    locale: str | None = None  # the blog's language as Blogger names it ("en", "pt-BR"); None when unknown
+    refused: list[Skipped] = field(default_factory=list)  # entries not imported because they are unsafe

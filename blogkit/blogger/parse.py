@@ -160,6 +160,24 @@ def _path_of(url: str | None) -> str | None:
     return path or None
 
 
+def unsafe_path(path: str | None) -> str | None:
+    """Say why an old path cannot name a file inside the site ('..', '.', a backslash...), or None if it can."""
+    if not path:
+        return None
+    if "\\" in path or "\0" in path or any(ord(c) < 32 for c in path):
+        return "it holds a backslash or a control character"
+    segments = path.split("/")
+    if any(s in ("..", ".") for s in segments):
+        return "it climbs out of the site with '..'" if ".." in segments else "it holds a '.' segment"
+    if path.startswith("/") or ":" in segments[0]:
+        return "it is an absolute path"
+    return None
+
+
+# Blogger's comment statuses that mean "not yet approved" (the classic API's "pending").
+HELD_STATUS = re.compile(r"PENDING|MODERAT|AWAITING|HELD|REVIEW", re.I)
+
+
 def _host_of(url: str | None) -> str | None:
     return urlparse(url).hostname if url else None
 
@@ -208,7 +226,7 @@ def _classic_draft(entry: Element) -> bool:
 def _parse_classic(root: Element) -> Blog:
     hosts = {h for h in [_host_of(_alternate(root))] if h}
     title = _text(root.find(f"{A}title"))
-    form_message = None
+    form_message = locale = None
     entries, comments, skipped = [], [], []
     for element in root.findall(f"{A}entry"):
         entry_id = _text(element.find(f"{A}id"))
@@ -251,13 +269,15 @@ def _parse_classic(root: Element) -> Blog:
         elif kind == "settings":
             if entry_id.endswith(".settings.BLOG_COMMENT_FORM_MESSAGE"):
                 form_message = _text(element.find(f"{A}content")) or None
+            elif entry_id.endswith(".settings.BLOG_LOCALE"):
+                locale = _text(element.find(f"{A}content")) or None
             else:
                 skipped.append(Skipped(f"setting {entry_id.rsplit('.', 1)[-1]}", "blog settings are not content"))
         elif kind == "template":
             skipped.append(Skipped("template", "the Blogger layout is replaced by the theme"))
         else:
             skipped.append(Skipped(f"entry {entry_id}", f"unknown kind {kind!r}"))
-    return _assemble("classic", title, hosts, form_message, entries, comments, skipped)
+    return _assemble("classic", title, hosts, form_message, entries, comments, skipped, locale)
 
 
 # --- current format (blogger:2018) ------------------------------------------------------
@@ -289,11 +309,15 @@ def _parse_2018(root: Element) -> Blog:
             ))
         elif kind == "COMMENT":
             name, url = _author(element)
-            removed = None
+            removed, held = None, False
             if status in ("DELETED", "SOFT_TRASHED", "TRASHED") or trashed:
                 removed = "deleted"
             elif status in ("SPAM", "SPAM_COMMENT"):
                 removed = "spam"
+            elif status == "GHOSTED_COMMENT":  # emptied on Blogger: no author, no text
+                removed = "deleted"
+            elif HELD_STATUS.search(status):
+                held = True
             elif status != "LIVE":
                 removed = f"status {status or 'missing'}"
             comments.append(Comment(
@@ -302,20 +326,31 @@ def _parse_2018(root: Element) -> Blog:
                 parent_id=_numeric_id(_text(element.find(f"{B}inReplyTo"))),
                 author=name or "Anonymous", author_url=url,
                 published=_date(published_text, f"comment {entry_id}"),
-                body_html=_content_html(element), removed=removed,
+                body_html=_content_html(element), removed=removed, held=held,
             ))
         else:
             skipped.append(Skipped(f"entry {entry_id}", f"type {kind or 'missing'} is not a post, page or comment"))
     return _assemble("blogger2018", title, hosts, None, entries, comments, skipped)
 
 
-def _assemble(fmt, title, hosts, form_message, entries, comments, skipped) -> Blog:
-    """Attach comments to their posts; record what cannot be attached."""
+def _assemble(fmt, title, hosts, form_message, entries, comments, skipped, locale=None) -> Blog:
+    """Refuse entries whose old path leaves the site; attach comments to their posts; record what cannot be."""
+    refused, refused_keys = [], set()
+    for entry in list(entries):
+        why = unsafe_path(entry.old_path)
+        if why:
+            # A crafted export: its path would put the post (and its comment file) outside content/.
+            entries.remove(entry)
+            refused_keys |= {entry.id, entry.old_path}
+            refused.append(Skipped(f"{entry.kind} {entry.title or entry.id} at {entry.old_path!r}",
+                                   f"not imported: its old address is unsafe ({why}); nothing was written for it"))
     by_id = {entry.id: entry for entry in entries}
     by_path = {entry.old_path: entry for entry in entries if entry.old_path}
     for comment in comments:
         # Old classic exports may lack thr:in-reply-to; the comment's own link names its post.
         entry = by_id.get(comment.post_id) or by_path.get(comment.post_path or "")
+        if entry is None and (comment.post_id in refused_keys or comment.post_path in refused_keys):
+            continue  # its post was refused, and that is reported once
         if entry is None:
             skipped.append(Skipped(f"comment {comment.id} by {comment.author}", "its post is not in the export"))
             continue
@@ -325,5 +360,13 @@ def _assemble(fmt, title, hosts, form_message, entries, comments, skipped) -> Bl
     return Blog(
         format=fmt, title=title, hosts=hosts, comment_form_message=form_message,
         posts=[e for e in entries if e.kind == "post"], pages=[e for e in entries if e.kind == "page"],
-        skipped=skipped,
+        skipped=skipped, locale=_language_tag(locale), refused=refused,
     )
+
+
+def _language_tag(locale: str | None) -> str | None:
+    """Turn Blogger's locale ("en", "pt-BR", "pt_BR", "zh_TW") into an HTML language tag, or None."""
+    if not locale:
+        return None
+    tag = locale.strip().replace("_", "-")
+    return tag if re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", tag) else None

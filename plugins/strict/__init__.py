@@ -159,6 +159,9 @@ def check_site(generators) -> None:
     withdrawn += [item for item in items if getattr(_run.sources.get(str(Path(item.source_path))), "bodiless", False)]
     site_checks.withdraw(withdrawn, generators)
 
+    for problem, covers in _unsluggable(items, name):
+        _error(problem, covers)
+
     tags, categories, authors = {}, {}, {}
     for generator in generators:
         if isinstance(generator, ArticlesGenerator):
@@ -188,6 +191,24 @@ def check_site(generators) -> None:
         else:
             note = f"{name(item.source_path)}: dated {when}, in the future, and published because WITH_FUTURE_DATES is on"
         notice(note, log=logger)
+
+
+def _unsluggable(items, name):
+    """Yield a Problem for each tag, category or author whose slug came out empty, at the line naming it."""
+    for item in items:
+        source = _run.sources.get(str(Path(item.source_path)))
+        lines = source.lines if source is not None else {}
+        named = [("tags", "label", t) for t in getattr(item, "tags", None) or []]
+        named += [("category", "category", c) for c in [getattr(item, "category", None)] if c is not None]
+        named += [("authors" if "authors" in lines else "author", "author", a) for a in getattr(item, "authors", None) or []]
+        for key, what, value in named:
+            if str(value.name).strip() and not value.slug:
+                # Pelican's own "(site): Unable to generate valid slug" restates this without the file.
+                yield Problem(
+                    name(item.source_path), f'{what} "{value.name}" has no usable slug (no letter or digit in it)',
+                    f"rename the {what}, or enable plugins/label_slugs, which gives such labels a stable slug",
+                    lines.get(key),
+                ), [f'{type(value).__name__} "{value.name}"']
 
 
 def check_output(pelican) -> None:

@@ -1,0 +1,47 @@
+"""Give every tag a usable slug, in imported and hand-written posts alike.
+
+Pelican slugs a tag by transliterating it; a tag made only of punctuation or
+symbols (a real Blogger label "(") comes out empty, and Pelican then warns
+'Unable to generate valid slug for Tag "("' and writes its page at
+search/label/.html. This plugin sets such a tag's slug to a stable short hash
+(blogkit.slugs.fallback_slug) as each post or page is read, so the tag page,
+its feed and links to it work, and plugins/blogger_redirects can point the
+Blogger address /search/label/( at it.
+
+Build-side rather than in the importer: the slug then belongs to the tag name,
+whoever wrote the file (an author typing "Tags: (" gets it too), and a later
+Pelican or settings change cannot leave imported Slug lines disagreeing with
+the build. Ours: no PyPI plugin does this (pelican-tag-slugs style plugins map
+names by a hand-written table).
+
+Settings (defaults applied in `settings`):
+    LABEL_SLUGS = {"fallback": True}   # False: leave empty slugs to the strict build's report
+"""
+
+from __future__ import annotations
+
+from pelican import signals
+
+from blogkit.slugs import fallback_slug, pelican_slug
+
+DEFAULTS = {"fallback": True}
+
+
+def settings(pelican_settings: dict) -> dict:
+    """Return the plugin's settings with defaults applied."""
+    return {**DEFAULTS, **(pelican_settings.get("LABEL_SLUGS") or {})}
+
+
+def give_slugs(content) -> None:
+    """Set the fallback slug on each of the content's tags whose Pelican slug is empty."""
+    conf = content.settings
+    if not settings(conf)["fallback"]:
+        return
+    for tag in getattr(content, "tags", None) or []:
+        # Read Pelican's slug without touching tag.slug, whose first read warns when empty.
+        if tag._slug is None and tag.name.strip() and not pelican_slug(tag.name, conf):
+            tag.slug = fallback_slug(tag.name)
+
+
+def register():
+    signals.content_object_init.connect(give_slugs)
