@@ -22,26 +22,34 @@ from __future__ import annotations
 
 from pelican import signals
 
+from blogkit.plugin_settings import with_defaults
 from blogkit.slugs import fallback_slug, pelican_slug
 
 DEFAULTS = {"fallback": True}
+_active = {"fallback": True}  # this run's settings, read once at start-up
 
 
 def settings(pelican_settings: dict) -> dict:
-    """Return the plugin's settings with defaults applied."""
-    return {**DEFAULTS, **(pelican_settings.get("LABEL_SLUGS") or {})}
+    """Return the plugin's settings with defaults applied (a bad value is reported as a problem)."""
+    flag = (lambda value: isinstance(value, bool), "True or False")
+    return with_defaults(pelican_settings, "LABEL_SLUGS", DEFAULTS, {"fallback": flag})
+
+
+def start(pelican) -> None:
+    """Read LABEL_SLUGS once per run, reporting a bad one at start-up."""
+    _active.update(settings(pelican.settings))
 
 
 def give_slugs(content) -> None:
     """Set the fallback slug on each of the content's tags whose Pelican slug is empty."""
-    conf = content.settings
-    if not settings(conf)["fallback"]:
+    if not _active["fallback"]:
         return
     for tag in getattr(content, "tags", None) or []:
-        # Read Pelican's slug without touching tag.slug, whose first read warns when empty.
-        if tag._slug is None and tag.name.strip() and not pelican_slug(tag.name, conf):
+        # Read Pelican's slug without touching tag.slug, whose first read warns when it is empty.
+        if tag._slug is None and tag.name.strip() and not pelican_slug(tag.name, content.settings):
             tag.slug = fallback_slug(tag.name)
 
 
 def register():
+    signals.initialized.connect(start)
     signals.content_object_init.connect(give_slugs)
