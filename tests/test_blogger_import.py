@@ -300,7 +300,7 @@ def test_largest_image_url(url, largest):
 def test_iframes_become_links_and_javascript_links_go():
     links = LinkMap(hosts={"x.blogspot.com"}, targets={})
     md = to_markdown('<iframe src="//www.youtube.com/embed/abc"></iframe><a href="javascript:alert(1)">x</a>', links).markdown
-    assert "[Embedded content: www.youtube.com](https://www.youtube.com/embed/abc)" in md
+    assert "[Embedded content from www.youtube.com](https://www.youtube.com/embed/abc)" in md
     assert "javascript" not in md and "iframe" not in md
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlparse, urlunparse
 
 import nh3
 from bs4 import BeautifulSoup, Comment as HtmlComment
+from bs4.exceptions import ParserRejectedMarkup
 from markdownify import MarkdownConverter
 
 # Hosts that serve images uploaded to Blogger.
@@ -25,7 +27,6 @@ SIZE_SUFFIX = re.compile(r"=(s|w|h)\d+[a-z0-9-]*$")
 BLOGGER_FRAGMENT = re.compile(r"^(c\d+|more|comment-form|comments|links|blog-pager)$")
 SLUG_SUBS = [(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")]
 LIST_LINE = re.compile(r"^(?:[-*+•]|\d+\\?[.)])\s+\S")
-DROP_TAGS = ("script", "style", "noscript", "object", "embed", "form", "input", "button", "link", "meta")
 
 COMMENT_TAGS = {"p", "br", "a", "em", "strong", "i", "b", "u", "s", "del", "blockquote", "code", "pre", "ul", "ol", "li"}
 
@@ -104,11 +105,78 @@ class LinkMap:
         return None
 
 
+# What an imported post may keep, for nh3 (the sanitiser the comments use too): text
+# formatting, links, images, figures, tables, code, and the click-to-load embed markup.
+POST_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "center", "cite", "code", "col", "colgroup", "dd", "del", "details",
+    "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "summary", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var",
+}
+POST_ATTRIBUTES = {
+    "a": {"href", "title"}, "img": {"src", "alt", "title"}, "td": {"colspan", "rowspan", "class"},
+    "th": {"colspan", "rowspan"}, "table": {"class"}, "figure": {"class", "data-embed-src"}, "pre": {"class"},
+    "code": {"class"},
+}
+# Elements removed with their content: never shown as content on Blogger either, or not allowed here.
+REMOVED = {
+    "script": "script removed (no imported script runs here)",
+    "style": "style sheet removed (the theme styles posts)",
+    "form": "form removed", "input": "form field removed", "button": "button removed", "select": "form field removed",
+    "textarea": "form field removed", "noscript": "noscript fallback removed", "link": "link element removed",
+    "meta": "meta element removed",
+}
+# Figures and embeds stay where they are only under these; elsewhere (a heading, a list, a table
+# cell, a paragraph) they move to just after the outermost such element, where a block may be.
+TRANSPARENT = {"[document]", "div", "center", "section", "article", "figure", "body", "html"}
+YOUTUBE_ID = re.compile(
+    r"^(?:https?:)?//(?:www\.|m\.)?(?:youtube(?:-nocookie)?\.com|youtube\.googleapis\.com)"
+    r"/(?:embed/|v/|watch\?(?:.*&)?v=)([A-Za-z0-9_-]{11})")
+VIMEO_ID = re.compile(r"^(?:https?:)?//player\.vimeo\.com/video/(\d+)")
+GOOGLE_DOCS = re.compile(r"^(?:https?:)?//(docs|drive)\.google\.com/[^\s\"'<>]+$")
+# The origins a click-to-load embed may frame (plugins/embeds allows exactly these).
+EMBED_ORIGINS = ("https://www.youtube-nocookie.com", "https://player.vimeo.com", "https://docs.google.com",
+                 "https://drive.google.com")
+HEADING = re.compile(r"^h([1-6])$")
+
+
+@dataclass
+class Converted:
+    markdown: str
+    images: list[str]  # Blogger image URLs (largest size) the Markdown refers to
+    notes: list[str] = field(default_factory=list)  # what was not converted faithfully, and what was done instead
+    stats: dict[str, int] = field(default_factory=dict)  # fidelity counts: source vs Markdown
+
+
 class _Converter(MarkdownConverter):
-    """markdownify with ATX headings and fenced code."""
+    """markdownify with ATX headings and fenced code, images kept everywhere, text kept as text."""
 
     def __init__(self, **options):
         super().__init__(heading_style="ATX", bullets="-", code_language="", escape_misc=False, **options)
+
+    def escape(self, text, parent_tags):
+        # Text is text: "&lt;script&gt;" in a post is decoded by the parser, and written back
+        # as entities so Markdown shows it instead of passing it through as raw HTML.
+        return html.escape(super().escape(text, parent_tags), quote=False)
+
+    def convert_img(self, el, text, parent_tags):
+        # markdownify writes only the alt text for an image in a heading or a table cell.
+        alt = re.sub(r"([\[\]\\])", r"\\\1", el.get("alt") or "")
+        title = el.get("title") or ""
+        title_part = ' "%s"' % title.replace('"', r"\"") if title else ""
+        return f"![{alt}]({_md_url(el.get('src') or '')}{title_part})"
+
+    def convert_a(self, el, text, parent_tags):
+        if el.get("href"):
+            el["href"] = _md_url(el["href"])
+        return super().convert_a(el, text, parent_tags)
+
+    def convert_figure(self, el, text, parent_tags):
+        # Sanitised and built by clean_html: a raw HTML block, on one line so nothing below reflows it.
+        markup = " ".join(str(el).split())
+        if "_inline" in parent_tags or "li" in parent_tags or "blockquote" in parent_tags:
+            return text  # cannot happen after _hoist; never a block inside a line
+        return f"\n\n{markup}\n\n"
 
     def convert_li(self, el, text, parent_tags):
         # Python-Markdown nests a list only under four spaces: pad "- " and "1. " to four columns.
@@ -122,32 +190,213 @@ class _Converter(MarkdownConverter):
         return first + newline + re.sub(r"(?m)^(?=.)", " " * pad, rest)
 
 
-@dataclass
-class Converted:
-    markdown: str
-    images: list[str]  # Blogger image URLs (largest size) the Markdown refers to
+def _md_url(url: str) -> str:
+    """Percent-encode what would end a Markdown link's URL early."""
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
 
-def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None) -> tuple[BeautifulSoup, list[str]]:
-    """Remove Blogger's cruft, rewrite old-blog links and image URLs; return the tree and its Blogger images."""
-    soup = BeautifulSoup(raw or "", "html.parser")
+def _parse(raw: str, notes: list[str]) -> BeautifulSoup:
+    """Parse post HTML; markup html.parser rejects is read by nh3's browser-grade parser and reported."""
+    try:
+        return BeautifulSoup(raw or "", "html.parser")
+    except ParserRejectedMarkup as exc:
+        reason = str(exc).strip().splitlines()[-1].strip()
+        notes.append(f"markup the HTML parser rejects ({reason[:80]}): read as a browser would, "
+                     "anything it could not make sense of is left out; check this post")
+        return BeautifulSoup(nh3.clean(raw or "", tags=POST_TAGS | {"iframe", "object", "embed", "param"},
+                                       attributes={**POST_ATTRIBUTES, "*": {"src", "data", "name", "value", "class"}},
+                                       link_rel=None), "html.parser")
+
+
+def _embed_elements(soup: BeautifulSoup) -> list:
+    """The videos and embeds of a post: outermost <object>, <embed> not in one, <iframe>, <video>, <audio>, <script src>."""
+    found = []
+    for node in soup.find_all(["object", "embed", "iframe", "video", "audio", "script"]):
+        if node.name == "script" and not node.get("src"):
+            continue
+        if node.find_parent(["object", "video", "audio"]):
+            continue
+        found.append(node)
+    return found
+
+
+def _embed_source(node) -> str:
+    """The address an embed loads: src, data, or an <object>'s movie parameter."""
+    src = node.get("src") or node.get("data") or ""
+    if not src and node.name == "object":
+        param = node.find("param", attrs={"name": re.compile("^(movie|src)$", re.I)})
+        inner = node.find("embed")
+        src = (param.get("value") if param else "") or (inner.get("src") if inner else "") or ""
+    if not src and node.name in ("video", "audio"):
+        source = node.find("source")
+        src = source.get("src", "") if source else ""
+    src = src.strip()
+    return "https:" + src if src.startswith("//") else src
+
+
+def _embed_figure(soup: BeautifulSoup, node, notes: list[str]):
+    """Make the click-to-load figure for a known embed, or a visible link to an unknown one (reported)."""
+    src = _embed_source(node)
+    title = " ".join((node.get("title") or "").split())
+    kind = player = watch = None
+    if (match := YOUTUBE_ID.match(src)):
+        video = match.group(1)
+        start = re.search(r"[?&](?:start|t)=(\d+)", src)
+        query = f"?start={start.group(1)}" if start else ""
+        kind, player = "youtube", f"https://www.youtube-nocookie.com/embed/{video}{query}"
+        watch, title = f"https://www.youtube.com/watch?v={video}" + (f"&t={start.group(1)}" if start else ""), title or "YouTube video"
+    elif (match := VIMEO_ID.match(src)):
+        kind, player = "vimeo", f"https://player.vimeo.com/video/{match.group(1)}?dnt=1"
+        watch, title = f"https://vimeo.com/{match.group(1)}", title or "Vimeo video"
+    elif node.name == "iframe" and GOOGLE_DOCS.match(src):
+        host = urlparse(src).hostname
+        kind, player, watch = "google", "https://" + src.split("//", 1)[1], "https://" + src.split("//", 1)[1]
+        title = title or f"Embedded Google {'Docs' if host.startswith('docs') else 'Drive'} document"
+    if kind:
+        figure = soup.new_tag("figure", attrs={"class": f"embed embed-{kind}", "data-embed-src": player})
+        link = soup.new_tag("a", href=watch)
+        link.string = title
+        figure.append(link)
+        return figure, True
+    paragraph = soup.new_tag("p")
+    if src.startswith(("http://", "https://")):
+        parts = urlparse(src)
+        if parts.hostname == "gist.github.com" and parts.path.endswith(".js"):
+            href, label = src[: -len(".js")], f"Code on GitHub Gist: {parts.path[1:-3]}"
+        else:
+            href, label = src, f"Embedded content from {parts.hostname}"
+        link = soup.new_tag("a", href=href)
+        link.string = label
+        paragraph.append(link)
+        notes.append(f"<{node.name}> embed of {parts.hostname}: not a known player, kept as a link to {href}")
+    else:
+        paragraph.string = f"(An embedded {node.name} was here; it named no address.)"
+        notes.append(f"<{node.name}> embed with no address: replaced by a note in the text")
+    return paragraph, False
+
+
+def _caption_figures(soup: BeautifulSoup, notes: list[str]) -> None:
+    """Turn Blogger's caption tables into <figure> with <figcaption>, innermost first."""
+    tables = soup.find_all("table", class_="tr-caption-container")
+    for table in reversed(tables):  # document order reversed: nested tables before their containers
+        caption_cells = [td for td in table.find_all("td", class_="tr-caption") if td.find_parent("table") is table]
+        content = [td for td in table.find_all(["td", "th"]) if td.find_parent("table") is table and td not in caption_cells]
+        if not table.find("img") and not table.find("figure"):
+            if table.get_text(strip=True):
+                notes.append("caption table without an image: kept as its text")
+            replacement = soup.new_tag("div")
+            for cell in content + caption_cells:
+                replacement.extend(list(cell.contents))
+            table.replace_with(replacement)
+            continue
+        figure = soup.new_tag("figure")
+        for cell in content:
+            figure.extend(list(cell.contents))
+        caption_text = [c for c in caption_cells if c.get_text(strip=True)]
+        if caption_text:
+            figcaption = soup.new_tag("figcaption")
+            for number, cell in enumerate(caption_text):
+                if number:
+                    figcaption.append(soup.new_tag("br"))
+                figcaption.extend(list(cell.contents))
+            for block in figcaption.find_all(["p", "div", "table", "tbody", "tr", "td", "th", "ul", "ol", "li"]):
+                block.unwrap()  # a figcaption holds phrasing content only
+            figure.append(figcaption)
+        table.replace_with(figure)
+
+
+def _hoist(soup: BeautifulSoup, notes: list[str]) -> None:
+    """Move each figure out of a heading, list, table or paragraph, to just after it."""
+    for figure in soup.find_all("figure"):
+        outermost = None
+        for parent in figure.parents:
+            if parent.name not in TRANSPARENT:
+                outermost = parent
+        if outermost is not None and figure.parent is not None:
+            outermost.insert_after(figure.extract())
+            notes.append(f"figure inside <{outermost.name}>: moved to just after it")
+
+
+def _demote_headings(soup: BeautifulSoup) -> None:
+    """Shift headings so the post has no <h1> (the page's title is the h1), keeping their relative levels."""
+    headings = soup.find_all(HEADING)
+    if not headings:
+        return
+    shift = 2 - min(int(h.name[1]) for h in headings)
+    if shift > 0:
+        for heading in headings:
+            heading.name = f"h{min(6, int(heading.name[1]) + shift)}"
+
+
+def _drop_empty(soup: BeautifulSoup) -> None:
+    """Drop empty headings and paragraphs; a heading holding only an image becomes a paragraph."""
+    for node in soup.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6"]):
+        if node.get_text(strip=True):
+            continue
+        if node.find(["img", "figure", "iframe", "object", "embed", "video", "audio", "table"]):
+            if node.name != "p":
+                node.name = "p"
+            continue
+        node.decompose()
+
+
+def _normalise(soup: BeautifulSoup) -> None:
+    """NFC-normalise every text node and the alt and title attributes."""
+    for text in soup.find_all(string=True):
+        normal = unicodedata.normalize("NFC", text)
+        if normal != text:
+            text.replace_with(normal)
+    for node in soup.find_all(True):
+        for name in ("alt", "title"):
+            if isinstance(node.get(name), str):
+                node[name] = unicodedata.normalize("NFC", node[name])
+
+
+def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None,
+               notes: list[str] | None = None, stats: dict[str, int] | None = None) -> tuple[BeautifulSoup, list[str]]:
+    """Sanitise a post's HTML and make it convertible; return the tree and its Blogger images.
+
+    Embeds become click-to-load figures, caption tables figures; old-blog links and image URLs are
+    rewritten. What is not kept faithfully is added to notes, the fidelity counts to stats.
+    """
+    notes = [] if notes is None else notes
+    stats = {} if stats is None else stats
+    soup = _parse(raw, notes)
     for node in soup.find_all(string=lambda s: isinstance(s, HtmlComment)):
         node.extract()
-    for name in DROP_TAGS:
+    stats["images_source"] = sum(1 for img in soup.find_all("img") if (img.get("src") or "").strip())
+    embeds = _embed_elements(soup)
+    stats["embeds_source"] = len(embeds)
+    mapped = 0
+    for node in embeds:
+        replacement, known = _embed_figure(soup, node, notes)
+        mapped += known
+        node.replace_with(replacement)
+    stats["embeds_mapped"] = mapped
+    stats["embeds_linked"] = len(embeds) - mapped
+    removed: dict[str, int] = {}
+    for name, why in REMOVED.items():
         for node in soup.find_all(name):
+            if name == "noscript" and not node.get_text(strip=True) and not node.find("img"):
+                node.decompose()
+                continue
+            removed[why] = removed.get(why, 0) + 1
             node.decompose()
-    for frame in soup.find_all("iframe"):
-        src = frame.get("src") or ""
-        if src.startswith("//"):
-            src = "https:" + src
-        if src.startswith(("http://", "https://")):
-            paragraph = soup.new_tag("p")
-            link = soup.new_tag("a", href=src)
-            link.string = "Embedded content: " + (urlparse(src).hostname or src)
-            paragraph.append(link)
-            frame.replace_with(paragraph)
-        else:
-            frame.decompose()
+    for node in soup.find_all(["object", "embed", "param", "source", "track"]):  # pieces of embeds already replaced
+        node.decompose()
+    notes += [f"{why} ({count}x)" if count > 1 else why for why, count in removed.items()]
+    _caption_figures(soup, notes)
+    # Anything else outside the allowlist loses its tag and keeps its text, as nh3 does below.
+    unknown = sorted({node.name for node in soup.find_all(True) if node.name not in POST_TAGS})
+    if unknown:
+        notes.append("unknown or disallowed element(s) " + ", ".join(f"<{name}>" for name in unknown[:6])
+                     + (" ..." if len(unknown) > 6 else "") + ": tags removed, their text kept")
+    soup = BeautifulSoup(nh3.clean(str(soup), tags=POST_TAGS, attributes=POST_ATTRIBUTES, link_rel=None,
+                                   url_schemes={"http", "https", "mailto"}, strip_comments=True), "html.parser")
+    for figure in soup.find_all("figure"):
+        source = figure.get("data-embed-src")
+        if source is not None and not source.startswith(tuple(origin + "/" for origin in EMBED_ORIGINS)):
+            del figure["data-embed-src"]  # only what _embed_figure wrote may load on click
     # The jump break and named anchors carry no content.
     for anchor in soup.find_all("a"):
         if not anchor.get("href"):
@@ -158,6 +407,8 @@ def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None
         if src.startswith("//"):
             src = "https:" + src
         if not src or src.startswith("data:"):
+            if src:
+                notes.append("image embedded as a data: URL: removed")
             img.decompose()
             continue
         if is_blogger_image(src):
@@ -166,28 +417,52 @@ def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None
             src = (image_map or {}).get(src, src)
         alt = " ".join((img.get("alt") or img.get("title") or "").split()) or _alt_from(src)
         img.attrs = {"src": src, "alt": alt}
-        # Blogger wraps each image in a link to its own bigger version: one image is enough.
-        parent = img.parent
-        if parent is not None and parent.name == "a":
-            if is_blogger_image(parent.get("href") or ""):
-                parent.unwrap()
+    links_source = links_kept = 0
     for anchor in soup.find_all("a"):
         href = (anchor.get("href") or "").strip()
         if href.lower().startswith(("javascript:", "vbscript:", "data:")):
             anchor.unwrap()
             continue
         if is_blogger_image(href):
+            # Blogger links each image to its own bigger version: keep the link, to the largest size.
             href = largest_image_url(href)
             href = (image_map or {}).get(href, href)
         else:
-            href = links.rewrite(href) or href
+            internal = _is_internal(href, links)
+            new = links.rewrite(href)
+            links_source += internal
+            links_kept += internal and new is not None
+            href = new or href
         anchor.attrs = {"href": href, **({"title": anchor["title"]} if anchor.get("title") else {})}
+    stats["links_source"], stats["links_kept"] = links_source, links_kept
+    keep = {"href", "src", "alt", "title", "colspan", "rowspan"}
     for node in soup.find_all(True):
-        node.attrs = {k: v for k, v in node.attrs.items() if k in ("href", "src", "alt", "title", "colspan", "rowspan")}
+        if node.name == "figure":
+            node.attrs = {k: v for k, v in node.attrs.items() if k in ("class", "data-embed-src")}
+            if "data-embed-src" not in node.attrs:
+                node.attrs.pop("class", None)
+        elif node.name in ("pre", "code"):
+            node.attrs = {k: v for k, v in node.attrs.items() if k in keep}
+        else:
+            node.attrs = {k: v for k, v in node.attrs.items() if k in keep}
     # Empty inline wrappers Blogger leaves behind.
     for span in soup.find_all(["span", "font"]):
         span.unwrap()
+    _hoist(soup, notes)
+    _demote_headings(soup)
+    _drop_empty(soup)
+    _normalise(soup)
     return soup, images
+
+
+def _is_internal(href: str, links: LinkMap) -> bool:
+    """Tell whether a link points at the old blog (its host, or a site-relative path)."""
+    parts = urlparse(href)
+    if parts.scheme not in ("http", "https", ""):
+        return False
+    if not parts.netloc:
+        return parts.path.startswith("/") and not href.startswith("//")
+    return is_old_blog_host(parts.hostname, links.hosts)
 
 
 def _alt_from(src: str) -> str:
@@ -197,11 +472,26 @@ def _alt_from(src: str) -> str:
     return f"Image: {words}" if words else "Image"
 
 
+MD_IMAGE = re.compile(r"!\[(?:\\.|[^\]\\])*\]\(|<img\b")
+MD_EMBED = re.compile(r'<figure class="embed ')
+
+
+def count_markdown(markdown: str) -> dict[str, int]:
+    """Count the images and click-to-load embeds a converted post's Markdown shows."""
+    return {"images": len(MD_IMAGE.findall(markdown)), "embeds": len(MD_EMBED.findall(markdown))}
+
+
 def to_markdown(raw: str, links: LinkMap, image_map: dict[str, str] | None = None) -> Converted:
-    """Convert a post's HTML to Markdown."""
-    soup, images = clean_html(raw, links, image_map)
-    text = _Converter().convert_soup(soup)
-    return Converted(markdown=tidy_markdown(text), images=images)
+    """Convert a post's HTML to Markdown, saying what could not be kept as it was."""
+    notes: list[str] = []
+    stats: dict[str, int] = {}
+    soup, images = clean_html(raw, links, image_map, notes, stats)
+    markdown = tidy_markdown(_Converter().convert_soup(soup))
+    counted = count_markdown(markdown)
+    stats["images_kept"], stats["embeds_kept"] = counted["images"], counted["embeds"] + stats["embeds_linked"]
+    if counted["images"] < stats["images_source"]:
+        notes.append(f"{stats['images_source'] - counted['images']} image(s) without a usable address left out")
+    return Converted(markdown=markdown, images=images, notes=notes, stats=stats)
 
 
 def tidy_markdown(text: str) -> str:

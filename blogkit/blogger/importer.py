@@ -59,6 +59,9 @@ class Report:
     problems: list[Skipped] = field(default_factory=list)  # entries refused or left out; the task exits non-zero
     notes: list[str] = field(default_factory=list)
     images_planned: list[tuple[str, str]] = field(default_factory=list)  # --dry-run: (URL, folder)
+    # blogger-convert: what each post's conversion could not keep as it was, and the fidelity counts.
+    conversion: list[tuple[str, str]] = field(default_factory=list)  # (post URL, what was done instead)
+    fidelity: dict[str, int] = field(default_factory=dict)
 
     def add(self, key: str, number: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + number
@@ -96,6 +99,13 @@ class Report:
             shown = ", ".join(whats[:3]) + (f" and {len(whats) - 3} more" if len(whats) > 3 else "")
             lines.append(f"  skipped {len(whats)}: {reason} ({shown})")
         lines += [f"  note: {note}" for note in self.notes]
+        lines += [f"  converted with changes {url}: {what}" for url, what in self.conversion]
+        if self.fidelity:
+            f = self.fidelity.get
+            lines.append(f"  fidelity  images {f('images_kept', 0)}/{f('images_source', 0)}, videos and embeds "
+                         f"{f('embeds_kept', 0)}/{f('embeds_source', 0)} ({f('embeds_linked', 0)} as plain links), "
+                         f"internal links {f('links_kept', 0)}/{f('links_source', 0)}, "
+                         f"comments {f('comments_kept', 0)}/{f('comments_source', 0)}")
         return "\n".join(lines)
 
 
@@ -162,7 +172,11 @@ def import_blogger(export: str | Path, options: Options) -> Report:
                 report.skipped.append(Skipped(f"{entry.kind} {plan.url}", f"already in content/ as {owner}"))
             else:
                 image_map = _images(plan, links, options, manifest, files, report)
-                body = convert.to_markdown(entry.html, links, image_map).markdown
+                converted = convert.to_markdown(entry.html, links, image_map)
+                body = converted.markdown
+                report.conversion += [(plan.url, note) for note in converted.notes]
+                for key, number in converted.stats.items():
+                    report.fidelity[key] = report.fidelity.get(key, 0) + number
                 files[plan.source] = _markdown_file(plan, body)
                 report.add("drafts" if entry.draft else "posts" if entry.kind == "post" else "pages")
             comments, dropped, waiting = _comments(entry)
@@ -176,6 +190,8 @@ def import_blogger(export: str | Path, options: Options) -> Report:
                                            "fix the post in Blogger or convert it by hand"))
             continue
         report.add("comments_dropped", dropped)
+        report.fidelity["comments_source"] = report.fidelity.get("comments_source", 0) + sum(not c.removed for c in entry.comments)
+        report.fidelity["comments_kept"] = report.fidelity.get("comments_kept", 0) + len(comments) + len(waiting)
         if waiting:
             # Awaiting moderation on Blogger: nobody approved them, so they are not published; kept for review.
             pending[plan.source] = waiting

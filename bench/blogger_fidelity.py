@@ -1,0 +1,311 @@
+"""Import Blogger exports into fresh projects, build them for production, run the gate; print what survived.
+
+    uv run python bench/blogger_fidelity.py /work/shared/blogger-real/*.xml
+
+One row per export: old post/page URLs that resolve in the built site, live comments
+shown under their post with their parent, images and videos shown in the built pages,
+and the result of the strict production build (publishconf.py) and of the gate
+(blogkit.check). Every expected count comes from reading the export XML here, with
+its own small parser, never from the importer's report: the bench checks the importer.
+Images are imported with --no-download-images (no network); their count is the <img>
+elements each built page shows for the post.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlparse
+
+import defusedxml.ElementTree as SafeET
+
+ROOT = Path(__file__).resolve().parent.parent
+ATOM = "{http://www.w3.org/2005/Atom}"
+B2018 = "{http://schemas.google.com/blogger/2018}"
+THR = "{http://purl.org/syndication/thread/1.0}"
+APP = ("{http://purl.org/atom/app#}", "{http://www.w3.org/2007/app}")
+KIND = "http://schemas.google.com/g/2005#kind"
+REMOVED = re.compile(r"^\s*This (comment|post) has been removed by", re.I)
+VIDEO = re.compile(r"(youtube(-nocookie)?\.com|youtube\.googleapis\.com|player\.vimeo\.com)/", re.I)
+# What a project needs besides content: settings, theme, plugins and the helpers they import.
+PROJECT_FILES = ("pelicanconf.py", "publishconf.py", "tasks.py", "theme", "plugins", "blogkit")
+
+
+@dataclass
+class Expected:
+    """What the export holds that a reader should find on the new site."""
+
+    urls: list[str] = field(default_factory=list)  # old paths of live posts and pages
+    comments: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (post path, parent id)
+    images: dict[str, int] = field(default_factory=dict)  # post path -> <img> count
+    videos: dict[str, int] = field(default_factory=dict)  # post path -> video embed count
+
+
+class _Counter(HTMLParser):
+    """Count images and video embeds in post HTML (an <embed> inside an <object> is one video)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.images = self.videos = 0
+        self.object_depth = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img" and (attrs.get("src") or "").strip():
+            self.images += 1
+        if tag == "object":
+            if not self.object_depth:
+                self.videos += bool(VIDEO.search(attrs.get("data") or "") or "youtube" in (attrs.get("class") or "").lower())
+            self.object_depth += 1
+        elif tag == "param" and self.object_depth == 1 and (attrs.get("name") or "").lower() == "movie":
+            pass  # counted with its object
+        elif tag in ("iframe", "embed") and not self.object_depth:
+            self.videos += bool(VIDEO.search(attrs.get("src") or ""))
+
+    def handle_endtag(self, tag):
+        if tag == "object" and self.object_depth:
+            self.object_depth -= 1
+
+
+def _count(html: str) -> tuple[int, int]:
+    counter = _Counter()
+    counter.feed(html or "")
+    counter.close()
+    return counter.images, counter.videos
+
+
+def read_expected(path: Path) -> Expected:
+    """Read what a reader should find from the export XML itself (classic or blogger:2018)."""
+    root = SafeET.parse(path).getroot()
+    expected = Expected()
+    posts_by_id: dict[str, str] = {}
+    pending: list[tuple[str, str | None, str | None, str]] = []  # (comment id, post id or path, parent, body)
+    for entry in root.findall(f"{ATOM}entry"):
+        kind = entry.findtext(f"{B2018}type")
+        entry_id = entry.findtext(f"{ATOM}id") or ""
+        if kind is not None:  # blogger:2018
+            status = entry.findtext(f"{B2018}status") or ""
+            if kind in ("POST", "PAGE"):
+                filename = (entry.findtext(f"{B2018}filename") or "").lstrip("/")
+                if status != "LIVE" or not filename or (entry.findtext(f"{B2018}trashed") or "").strip():
+                    continue
+                _add_entry(expected, filename, entry.findtext(f"{ATOM}content") or "")
+                posts_by_id[_number(entry_id)] = filename
+            elif kind == "COMMENT" and status == "LIVE":
+                pending.append((entry_id, entry.findtext(f"{B2018}parent"), entry.findtext(f"{B2018}inReplyTo"),
+                                entry.findtext(f"{ATOM}content") or ""))
+            continue
+        terms = [c.get("term", "") for c in entry.findall(f"{ATOM}category") if c.get("scheme") == KIND]
+        term = terms[0].rsplit("#", 1)[-1] if terms else ""
+        draft = any(entry.find(f"{app}control/{app}draft") is not None and
+                    (entry.findtext(f"{app}control/{app}draft") or "").strip() == "yes" for app in APP)
+        if term in ("post", "page"):
+            link = next((l.get("href") for l in entry.findall(f"{ATOM}link") if l.get("rel") == "alternate"), None)
+            if draft or not link:
+                continue
+            old = urlparse(link).path.lstrip("/")
+            _add_entry(expected, old, entry.findtext(f"{ATOM}content") or "")
+            posts_by_id[_number(entry_id)] = old
+        elif term == "comment":
+            reply = entry.find(f"{THR}in-reply-to")
+            post = reply.get("ref", "") if reply is not None else None
+            if post is None:
+                link = next((l.get("href") for l in entry.findall(f"{ATOM}link") if l.get("rel") == "alternate"), "")
+                post = "path:" + urlparse(link).path.lstrip("/")
+            parent = next((l.get("href") for l in entry.findall(f"{ATOM}link") if l.get("rel") == "related"), None)
+            pending.append((entry_id, post, parent, entry.findtext(f"{ATOM}content") or ""))
+    for comment_id, post, parent, body in pending:
+        text = re.sub(r"<[^>]*>", "", body).strip()
+        if not text or REMOVED.match(text):
+            continue
+        target = post[5:] if post and post.startswith("path:") else posts_by_id.get(_number(post))
+        if target is None or target not in expected.images:
+            continue  # a comment on a draft or a removed post: not shown anywhere
+        expected.comments[_number(comment_id)] = (target, _number(parent))
+    return expected
+
+
+def _number(value: str | None) -> str | None:
+    """The number ending a Blogger id or feed URL ('tag:...post-5678', '.../5678')."""
+    match = re.search(r"(\d+)/?$", (value or "").strip())
+    return match.group(1) if match else None
+
+
+def _add_entry(expected: Expected, old: str, html: str) -> None:
+    expected.urls.append(old)
+    expected.images[old], expected.videos[old] = _count(html)
+
+
+class _Page(HTMLParser):
+    """Find, in a built page, the post body's images and embeds and each comment's parent comment."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool, str | None]] = []  # (tag, in post body, comment id)
+        self.images = self.videos = 0
+        self.comments: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        in_body = any(b for _, b, _ in self.stack) or "post-body" in (attrs.get("class") or "").split()
+        comment = None
+        if tag == "li" and "comment" in (attrs.get("class") or "").split():
+            comment = re.sub(r"^(comment-)?c", "", attrs.get("id") or "")
+            parents = [c for _, _, c in self.stack if c]
+            self.comments[comment] = parents[-1] if parents else None
+        if in_body and tag == "img":
+            self.images += 1
+        if in_body and tag == "figure" and "embed" in (attrs.get("class") or "").split() and VIDEO.search(attrs.get("data-embed-src") or ""):
+            self.videos += 1
+        if tag not in ("img", "br", "hr", "meta", "link", "input", "source", "col", "wbr"):
+            self.stack.append((tag, in_body, comment))
+
+    def handle_endtag(self, tag):
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index][0] == tag:
+                del self.stack[index:]
+                return
+
+
+def _read_page(path: Path) -> _Page:
+    page = _Page()
+    if path.is_file():
+        page.feed(path.read_text(encoding="utf-8"))
+        page.close()
+    return page
+
+
+def _project(workdir: Path) -> Path:
+    """Make a fresh project: the repository's settings, theme, plugins and helpers, an empty content/."""
+    project = workdir / "project"
+    project.mkdir()
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, project / name)
+    (project / "content").mkdir()
+    return project
+
+
+BUILD = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, ".")
+    from blogkit.build import BuildError, build
+    try:
+        build(Path("publishconf.py").resolve(), Path("output").resolve(), None)
+    except BuildError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(1)
+""")
+CHECK = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, ".")
+    from blogkit.build import load_settings
+    from blogkit.check import check_site, format_report
+    problems = check_site(Path("output"), load_settings(Path("publishconf.py").resolve()))
+    if problems:
+        print(format_report(problems))
+        sys.exit(1)
+""")
+
+
+def run(export: Path, keep: bool = False) -> dict:
+    """Import, build and gate one export in a fresh project; compare the site with the export."""
+    expected = read_expected(export)
+    workdir = Path(tempfile.mkdtemp(prefix="blogger-fidelity-"))
+    row = {"export": export.name}
+    try:
+        project = _project(workdir)
+        imported = subprocess.run(
+            [sys.executable, "-m", "invoke", "import-blogger", str(export), "--no-download-images"],
+            cwd=project, capture_output=True, text=True)
+        row["import"] = "ok" if imported.returncode == 0 else "FAILED: " + _last(imported.stderr or imported.stdout)
+        built = subprocess.run([sys.executable, "-c", BUILD], cwd=project, capture_output=True, text=True)
+        row["build"] = "ok" if built.returncode == 0 else "FAILED: " + _first_problem(built.stderr)
+        output = project / "output"
+        if built.returncode == 0:
+            gate = subprocess.run([sys.executable, "-c", CHECK], cwd=project, capture_output=True, text=True)
+            row["gate"] = "ok" if gate.returncode == 0 else "FAILED: " + _first_problem(gate.stdout)
+            row["gate_report"] = gate.stdout
+        else:
+            row["gate"] = "not run"
+            row["build_report"] = built.stderr
+        pages = {old: _read_page(output / old) for old in expected.urls}
+        row["urls"] = (sum(page_exists(output, old) for old in expected.urls), len(expected.urls))
+        kept = 0
+        for comment_id, (post, parent) in expected.comments.items():
+            found = pages.get(post) or _read_page(output / post)
+            kept += comment_id in found.comments and found.comments[comment_id] == parent
+        row["comments"] = (kept, len(expected.comments))
+        row["images"] = (sum(min(pages[o].images, n) for o, n in expected.images.items()), sum(expected.images.values()))
+        row["videos"] = (sum(min(pages[o].videos, n) for o, n in expected.videos.items()), sum(expected.videos.values()))
+        row["summary"] = imported.stdout
+    finally:
+        if keep:
+            row["project"] = str(workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return row
+
+
+def page_exists(output: Path, old: str) -> bool:
+    """Tell whether an old URL answers on the built site (a page at that path)."""
+    return (output / old).is_file() or (output / old / "index.html").is_file()
+
+
+def _first_problem(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    head = lines[0] if lines else "(no message)"
+    return head + (f" | {lines[1][:160]}" if len(lines) > 1 else "")
+
+
+def _last(text: str) -> str:
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "(no message)"
+
+
+def _ratio(pair: tuple[int, int]) -> str:
+    kept, total = pair
+    percent = 100 * kept / total if total else 100.0
+    return f"{kept}/{total} ({percent:.0f}%)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench on each export given; print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("exports", nargs="+", type=Path)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary projects (their paths are printed)")
+    parser.add_argument("--verbose", action="store_true", help="print each import summary and gate report")
+    args = parser.parse_args(argv)
+    rows = []
+    for export in args.exports:
+        row = run(export, keep=args.keep)
+        rows.append(row)
+        if args.verbose:
+            print(f"== {export.name}\n{row.get('summary', '')}\n{row.get('build_report', '')}{row.get('gate_report', '')}")
+    header = ["export", "old URLs", "comments w/ parent", "images", "videos", "import", "build", "gate"]
+    table = [[r["export"], _ratio(r["urls"]), _ratio(r["comments"]), _ratio(r["images"]), _ratio(r["videos"]),
+              r["import"][:60], r["build"][:70], r["gate"][:70]] for r in rows]
+    widths = [max(len(str(line[i])) for line in [header] + table) for i in range(len(header))]
+    for line in [header, ["-" * w for w in widths]] + table:
+        print(" | ".join(str(cell).ljust(width) for cell, width in zip(line, widths)))
+    for row in rows:
+        if row.get("project"):
+            print(f"{row['export']}: project kept in {row['project']}")
+    return 0 if all(r["build"] == "ok" and r["gate"] == "ok" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
