@@ -131,6 +131,8 @@ PLUGINS = [
     "related",
     "readtime",
     "toc",
+    "embeds",  # click-to-load video and document players; tells csp which frames a page may load
+    "summaries",  # list-page summaries that end between elements, never inside one
     "pelican.plugins.neighbors",  # Newer/Older links
     "csp",  # last: it reads the finished pages
 ]
@@ -171,7 +173,7 @@ MENUITEMS = ()
 # Theme assets (plugins/assets): one CSS and one JS bundle; Pygments styles must pass 4.5:1 contrast.
 ASSETS_PYGMENTS_LIGHT = "default"
 ASSETS_PYGMENTS_DARK = "github-dark"
-ASSETS_JS = ["theme-toggle.js", "copy-code.js", "comments.js"]  # drop a name to switch that feature off
+ASSETS_JS = ["theme-toggle.js", "copy-code.js", "comments.js", "embeds.js"]  # drop a name to switch that feature off
 
 # Images (plugins/images): copies at these widths in AVIF and WebP, cached under CACHE_PATH;
 # `sizes` is the post column's width in the theme.

@@ -474,10 +474,12 @@ def _alt_from(src: str) -> str:
 
 MD_IMAGE = re.compile(r"!\[(?:\\.|[^\]\\])*\]\(|<img\b")
 MD_EMBED = re.compile(r'<figure class="embed ')
+MD_CODE = re.compile(r"(?ms)^```.*?^```|`[^`\n]+`")
 
 
 def count_markdown(markdown: str) -> dict[str, int]:
     """Count the images and click-to-load embeds a converted post's Markdown shows."""
+    markdown = MD_CODE.sub("", markdown)  # an <img> written about in code shows no image
     return {"images": len(MD_IMAGE.findall(markdown)), "embeds": len(MD_EMBED.findall(markdown))}
 
 

@@ -44,12 +44,17 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from blinker import signal
 from pelican import signals
 
 from blogkit import runhooks
 from blogkit.problems import report
 
 logger = logging.getLogger(__name__)
+
+# Other plugins name the frame origins one page may load (plugins/embeds: a click-to-load
+# player); receivers get the page's HTML and return origins. Pages no receiver names keep 'none'.
+FRAME_SOURCES = signal("csp.frame_sources")
 
 DEFAULTS = {"enabled": True, "wasm": ["search.html"], "extra": {}}
 WASM = "'wasm-unsafe-eval'"
@@ -168,6 +173,11 @@ def _page_policy(text: str, scan: _Scan, base: dict[str, list[str]], wasm, site_
             policy["script-src"].append(source)
     if (wasm is True or (wasm == "auto" and uses_pagefind)) and WASM not in policy["script-src"]:
         policy["script-src"].insert(1, WASM)
+
+    for _receiver, origins in FRAME_SOURCES.send(text):
+        for origin in origins or ():
+            if origin not in policy["frame-src"]:
+                policy["frame-src"] = [s for s in policy["frame-src"] if s != "'none'"] + [origin]
 
     problems = []
     markup, candidates = _without_script_bodies(text, scripts, scan.candidates)
