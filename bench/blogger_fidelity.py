@@ -108,7 +108,7 @@ def read_expected(path: Path) -> Expected:
         draft = any(entry.find(f"{app}control/{app}draft") is not None and
                     (entry.findtext(f"{app}control/{app}draft") or "").strip() == "yes" for app in APP)
         if term in ("post", "page"):
-            link = next((l.get("href") for l in entry.findall(f"{ATOM}link") if l.get("rel") == "alternate"), None)
+            link = _link(entry, "alternate")
             if draft or not link:
                 continue
             old = urlparse(link).path.lstrip("/")
@@ -118,10 +118,12 @@ def read_expected(path: Path) -> Expected:
             reply = entry.find(f"{THR}in-reply-to")
             post = reply.get("ref", "") if reply is not None else None
             if post is None:
-                link = next((l.get("href") for l in entry.findall(f"{ATOM}link") if l.get("rel") == "alternate"), "")
-                post = "path:" + urlparse(link).path.lstrip("/")
-            parent = next((l.get("href") for l in entry.findall(f"{ATOM}link") if l.get("rel") == "related"), None)
-            pending.append((entry_id, post, parent, entry.findtext(f"{ATOM}content") or ""))
+                post = "path:" + urlparse(_link(entry, "alternate") or "").path.lstrip("/")
+            removed = any(p.get("name") == "blogger.contentRemoved" and p.get("value") == "true"
+                          for p in entry.findall("{http://schemas.google.com/g/2005}extendedProperty"))
+            pending.append((entry_id, post, _link(entry, "related"), "" if removed else entry.findtext(f"{ATOM}content") or ""))
+    parents = {_number(c): _number(parent) for c, _, parent, _ in pending}
+    live = set()
     for comment_id, post, parent, body in pending:
         text = re.sub(r"<[^>]*>", "", body).strip()
         if not text or REMOVED.match(text):
@@ -129,8 +131,18 @@ def read_expected(path: Path) -> Expected:
         target = post[5:] if post and post.startswith("path:") else posts_by_id.get(_number(post))
         if target is None or target not in expected.images:
             continue  # a comment on a draft or a removed post: not shown anywhere
+        live.add(_number(comment_id))
         expected.comments[_number(comment_id)] = (target, _number(parent))
+    for comment_id, (target, parent) in expected.comments.items():
+        while parent and parent not in live:  # a reply to a removed comment shows under that one's parent
+            parent = parents.get(parent)
+        expected.comments[comment_id] = (target, parent)
     return expected
+
+
+def _link(entry, rel: str) -> str | None:
+    """The href of an Atom entry's first link with this rel."""
+    return next((link.get("href") for link in entry.findall(f"{ATOM}link") if link.get("rel") == rel), None)
 
 
 def _number(value: str | None) -> str | None:

@@ -49,7 +49,9 @@ _allowed: set[str] = set(DEFAULTS["origins"])
 
 def settings(pelican_settings: dict) -> dict:
     """EMBEDS laid over the defaults."""
-    return with_defaults(pelican_settings, "EMBEDS", DEFAULTS)
+    return with_defaults(pelican_settings, "EMBEDS", DEFAULTS, {"origins": (
+        lambda v: isinstance(v, (list, tuple)) and all(isinstance(o, str) and origin(o) for o in v),
+        'a list of https origins such as "https://www.youtube-nocookie.com"')})
 
 
 def origin(url: str) -> str:

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import html
 
-from bs4 import BeautifulSoup, NavigableString, Tag
-from bs4 import Comment as HtmlComment
+from bs4 import BeautifulSoup, Comment as HtmlComment, NavigableString, Tag
 from bs4.exceptions import ParserRejectedMarkup
 from pelican import signals
 from pelican.utils import truncate_html_words
