@@ -152,3 +152,27 @@ def test_dry_run_lists_every_path_it_would_write(tmp_path):
     assert "  would write posts/2016/04/moderated-post.md" in done.stdout
     assert "  would write comments/2016/04/moderated-post.json" in done.stdout
     assert not (tmp_path / "content").exists()
+
+
+def test_posts_clearly_in_another_language_than_the_locale_win():
+    from blogkit.blogger.language import detect
+
+    # Our own sentences; Blogger's locale is the interface's, often left at "en".
+    portuguese = "Este é um texto de teste que não tem nada de especial, mas que foi escrito em português. " * 10
+    english = "This is a test text that has nothing special in it, and it was written in English by us. " * 10
+    assert detect(portuguese) == "pt" and detect(english) == "en"
+    assert detect("Это проверочный текст, написанный по-русски для теста. " * 10) == "ru"
+    assert detect("short") is None
+
+
+def test_an_english_locale_on_a_portuguese_blog_gives_pt(tmp_path):
+    from blogkit.blogger.importer import Report, _blog_language
+    from blogkit.blogger.parse import read_export
+
+    blog = read_export(FIXTURES / "labels-locale.xml")
+    blog.locale = "en"
+    for entry in blog.posts:
+        entry.html = "<p>" + "Este é um texto de teste que não tem nada de especial, mas foi escrito em português. " * 8 + "</p>"
+    report = Report()
+    assert _blog_language(blog, report) == "pt"
+    assert "locale is 'en' but the posts are written in 'pt'" in report.notes[0]

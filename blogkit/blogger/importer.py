@@ -214,7 +214,7 @@ def import_blogger(export: str | Path, options: Options) -> Report:
                             f"kept as they were: {shown}")
     if blog.comment_form_message:
         _comment_policy(blog.comment_form_message, options, report)
-    _language(blog.locale, options, report)
+    _language(_blog_language(blog, report), options, report)
 
     manifest.held_comments = held
     manifest.pending_comments = pending
@@ -474,10 +474,30 @@ LANG_PLACEHOLDER = re.compile(r'^DEFAULT_LANG = "en"  # until invoke import-blog
 LANG_LINE = re.compile(r"^DEFAULT_LANG\s*=\s*(.+?)\s*(#.*)?$", re.M)
 
 
+def _blog_language(blog: Blog, report: Report) -> str | None:
+    """Return the blog's language: Blogger's locale, unless the posts are clearly in another language."""
+    from .language import detect
+
+    try:
+        text = " ".join(convert.plain_text(e.html) for e in blog.posts + blog.pages if not e.draft)
+    except ParserRejectedMarkup:
+        text = ""
+    found = detect(text)
+    locale = blog.locale
+    if found and locale and locale.split("-")[0].lower() != found:
+        # Blogger's locale is the interface language, often left at English on a blog written in another.
+        report.notes.append(f"Blogger's locale is {locale!r} but the posts are written in {found!r}: using {found!r}")
+        return found
+    if not locale and found:
+        report.notes.append(f"the export names no language (blogger:2018 never does); the posts are in {found!r}")
+        return found
+    return locale
+
+
 def _language(locale: str | None, options: Options, report: Report) -> None:
-    """Make the export's locale the site's DEFAULT_LANG, unless the settings set one."""
+    """Make the blog's language (the export's locale, checked against its posts) DEFAULT_LANG, unless set."""
     if not locale:
-        report.notes.append("the export names no language (a blogger:2018 export never does): "
+        report.notes.append("the export names no language and the posts' language is unclear: "
                             "set DEFAULT_LANG in pelicanconf.py if the blog is not in English")
         return
     settings = options.settings_file
