@@ -1,5 +1,8 @@
 """The CSP plugin's page checks as they were before they were made fast (commit f526feb), kept as the oracle.
 
+Changed since in one respect, in both: an inline script is allowed only if its hash is one of
+the `known` scripts of the theme and plugins (never because a page happens to hold it).
+
 plugins/csp now matches TAG_RE only around candidate places in a page; this is the
 straightforward version it must agree with, to the byte and to the order of the
 problems: every tag of the page matched, one after the other. Copied verbatim, so
@@ -16,7 +19,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from plugins.csp import base_policy, render_policy
+from plugins.csp import UNKNOWN_SCRIPT, base_policy, render_policy
 
 WASM = "'wasm-unsafe-eval'"
 PAGEFIND_RE = re.compile(r"pagefind", re.I)
@@ -63,14 +66,15 @@ def allows(sources: list[str], origin: str, site_origin: str = "") -> bool:
     return origin in sources or "*" in sources or f"{urlsplit(origin).scheme}:" in sources
 
 
-def page_policy(text: str, base: dict[str, list[str]], wasm=False, site_origin: str = "") -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+def page_policy(text: str, base: dict[str, list[str]], wasm=False, site_origin: str = "",
+                known=frozenset()) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
     """The policy for one page, and what in the page it would block: [(message, hint)].
 
     wasm: True to allow WebAssembly on this page, "auto" to allow it if the page's scripts name pagefind.
     site_origin: the origin of an absolute SITEURL, which 'self' covers once the site is published.
     """
     policy = {key: list(values) for key, values in base.items()}
-    uses_pagefind = False
+    uses_pagefind = unknown = False
     for attrs, body in SCRIPT_RE.findall(text):
         parsed = _attrs(attrs)
         if parsed.get("type", "").strip().lower() in DATA_SCRIPT_TYPES:
@@ -79,12 +83,15 @@ def page_policy(text: str, base: dict[str, list[str]], wasm=False, site_origin: 
         if "src" in parsed:
             continue
         source = sha256_source(body)
-        if source not in policy["script-src"]:
+        # Since the CSP trusts only our own scripts: a known one by its hash, any other a problem (once a page).
+        if source not in known:
+            unknown = True
+        elif source not in policy["script-src"]:
             policy["script-src"].append(source)
     if (wasm is True or (wasm == "auto" and uses_pagefind)) and WASM not in policy["script-src"]:
         policy["script-src"].insert(1, WASM)
 
-    problems = []
+    problems = [UNKNOWN_SCRIPT] if unknown else []
     # Script bodies are code, not markup: keep the tags (their src counts), drop what is inside.
     markup = SCRIPT_RE.sub(lambda m: f"<script{m.group(1)}></script>", text)
     for tag, attr_text in TAG_RE.findall(markup):
@@ -144,7 +151,8 @@ def insert_meta(text: str, policy: str) -> str | None:
     return text[:position] + meta + text[position:]
 
 
-def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf: dict, siteurl: str) -> list[tuple[str, str, str]]:
+def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf: dict, siteurl: str,
+                    known=frozenset()) -> list[tuple[str, str, str]]:
     """Write the CSP meta into the given pages; return [(page, message, hint)]."""
     base = base_policy(comments, conf["extra"], wasm=conf["wasm"] is True)
     patterns = conf["wasm"] if isinstance(conf["wasm"], (list, tuple)) else []
@@ -153,7 +161,7 @@ def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf
         text = path.read_text(encoding="utf-8")
         page = path.relative_to(output).as_posix()
         wasm = True if any(fnmatch.fnmatch(page, p) for p in patterns) else ("auto" if conf["wasm"] is not False else False)
-        policy, found = page_policy(text, base, wasm=wasm, site_origin=_origin(siteurl))
+        policy, found = page_policy(text, base, wasm=wasm, site_origin=_origin(siteurl), known=known)
         problems += [(page, message, hint) for message, hint in found]
         new = insert_meta(text, render_policy(policy))
         if new is not None and new != text:

@@ -1,23 +1,36 @@
-"""Content-Security-Policy: a <meta> first in every page's head, written after the build.
+"""Content-Security-Policy: a <meta> first in every page's head, put in as the page is rendered.
 
-Ours rather than a PyPI plugin: none of the Pelican CSP helpers hash the inline
-scripts of each written page, and GitHub Pages cannot send headers, so the
-policy has to be a meta element computed from the finished HTML. It runs on
-Pelican's `finalized` signal over the staging folder, so a page that breaks the
-policy (an inline event handler, a `javascript:` URL, a style="" attribute, a
-third-party script or stylesheet) fails the build before anything is swapped in.
-A page is never rewritten in place but replaced by a new file: it may be a hard
-link of a file outside the build (a previous build's page, say).
+Ours rather than a PyPI plugin: GitHub Pages cannot send headers, so the policy
+has to be a meta element, and none of the Pelican CSP helpers trust inline
+scripts by hash. The policy trusts only our own scripts: the inline scripts
+written in the theme's templates (read from the template files at start-up)
+and those a plugin registers (register_inline_script), by their sha256 hash;
+never a script because a page happens to hold it.
+
+Every page a template renders goes through PolicyTemplate, which inserts the
+meta into the rendered text before it is written: no second pass reads the
+pages again. HTML written another way (redirect stubs, an .html among the
+static files) gets its meta from a pass over those files only, on `finalized`.
+
+Content is checked before anything is rendered (`all_generators_finalized`),
+parsed as a browser parses it (entities and tabs decoded in URLs, handlers
+inside <noscript> and <template>): an inline script, an event handler, a
+javascript: URL, an inline style, a meta refresh or a third-party script in a
+post or page is a problem naming its source file and line. A rendered page
+holding anything else the policy would block (a template's mistake) is a
+problem naming the page and template. A page is never rewritten in place but
+replaced by a new file: it may be a hard link of a file outside the build.
 
 The policy allows 'self'; the comment service's origin (from the comments
 plugin: Isso's server for scripts and API calls, giscus for its script,
-stylesheet and frame); each inline <script> of the page by its sha256 hash;
+stylesheet and frame); our inline scripts present on the page, by hash;
 'wasm-unsafe-eval' on the pages that run Pagefind (search.html, or any page
 whose scripts name pagefind): its search runs as WebAssembly; elsewhere nothing
 needs it, and the Nu HTML checker's CSP parser predates the keyword and reports
-it as an error; images from the origins that the
-page's own <img> elements name (an imported post may still show an image on its
-old host); and anything added under CSP["extra"].
+it as an error; images from the origins that the page's own <img> elements name
+(an imported post may still show an image on its old host); the frame origins
+receivers of the `csp.frame_sources` signal name for a page (plugins/embeds'
+click-to-load players); and anything added under CSP["extra"].
 
 Settings (under CSP, defaults applied in `resolve_settings`):
     enabled   write the meta element and check pages (True)
@@ -44,6 +57,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+import jinja2
 from blinker import signal
 from pelican import signals
 
@@ -146,20 +160,27 @@ def allows(sources: list[str], origin: str, site_origin: str = "") -> bool:
     return origin in sources or "*" in sources or f"{urlsplit(origin).scheme}:" in sources
 
 
-def page_policy(text: str, base: dict[str, list[str]], wasm=False, site_origin: str = "") -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+def page_policy(text: str, base: dict[str, list[str]], wasm=False, site_origin: str = "",
+                known: frozenset[str] | set[str] = frozenset()) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
     """The policy for one page, and what in the page it would block: [(message, hint)].
 
     wasm: True to allow WebAssembly on this page, "auto" to allow it if the page's scripts name pagefind.
     site_origin: the origin of an absolute SITEURL, which 'self' covers once the site is published.
+    known: the sha256 sources of our own inline scripts (the theme's and the plugins'); an inline
+    script of the page is allowed by its hash only if it is one of them, else it is a problem.
     """
-    return _page_policy(text, _scan(text), base, wasm, site_origin)
+    return _page_policy(text, _scan(text), base, wasm, site_origin, known)
 
 
-def _page_policy(text: str, scan: _Scan, base: dict[str, list[str]], wasm, site_origin: str):
+UNKNOWN_SCRIPT = ("an inline <script> that is not one of the theme's or a plugin's own scripts; the CSP allows only those",
+                  "move the code to a file in theme/static/js/ (or have its plugin call plugins.csp.register_inline_script)")
+
+
+def _page_policy(text: str, scan: _Scan, base: dict[str, list[str]], wasm, site_origin: str, known=frozenset()):
     """page_policy, given the page's _scan."""
     policy = {key: list(values) for key, values in base.items()}
     scripts = _scripts(text, scan.script_starts)
-    uses_pagefind = False
+    uses_pagefind = unknown = False
     for match in scripts:
         attr_text, body = match.group(1), match.group(2)
         parsed = _attrs(attr_text)
@@ -169,7 +190,9 @@ def _page_policy(text: str, scan: _Scan, base: dict[str, list[str]], wasm, site_
         if "src" in parsed:
             continue
         source = sha256_source(body)
-        if source not in policy["script-src"]:
+        if source not in known:
+            unknown = True
+        elif source not in policy["script-src"]:
             policy["script-src"].append(source)
     if (wasm is True or (wasm == "auto" and uses_pagefind)) and WASM not in policy["script-src"]:
         policy["script-src"].insert(1, WASM)
@@ -179,7 +202,7 @@ def _page_policy(text: str, scan: _Scan, base: dict[str, list[str]], wasm, site_
             if origin not in policy["frame-src"]:
                 policy["frame-src"] = [s for s in policy["frame-src"] if s != "'none'"] + [origin]
 
-    problems = []
+    problems = [UNKNOWN_SCRIPT] if unknown else []
     markup, candidates = _without_script_bodies(text, scripts, scan.candidates)
     for match in _tags_to_check(markup, candidates):
         _check_tag(match.group(1), match.group(2), policy, problems, site_origin)
@@ -423,9 +446,12 @@ def _insert_meta(text: str, policy: str, old_meta: bool) -> str | None:
 PARALLEL_MIN_PAGES = 200
 
 
-def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = "") -> list[tuple[str, str, str]]:
-    """Write the CSP meta into every HTML page under output; return [(page, message, hint)].
+def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = "",
+              known: frozenset[str] | set[str] = frozenset(), skip=frozenset()) -> list[tuple[str, str, str]]:
+    """Write the CSP meta into every HTML page under output (but those in skip); return [(page, message, hint)].
 
+    The build itself puts the policy in each page it renders (PolicyTemplate); this pass is
+    for HTML written another way (redirect stubs, an .html among the static files).
     Pages are independent, so a large site is split between the machine's cores
     (forked workers: the settings need no pickling); the problems come back in page order.
     """
@@ -434,22 +460,31 @@ def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = ""
 
     # A page the render memo linked from the last build carries its policy already.
     run = runhooks.current()
-    pages = [page for page in sorted(output.rglob("*.html")) if not (run is not None and run.is_final(page))]
+    pages = [page for page in sorted(output.rglob("*.html"))
+             if str(page) not in skip and not (run is not None and run.is_final(page))]
     workers = min(os.cpu_count() or 1, 4)
     if len(pages) < PARALLEL_MIN_PAGES or workers < 2 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
-        return _apply_to_pages(pages, output, comments, conf, siteurl)
+        return _apply_to_pages(pages, output, comments, conf, siteurl, known)
     chunks = [pages[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         results = pool.map(_apply_to_pages, chunks, [output] * workers, [comments] * workers,
-                           [conf] * workers, [siteurl] * workers)
+                           [conf] * workers, [siteurl] * workers, [known] * workers)
         order = {page.relative_to(output).as_posix(): index for index, page in enumerate(pages)}
         return sorted((problem for result in results for problem in result), key=lambda p: order[p[0]])
 
 
-def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf: dict, siteurl: str) -> list[tuple[str, str, str]]:
+def _wasm_for(page: str, conf: dict):
+    """True, "auto" or False: whether the page at this output path may run WebAssembly."""
+    patterns = conf["wasm"] if isinstance(conf["wasm"], (list, tuple)) else []
+    if conf["wasm"] is True or any(fnmatch.fnmatch(page, p) for p in patterns):
+        return True
+    return "auto" if conf["wasm"] is not False else False
+
+
+def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf: dict, siteurl: str,
+                    known=frozenset()) -> list[tuple[str, str, str]]:
     """Write the CSP meta into the given pages; return [(page, message, hint)]."""
     base = base_policy(comments, conf["extra"], wasm=conf["wasm"] is True)
-    patterns = conf["wasm"] if isinstance(conf["wasm"], (list, tuple)) else []
     site_origin = _origin(siteurl)
     problems = []
     for path in pages:
@@ -457,9 +492,8 @@ def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf
         if "\r" in text:  # as reading in text mode does: universal newlines
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         page = path.relative_to(output).as_posix()
-        wasm = True if any(fnmatch.fnmatch(page, p) for p in patterns) else ("auto" if conf["wasm"] is not False else False)
         scan = _scan(text)
-        policy, found = _page_policy(text, scan, base, wasm, site_origin)
+        policy, found = _page_policy(text, scan, base, _wasm_for(page, conf), site_origin, known)
         problems += [(page, message, hint) for message, hint in found]
         new = _insert_meta(text, render_policy(policy), scan.old_meta)
         if new is not None and new != text:
@@ -490,21 +524,295 @@ def _replace(path: Path, text: str) -> None:
         raise
 
 
-def finalized(pelican) -> None:
-    """Add the policy to every page the build wrote; report what it would block."""
+# --- Our own inline scripts -------------------------------------------------------------
+
+_registered: set[str] = set()
+
+
+def register_inline_script(text: str) -> str:
+    """Trust this inline script (a plugin emits it into pages); return its CSP source."""
+    _registered.add(text)
+    return sha256_source(text)
+
+
+JINJA_MARK_RE = re.compile(r"\{[{%#]")
+
+
+def theme_scripts(settings: dict) -> tuple[set[str], list[tuple[str, str, str]]]:
+    """The sha256 sources of the inline scripts in the theme's templates, and [(template, message, hint)].
+
+    Read from the template files, never from a page: a script whose text holds template
+    syntax would differ page by page, so it cannot be trusted ahead and is a problem.
+    """
+    folders = [Path(settings.get("THEME", "")) / "templates"]
+    folders += [Path(folder) for folder in settings.get("THEME_TEMPLATES_OVERRIDES") or []]
+    known, problems = set(), []
+    for folder in folders:
+        for template in sorted(folder.rglob("*.html")) if folder.is_dir() else []:
+            for match in SCRIPT_RE.finditer(template.read_text(encoding="utf-8")):
+                attrs = _attrs(match.group(1))
+                if "src" in attrs or attrs.get("type", "").strip().lower() in DATA_SCRIPT_TYPES:
+                    continue
+                if JINJA_MARK_RE.search(match.group(2)):
+                    problems.append((str(template), "an inline <script> built from template variables cannot be trusted by hash",
+                                     "put the code in theme/static/js/ and pass values in data-* attributes"))
+                    continue
+                known.add(sha256_source(match.group(2)))
+    return known, problems
+
+
+# --- The content check ------------------------------------------------------------------
+
+URL_SCHEME_RE = re.compile(r"^([a-z][a-z0-9+.-]*):", re.I)
+# Schemes that run script, or a page of its own, where a link or resource names them.
+SCRIPT_SCHEMES = {"javascript", "vbscript", "livescript"}
+
+
+def browser_url(value: str) -> str:
+    """A URL attribute's value as the browser resolves it (its entities already decoded).
+
+    The URL parser drops leading and trailing C0 controls and spaces, and every tab and
+    newline anywhere: "jav&#x0A;ascript:" runs as "javascript:".
+    """
+    return re.sub(r"[\t\n\r]", "", value).strip("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"
+                                              "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f ")
+
+
+def url_runs_script(value: str) -> bool:
+    """Whether a (decoded) URL attribute value would run script when followed or loaded."""
+    match = URL_SCHEME_RE.match(browser_url(value))
+    if not match:
+        return False
+    scheme = match.group(1).lower()
+    return scheme in SCRIPT_SCHEMES or (scheme == "data" and browser_url(value)[5:].lstrip().lower().startswith(("text/html", "image/svg")))
+
+
+def content_problems(markup: str, policy: dict[str, list[str]] | None = None, site_origin: str = "") -> list[tuple[int, str, str, str]]:
+    """What in a content's HTML the policy would block or a browser would run: [(line, needle, message, hint)].
+
+    Parsed as a browser parses it: entities in attribute values decoded as the HTML parser
+    decodes them, tabs and newlines dropped from URLs; <noscript>, <template> and SVG are
+    markup like the rest, and so is a <style>'s text (inside SVG a browser parses it as markup).
+    `needle` is what to look for in the source file to name the line.
+    """
+    from html.parser import HTMLParser
+
+    policy = policy or base_policy(None, {})
+    found: list[tuple[int, str, str, str]] = []
+
+    class Scan(HTMLParser):
+        def __init__(self, first_line=0):
+            super().__init__(convert_charrefs=True)
+            self.first_line, self.in_style = first_line, False
+
+        def handle_starttag(self, tag, attrs):
+            line = self.first_line + self.getpos()[0]
+            names = {}
+            for name, value in attrs:
+                names.setdefault(name.lower(), value or "")
+
+            def add(needle, message, hint):
+                found.append((line, needle, message, hint))
+
+            kind = names.get("type", "").strip().lower()
+            if tag == "script" and kind not in DATA_SCRIPT_TYPES and "src" not in names:
+                add("<script", "an inline <script> in the content; the CSP allows only the theme's own scripts",
+                    "show code as code (a fenced block, or &lt;script&gt; in text), or put a script in theme/static/js/")
+            if tag == "meta" and names.get("http-equiv", "").strip().lower() in ("refresh", "content-security-policy", "set-cookie"):
+                add("http-equiv", f'<meta http-equiv="{names["http-equiv"]}"> in the content changes the page (a refresh navigates away)',
+                    "link to the other page instead")
+            if tag == "base":
+                add("<base", "a <base> in the content changes where every link of the page goes", "remove it")
+            for name, value in names.items():
+                if name.startswith("on"):
+                    add(name, f"<{tag} {name}=...> is an inline event handler; the CSP blocks it",
+                        "attach the handler from a script file in theme/static/js/")
+                elif name == "style":
+                    add("style", f'<{tag} style="{value[:40]}"> is an inline style; the CSP blocks it',
+                        "use a class and put the rule in a CSS file")
+                elif name == "srcdoc":
+                    add("srcdoc", f"<{tag} srcdoc=...> embeds a whole page, scripts and all", "link to the page instead")
+                elif name in URL_ATTRS and url_runs_script(value):
+                    add(name, f"<{tag} {name}=\"javascript:...\"> runs script from a URL; the CSP blocks it",
+                        "link to a page, or use a button with a handler in a script file")
+            url = names.get("src") or (names.get("href") if tag == "link" else "")
+            origin = _origin("https:" + url if url.startswith("//") else url) if url else ""
+            if not origin:
+                return
+            if tag == "script" and not allows(policy["script-src"], origin, site_origin):
+                add("<script", f"<script src=\"{url}\"> loads third-party code the CSP does not allow",
+                    "serve the script from the site itself, or load it only on request")
+            elif tag == "link" and "stylesheet" in names.get("rel", "").lower() and not allows(policy["style-src"], origin, site_origin):
+                add("<link", f"<link rel=stylesheet href=\"{url}\"> loads a third-party stylesheet the CSP does not allow",
+                    "put the CSS in theme/static/css/")
+            elif tag in ("iframe", "frame") and not allows(policy["frame-src"], origin, site_origin):
+                add("<iframe", f"<iframe src=\"{url}\"> embeds a page the CSP does not allow",
+                    "use a click-to-load embed, or add its origin to CSP[\"extra\"][\"frame-src\"] if you trust it")
+
+        handle_startendtag = handle_starttag
+
+        def handle_data(self, data):
+            if self.in_style and "<" in data:
+                inner = Scan(self.first_line + self.getpos()[0] - 1)
+                inner.feed(data)
+                inner.close()
+
+        def handle_endtag(self, tag):
+            if tag == "style":
+                self.in_style = False
+
+    class Top(Scan):
+        def handle_starttag(self, tag, attrs):
+            super().handle_starttag(tag, attrs)
+            if tag == "style":
+                self.in_style = True
+
+    scan = Top()
+    scan.feed(markup)
+    scan.close()
+    return found
+
+
+def _source_line(source_path: str, needle: str) -> int | None:
+    """The first line of the source file that holds needle (case-insensitive), if any."""
+    try:
+        lines = Path(source_path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    needle = needle.lower()
+    return next((number for number, line in enumerate(lines, 1) if needle in line.lower()), None)
+
+
+def check_contents(generators) -> None:
+    """Report any script a content's HTML would run, naming its source file (and line)."""
+    settings = generators[0].settings if generators else {}
+    if not resolve_settings(settings.get("CSP"))["enabled"]:
+        return
+    from blogkit.problems import source_name
+
+    _state["flagged"] = flagged = set()
+    state = _state.get("build")
+    seen = set()
+    for generator in generators:
+        for name in ("articles", "translations", "drafts", "drafts_translations", "hidden_articles", "hidden_translations",
+                     "pages", "hidden_pages", "draft_pages", "hidden_translations"):
+            for content in getattr(generator, name, None) or []:
+                if id(content) in seen or not getattr(content, "source_path", None):
+                    continue
+                seen.add(id(content))
+                markup = (content._content or "") + "\n" + (content.metadata.get("summary") or "")
+                policy = state["base"] if state else None
+                for line, needle, message, hint in content_problems(markup, policy, state["site_origin"] if state else ""):
+                    flagged.add(content.source_path)
+                    report(source_name(content.relative_source_path, settings["PATH"]), message, hint,
+                           line=_source_line(content.source_path, needle))
+
+
+# --- The policy, written while each page is rendered -------------------------------------
+
+_state: dict = {}
+
+
+def _page_items(context: dict) -> list:
+    """The contents a rendered page may show: its article or page, or those of its listing."""
+    items = [context.get(key) for key in ("article", "page")]
+    listing = context.get("articles_page")
+    items += list(getattr(listing, "object_list", None) or [])
+    items += list(context.get("dates") or []) if listing is None else []  # archive pages list summaries of these
+    return [item for item in items if item is not None and hasattr(item, "source_path")]
+
+
+def policy_for_render(text: str, context: dict, template: str = "") -> str:
+    """The rendered page with its policy meta, and its problems reported (PolicyTemplate's work)."""
+    state = _state.get("build")
+    if state is None or "<head" not in text[:4096].lower():
+        return text
+    page = str(context.get("output_file") or "")
+    items = _page_items(context)
+    base = state["base"]
+    scan = _scan(text)
+    policy, found = _page_policy(text, scan, base, _wasm_for(page, state["conf"]), state["site_origin"], state["known"])
+    # A content already reported by name fails the build; its markup shown here again says nothing new.
+    if found and not any(item.source_path in _state.get("flagged", ()) for item in items):
+
+        for message, hint in found:
+            if (message, hint) not in state["reported"]:
+                state["reported"].add((message, hint))
+                report(f"built page {page}" + (f" (template {template})" if template else ""), message, hint)
+    new = _insert_meta(text, render_policy(policy), scan.old_meta)
+    if new is not None:
+        state["written"].add(page)
+    return new if new is not None else text
+
+
+class PolicyTemplate(jinja2.Template):
+    """A template whose rendered page carries its CSP meta: no second pass reads the pages again."""
+
+    def render(self, *args, **kwargs):
+        text = super().render(*args, **kwargs)
+        context = dict(*args, **kwargs)
+        return policy_for_render(text, context, self.name or "")
+
+
+def use_policy_template(generator) -> None:
+    """Render this generator's pages through PolicyTemplate."""
+    if _state.get("build") is not None:
+        generator.env.template_class = PolicyTemplate
+
+
+def start(pelican) -> None:
+    """Work out this build's known scripts and base policy before anything is rendered."""
+    _state.clear()
     conf = resolve_settings(pelican.settings.get("CSP"))
     if not conf["enabled"]:
         return
+
+    known, problems = theme_scripts(pelican.settings)
+    for template, message, hint in problems:
+        report(template, message, hint)
+    known |= {sha256_source(text) for text in _registered}
     comments = pelican.settings.get("COMMENTS") if isinstance(pelican.settings.get("COMMENTS"), dict) else None
+    _state["build"] = {
+        "conf": conf, "known": frozenset(known), "site_origin": _origin(pelican.settings.get("SITEURL", "")),
+        "comments": comments, "reported": set(), "written": set(),
+        # The comments plugin (earlier in PLUGINS) has settled COMMENTS, the service's origin, by now.
+        "base": base_policy(comments, conf["extra"], wasm=conf["wasm"] is True),
+    }
+
+
+def finalized(pelican) -> None:
+    """Give the policy to HTML the templates did not render (redirect stubs, static .html); report what it blocks."""
+    state = _state.pop("build", None)
+    _state.pop("flagged", None)
+    if state is None:
+        return
+    output = Path(pelican.output_path)
+    skip = {str(output / page) for page in state["written"]} | {str(Path(path)) for path in _written_paths}
+
     # One line per problem, not per page: a template mistake shows on every page.
     pages_by_problem: dict[tuple[str, str], list[str]] = {}
-    for page, message, hint in apply_csp(Path(pelican.output_path), comments, conf, pelican.settings.get("SITEURL", "")):
+    for page, message, hint in apply_csp(output, state["comments"], state["conf"], pelican.settings.get("SITEURL", ""),
+                                         state["known"], skip):
         pages_by_problem.setdefault((message, hint), []).append(page)
     for (message, hint), pages in pages_by_problem.items():
         more = f" (and {len(pages) - 1} more page(s))" if len(pages) > 1 else ""
-        report(f"built page {pages[0]}{more}", message, hint, log=logger)
+        report(f"built page {pages[0]}{more}", message, hint)
+    _written_paths.clear()
+
+
+_written_paths: set[str] = set()
+
+
+def _remember_written(path, context=None, **_kwargs) -> None:
+    # Pages rendered in forked workers put their meta in there; the parent learns of them here.
+    if str(path).endswith(".html") and isinstance(context, dict) and "output_file" in context:
+        _written_paths.add(os.path.abspath(path))
 
 
 def register():
     """Connect to Pelican."""
+    signals.initialized.connect(start)
+    signals.generator_init.connect(use_policy_template)
+    signals.all_generators_finalized.connect(check_contents)
+    signals.content_written.connect(_remember_written)
     signals.finalized.connect(finalized)
