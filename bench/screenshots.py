@@ -134,8 +134,10 @@ def shoot(sites: dict[str, tuple[Path, str]], folder: Path) -> list[Path]:
                     for scheme in SCHEMES:
                         page.emulate_media(color_scheme=scheme)
                         page.goto(url, wait_until="load")
-                        page.evaluate("Promise.all([...document.images].map(i => i.loading = 'eager'))")
-                        page.wait_for_timeout(150)
+                        # Lazy images below the fold would be blank in a full-page shot: load them all first.
+                        page.evaluate("""Promise.all([...document.images].map(i => { i.loading = 'eager';
+                            return i.complete ? null : new Promise(r => { i.onload = i.onerror = r; }); }))""")
+                        page.wait_for_timeout(100)
                         stem = f"{name}-{width}x{height}-{scheme}"
                         for suffix, full in (("", False), ("-full", True)):
                             target = folder / f"{stem}{suffix}.png"

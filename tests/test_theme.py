@@ -110,9 +110,30 @@ def test_no_inline_styles_or_event_handlers_anywhere(real_site, fixture_site):
             assert "javascript:" not in text.lower(), path
 
 
-def test_favicon_is_linked_and_written(real_site):
+def test_favicon_is_inline_so_it_costs_no_request(real_site):
+    """Design change (issue 15): the icon was a fourth request; now a data: URL in the page."""
     icon = soup(real_site / POST).find("link", rel="icon")
-    assert (real_site / icon["href"].lstrip("/")).read_text().startswith("<svg")
+    assert icon["href"].startswith("data:image/svg+xml,%3Csvg")
+    assert "viewBox" in icon["href"] and icon["type"] == "image/svg+xml"
+
+
+def test_phone_menu_and_scheme_switch_are_in_the_header(real_site):
+    """The navigation folds behind a Menu label (a checkbox: no JS needed); the switch offers System, Light, Dark."""
+    header = soup(real_site / POST).select_one("header.site-header")
+    toggle = header.select_one("input#menu-toggle[type=checkbox]")
+    assert toggle and header.select_one("label[for=menu-toggle]").get_text(strip=True) == "Menu"
+    assert toggle["aria-controls"] == header.select_one("nav[aria-label=Main]")["id"]
+    choices = [(b["data-theme-choice"], b["aria-pressed"]) for b in header.select(".theme-switch button")]
+    assert choices == [("system", "true"), ("light", "false"), ("dark", "false")]
+
+
+def test_footer_feed_links_are_spaced_and_reading_time_does_not_wrap(real_site):
+    footer = soup(real_site / POST).select_one("footer.site-footer")
+    assert "Posts (Atom) · Posts (RSS)" in text(footer)
+    item = soup(real_site / POST).select_one(".post header .post-meta .meta-item")
+    assert item.get_text() == "3 min read"
+    css = (CSS_DIR / "post.css").read_text(encoding="utf-8")
+    assert re.search(r"\.meta-item\s*\{[^}]*white-space:\s*nowrap", css)
 
 
 # --- Sidebar ---------------------------------------------------------------------------
@@ -366,10 +387,10 @@ def test_js_features_can_be_switched_off(site):
     page = soup(site.output / "2020/05/one.html")
     scripts = page.find_all("script", type=lambda t: t != "application/ld+json")
     assert not scripts, "no toggle: no pre-paint script and no bundle"
-    assert not page.select(".theme-toggle")
+    assert not page.select(".theme-switch")
     site.build(ASSETS_JS=["copy-code.js"])
     page = soup(site.output / "2020/05/one.html")
-    assert len(page.find_all("script", src=True)) == 1 and not page.select(".theme-toggle")
+    assert len(page.find_all("script", src=True)) == 1 and not page.select(".theme-switch")
 
 
 # --- Budget ----------------------------------------------------------------------------

@@ -87,35 +87,69 @@ window.__firstFrame = null;
 """
 
 
-def test_toggle_works_by_keyboard_persists_across_pages_and_applies_before_first_paint(real_site, serve_folder, page):
+def pressed(page) -> str:
+    """The choice the scheme switch shows as pressed."""
+    return page.locator(".theme-switch button[aria-pressed=true]").get_attribute("data-theme-choice")
+
+
+def test_switch_works_by_keyboard_persists_across_pages_applies_before_first_paint_and_returns_to_system(real_site, serve_folder, page):
+    """Design change (issue 15): a three-state switch (System, Light, Dark) replaces the two-state toggle."""
     server = serve_folder(real_site)
     page.emulate_media(color_scheme="light")
     page.add_init_script(FIRST_FRAME)
     page.goto(server.url + POST)
-    toggle = page.locator(".theme-toggle")
-    assert toggle.is_visible() and toggle.get_attribute("aria-pressed") == "false"
+    assert page.locator(".theme-switch").is_visible() and pressed(page) == "system"
     assert body_background(page) == LIGHT_BG
 
-    tab_to(page, ".theme-toggle")
+    tab_to(page, ".theme-switch [data-theme-choice=dark]")
     page.keyboard.press("Enter")
-    assert toggle.get_attribute("aria-pressed") == "true"
+    assert pressed(page) == "dark"
     assert body_background(page) == DARK_BG
 
-    # Another page: dark from the very first frame (no flash of light), button in step.
+    # Another page: dark from the very first frame (no flash of light), switch in step.
     page.goto(server.url + "/archives.html")
     page.wait_for_function("window.__firstFrame !== null")
     assert page.evaluate("window.__firstFrame") == {"theme": "dark", "background": DARK_BG}
-    assert page.locator(".theme-toggle").get_attribute("aria-pressed") == "true"
+    assert pressed(page) == "dark"
 
-    # Space toggles back; the light choice persists too, even against a dark system setting.
-    tab_to(page, ".theme-toggle")
+    # Space chooses Light; the light choice persists too, even against a dark system setting.
+    tab_to(page, ".theme-switch [data-theme-choice=light]")
     page.keyboard.press(" ")
     page.emulate_media(color_scheme="dark")
     page.goto(server.url + "/")
     page.wait_for_function("window.__firstFrame !== null")
     assert page.evaluate("window.__firstFrame") == {"theme": "light", "background": LIGHT_BG}
-    assert page.locator(".theme-toggle").get_attribute("aria-pressed") == "false"
+    assert pressed(page) == "light"
+
+    # System again: the stored choice is gone and the page follows the system's dark setting.
+    tab_to(page, ".theme-switch [data-theme-choice=system]")
+    page.keyboard.press("Enter")
+    assert pressed(page) == "system" and body_background(page) == DARK_BG
+    page.goto(server.url + POST)
+    page.wait_for_function("window.__firstFrame !== null")
+    assert page.evaluate("window.__firstFrame") == {"theme": None, "background": DARK_BG}
+    assert page.evaluate("localStorage.getItem('theme')") is None
+    page.emulate_media(color_scheme="light")
+    assert body_background(page) == LIGHT_BG
     assert page.console_errors == []
+
+
+def test_phone_header_is_compact_and_its_menu_opens_without_javascript(real_site, serve_folder, chromium, page):
+    server = serve_folder(real_site)
+    chromium.new_cdp_session(page).send("Emulation.setScriptExecutionDisabled", {"value": True})
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url + "/")
+    nav_link = page.locator("nav[aria-label=Main] a", has_text="Archives")
+    assert not nav_link.is_visible()
+    assert page.locator(".site-header").bounding_box()["height"] <= 80
+    assert page.locator("main .post-title").first.bounding_box()["y"] < 200, "the first post starts high on a phone"
+    tab_to(page, "#menu-toggle")
+    page.keyboard.press(" ")
+    assert nav_link.is_visible()
+    page.locator("label.menu-button").click()
+    assert not nav_link.is_visible()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert nav_link.is_visible() and not page.locator("label.menu-button").is_visible()
 
 
 def test_without_javascript_the_system_scheme_applies_and_no_dead_toggle_shows(real_site, serve_folder, chromium, page):
@@ -126,7 +160,7 @@ def test_without_javascript_the_system_scheme_applies_and_no_dead_toggle_shows(r
     page.goto(server.url + POST)
     assert page.evaluate("document.documentElement.classList.contains('js')") is False
     assert body_background(page) == DARK_BG
-    assert not page.locator(".theme-toggle").is_visible()
+    assert not page.locator(".theme-switch").is_visible()
     assert page.locator(".archive-widget details[open] summary").count() == 1
 
 
@@ -226,7 +260,7 @@ def test_theme_runs_under_a_strict_csp(fixture_site, serve_folder, chromium, pag
     page.emulate_media(color_scheme="light")
     page.goto(server.url + CODE_POST)
     assert page.evaluate("document.documentElement.classList.contains('js')"), "the hashed pre-paint script ran"
-    page.locator(".theme-toggle").click()
+    page.locator(".theme-switch [data-theme-choice=dark]").click()
     assert body_background(page) == DARK_BG
     page.locator(".copy-code").first.click()
     page.wait_for_function("document.querySelector('.copy-code').textContent === 'Copied'")
