@@ -152,6 +152,7 @@ def import_blogger(c, path, content=None, download_images=True, dry_run=False, f
     from blogkit.blogger.importer import terminal_progress
     from blogkit.build import load_settings
 
+    CONTENT.mkdir(exist_ok=True)  # Pelican will not read settings whose content folder is missing
     settings = load_settings(SETTINGS)
     options = Options(
         content=Path(content).resolve() if content else CONTENT, download_images=download_images,

@@ -49,6 +49,10 @@ CONSEQUENCES = (
     "There are %s ",  # two contents with one slug, restated per language
     'Unable to generate valid slug for %s "%s".',  # plugins/strict names the file and line
 )
+# Pelican's warnings that change nothing a reader sees, told as notes: the RST reader's
+# labels fall back to English for a DEFAULT_LANG Docutils lacks ("pt", "tr", ...), and
+# this site's sources are Markdown.
+NOT_PROBLEMS = ("Docutils has no localization for",)
 _LINK_HINT = (
     "check the path: {filename}/{static} paths are relative to the linking file, "
     "or start with / for the content folder (e.g. {filename}/posts/2007/x.md)"
@@ -79,6 +83,10 @@ class _Collector(logging.Handler):
         if problem is not None:
             self.found.append(problem)
             self.covers.extend(getattr(record, "covers", ()))
+            return
+        if str(record.msg).startswith(NOT_PROBLEMS):
+            if record.getMessage() not in self.notices:
+                self.notices.append(record.getMessage())
             return
         self.pelican.append((str(record.msg), record.getMessage(), self._from_record(record)))
 
