@@ -55,23 +55,43 @@ def test_the_last_guard_refuses_a_resolved_path_outside_content(tmp_path):
     assert report.written == []
 
 
-def test_markup_the_parser_rejects_is_a_reported_problem_not_a_traceback(tmp_path):
+def test_markup_the_parser_rejects_is_reported_for_that_post_not_a_traceback(tmp_path):
+    report = import_blogger(FIXTURES / "rejected-markup.xml", Options(content=tmp_path, download_images=False))
+    assert (tmp_path / "posts/2012/05/fine.md").is_file()
+    assert "2012/05/unparseable.html: markup the HTML parser rejects" in report.summary()
+
+
+def test_the_importer_guards_its_call_sites_if_the_converter_raises(tmp_path, monkeypatch):
+    """convert.py reads rejected markup as a browser would; should a parser still give up, the post is reported."""
+    from bs4.exceptions import ParserRejectedMarkup
+
+    from blogkit.blogger import convert
+
+    real = convert.to_markdown
+
+    def rejecting(raw, *args, **kwargs):
+        if "<![>" in raw:
+            raise ParserRejectedMarkup("expected name token")
+        return real(raw, *args, **kwargs)
+
+    monkeypatch.setattr(convert, "to_markdown", rejecting)
     report = import_blogger(FIXTURES / "rejected-markup.xml", Options(content=tmp_path, download_images=False))
     assert (tmp_path / "posts/2012/05/fine.md").is_file()
     assert not (tmp_path / "posts/2012/05/unparseable.md").exists()
     assert len(report.problems) == 1 and "2012/05/unparseable.html" in report.problems[0].what
-    assert "could not be parsed" in report.problems[0].reason
+    assert "could not be parsed (expected name token)" in report.problems[0].reason
 
 
-def test_the_task_prints_the_problem_and_exits_non_zero(tmp_path):
+def test_the_task_prints_a_refused_entry_and_exits_non_zero(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "invoke", "import-blogger", str(FIXTURES / "rejected-markup.xml"),
+        [sys.executable, "-m", "invoke", "import-blogger", str(FIXTURES / "traversal-classic.xml"),
          "--content", str(tmp_path / "content"), "--no-download-images"],
         cwd=ROOT, capture_output=True, text=True,
     )
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
-    assert "problem   post 2012/05/unparseable.html" in done.stdout
+    assert "problem   post Victim at '../../../../tmp/elsewhere/victim.html'" in done.stdout
+    assert "1 entr(ies) not imported" in done.stderr
     assert (tmp_path / "content" / MANIFEST).is_file()
 
 
