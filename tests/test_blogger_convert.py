@@ -215,3 +215,21 @@ def test_the_player_loads_only_on_click_and_the_link_works_without_javascript(bu
         assert without_js.locator("figure.embed .embed-play").count() == 0
     finally:
         without_js.close()
+
+
+def test_a_table_markdown_cannot_hold_stays_sanitised_html(site):
+    """Spans and line breaks in cells (Blogger's layout and data tables) survive as an HTML table."""
+    md = to_markdown('<p>Log</p><table onclick="x()"><tr><td rowspan="2" style="color:red">a<br>b</td><td>c</td></tr>'
+                     '<tr><td>d &lt;e&gt;</td></tr></table>', LinkMap(hosts=set(), targets={})).markdown
+    assert '<table><tbody><tr><td rowspan="2">a<br/>b</td><td>c</td></tr><tr><td>d &lt;e&gt;</td></tr></tbody></table>' in md
+    site.post("table", body=md)
+    site.build()
+    cell = post_body(site, "2020/05/table.html").find("td")
+    assert cell["rowspan"] == "2" and cell.find("br") is not None
+
+
+def test_a_shell_prompt_in_text_is_no_heading_and_urls_are_valid():
+    md = to_markdown('<div>Run:<br># cat /proc/version<br>#<br>C# stays</div><img src="http://maps.example.org/m?a=b|c">',
+                     LinkMap(hosts=set(), targets={})).markdown
+    assert "\\# cat /proc/version" in md and "\\#  \n" in md and "C# stays" in md
+    assert "(http://maps.example.org/m?a=b%7Cc)" in md

@@ -138,6 +138,7 @@ GOOGLE_DOCS = re.compile(r"^(?:https?:)?//(docs|drive)\.google\.com/[^\s\"'<>]+$
 EMBED_ORIGINS = ("https://www.youtube-nocookie.com", "https://player.vimeo.com", "https://docs.google.com",
                  "https://drive.google.com")
 HEADING = re.compile(r"^h([1-6])$")
+LEADING_HASHES = re.compile(r"(\s|^)(#{1,6})(?=\s|$)")
 
 
 @dataclass
@@ -157,7 +158,9 @@ class _Converter(MarkdownConverter):
     def escape(self, text, parent_tags):
         # Text is text: "&lt;script&gt;" in a post is decoded by the parser, and written back
         # as entities so Markdown shows it instead of passing it through as raw HTML.
-        return html.escape(super().escape(text, parent_tags), quote=False)
+        text = html.escape(super().escape(text, parent_tags), quote=False)
+        # "# cat /proc/version" after a <br> is a shell prompt, not a heading.
+        return LEADING_HASHES.sub(r"\1\\\2", text)
 
     def convert_img(self, el, text, parent_tags):
         # markdownify writes only the alt text for an image in a heading or a table cell.
@@ -178,6 +181,13 @@ class _Converter(MarkdownConverter):
             return text  # cannot happen after _hoist; never a block inside a line
         return f"\n\n{markup}\n\n"
 
+    def convert_table(self, el, text, parent_tags):
+        if not lossy_table(el) or "_inline" in parent_tags or "li" in parent_tags or "blockquote" in parent_tags:
+            return super().convert_table(el, text, parent_tags)
+        # A Markdown table has one line per row and no spans: this one stays HTML (sanitised by clean_html).
+        markup = str(el) if el.find("pre") else " ".join(str(el).split())
+        return f"\n\n{markup}\n\n"
+
     def convert_li(self, el, text, parent_tags):
         # Python-Markdown nests a list only under four spaces: pad "- " and "1. " to four columns.
         out = super().convert_li(el, text, parent_tags)
@@ -188,6 +198,21 @@ class _Converter(MarkdownConverter):
         first, newline, rest = out.partition("\n")
         first = match.group(1) + " " * pad + first[len(match.group(1)):]
         return first + newline + re.sub(r"(?m)^(?=.)", " " * pad, rest)
+
+
+def lossy_table(table) -> bool:
+    """Tell whether a Markdown table would lose part of this one: spans, nested tables, blocks or line breaks in cells."""
+    for cell in table.find_all(["td", "th"]):
+        if cell.get("colspan", "1") != "1" or cell.get("rowspan", "1") != "1":
+            return True
+        if cell.find(["table", "p", "div", "ul", "ol", "pre", "blockquote", "br", "figure", "h1", "h2", "h3", "h4", "h5", "h6"]):
+            return True
+    return False
+
+
+def _url_chars(url: str) -> str:
+    """Percent-encode characters a URL may not hold as written (Blogger kept "|" and spaces as typed)."""
+    return url.replace(" ", "%20").replace("|", "%7C")
 
 
 def _md_url(url: str) -> str:
@@ -416,7 +441,7 @@ def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None
             images.append(src)
             src = (image_map or {}).get(src, src)
         alt = " ".join((img.get("alt") or img.get("title") or "").split()) or _alt_from(src)
-        img.attrs = {"src": src, "alt": alt}
+        img.attrs = {"src": _url_chars(src), "alt": alt}
     links_source = links_kept = 0
     for anchor in soup.find_all("a"):
         href = (anchor.get("href") or "").strip()
@@ -433,7 +458,7 @@ def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None
             links_source += internal
             links_kept += internal and new is not None
             href = new or href
-        anchor.attrs = {"href": href, **({"title": anchor["title"]} if anchor.get("title") else {})}
+        anchor.attrs = {"href": _url_chars(href), **({"title": anchor["title"]} if anchor.get("title") else {})}
     stats["links_source"], stats["links_kept"] = links_source, links_kept
     keep = {"href", "src", "alt", "title", "colspan", "rowspan"}
     for node in soup.find_all(True):
