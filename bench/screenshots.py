@@ -89,7 +89,7 @@ def photo(path: Path, size: tuple[int, int], seed: int) -> None:
     image.save(path, quality=92) if path.suffix == ".jpg" else image.save(path)
 
 
-def build_image_site(base: Path) -> Path:
+def build_image_site(base: Path, settings_file: Path = ROOT / "pelicanconf.py") -> Path:
     """Write and build the temporary site holding the image-heavy sample post; return its output."""
     content = base / "content"
     (content / "posts").mkdir(parents=True)
@@ -109,7 +109,7 @@ def build_image_site(base: Path) -> Path:
     photo(images / "label.png", (320, 200), 3)
     photo(images / "cables.jpg", (1600, 1067), 4)
     output = base / "output"
-    build(ROOT / "pelicanconf.py", output, {"PATH": str(content), "CACHE_PATH": str(base / "cache")})
+    build(settings_file, output, {"PATH": str(content), "CACHE_PATH": str(base / "cache")})
     return output
 
 
