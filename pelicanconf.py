@@ -3,11 +3,8 @@
 import os
 import sys
 
-# Plugins and the build helpers live beside this file.
+# Plugins (plugins.<name>) and the build helpers (blogkit) are packages beside this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# plugins/ last, so fastbuild.sitewide (named in JINJA_ENVIRONMENT) imports under the one name
-# Pelican loads the plugin by, also in a build whose PLUGINS leave fastbuild out.
-sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "plugins"))
 
 # Identity of the blog.
 AUTHOR = "The Consultant"
@@ -115,26 +112,26 @@ GZIP_CACHE = False  # gzip costs more time than the disk space it saves
 RELATIVE_URLS = False
 DELETE_OUTPUT_DIRECTORY = False
 
-# Plugins: PyPI namespace plugins plus our own in plugins/, in the order they must run.
-PLUGIN_PATHS = ["plugins"]
+# Plugins: PyPI namespace plugins plus our own in plugins/, in the order they must run. Ours are
+# named plugins.<name>, the one module name Pelican, blogkit and the tests all import.
 PLUGINS = [
-    "strict",  # first: it withdraws contents it stops before other plugins count them
-    "fastbuild",  # parallel parsing and rendering, same output
-    "label_slugs",  # a usable slug for every tag, e.g. the label "(" (before anything reads tag.slug)
-    "blogger_redirects",  # old Blogger label and archive addresses
-    "assets",  # one CSS and one JS bundle
-    "comments",  # archived comments and the live comment service
-    "images",  # sized AVIF/WebP copies, width/height, lazy loading, captions, first_image
+    "plugins.strict",  # first: it withdraws contents it stops before other plugins count them
+    "plugins.fastbuild",  # parallel parsing and rendering, same output
+    "plugins.label_slugs",  # a usable slug for every tag, e.g. the label "(" (before anything reads tag.slug)
+    "plugins.blogger_redirects",  # old Blogger label and archive addresses
+    "plugins.assets",  # one CSS and one JS bundle
+    "plugins.comments",  # archived comments and the live comment service
+    "plugins.images",  # sized AVIF/WebP copies, width/height, lazy loading, captions, first_image
     "pelican.plugins.sitemap",
-    "robots",
-    "search",  # Pagefind index of the written site
-    "related",
-    "readtime",
-    "toc",
-    "embeds",  # click-to-load video and document players; tells csp which frames a page may load
-    "summaries",  # list-page summaries that end between elements, never inside one
+    "plugins.robots",
+    "plugins.search",  # Pagefind index of the written site
+    "plugins.related",
+    "plugins.readtime",
+    "plugins.toc",
+    "plugins.embeds",  # click-to-load video and document players; tells csp which frames a page may load
+    "plugins.summaries",  # list-page summaries that end between elements, never inside one
     "pelican.plugins.neighbors",  # Newer/Older links
-    "csp",  # last: it reads the finished pages
+    "plugins.csp",  # last: it reads the finished pages
 ]
 
 # Comments: Isso by default (its URL can come from the ISSO_URL environment variable; empty
@@ -162,7 +159,7 @@ JINJA_ENVIRONMENT = {
     "autoescape": True,
     "trim_blocks": True,
     "lstrip_blocks": True,
-    "extensions": ["fastbuild.sitewide.SitewideExtension"],
+    "extensions": ["plugins.fastbuild.sitewide.SitewideExtension"],
 }
 
 # Navigation and sidebar.

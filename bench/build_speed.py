@@ -191,8 +191,8 @@ REBUILD = textwrap.dedent(
         for mode, settings in (("livereload", preview), ("full", overrides)):
             path.write_text(original, encoding="utf-8")
             build("pelicanconf.py", output, settings)  # warm: cache, memo and output exist
-            from search import wait_for_index  # plugins/search, loaded by the build
-            import fastbuild  # plugins/fastbuild, loaded by the build under this name
+            from plugins import fastbuild
+            from plugins.search import wait_for_index
             wait_for_index()
             path.write_text(original.replace("\\n\\n", f"\\n\\nAn edited sentence ({mode}).\\n\\n", 1), encoding="utf-8")
             cpu_before, started = cpu(), time.perf_counter()

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from related import related_posts  # noqa: E402
+from plugins.related import related_posts  # noqa: E402
 
 
 def corpus(n: int, seed: int = 7) -> list:

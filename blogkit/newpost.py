@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pelican.utils import slugify
+from blogkit.slugs import pelican_slug
 
 STUB = """Title: {title}
 Date: {date:%Y-%m-%d %H:%M}
@@ -24,7 +24,7 @@ def new_post(title: str, content_dir: Path, category: str = "Consulting", now: d
     if not title.strip():
         raise ValueError("a post needs a title: invoke new-post \"My title\"")
     now = now or dt.datetime.now()
-    slug = slugify(title, regex_subs=[(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")])
+    slug = pelican_slug(title, kind="SLUG")
     path = content_dir / "posts" / f"{now:%Y}" / f"{slug}.md"
     if path.exists():
         raise FileExistsError(f"{path} already exists: pick another title or edit that file")

@@ -11,7 +11,6 @@ markup, markup html.parser rejects, and a post that opens with a long table.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,14 +18,13 @@ from bs4 import BeautifulSoup
 
 from blogkit.blogger import Options, import_blogger
 from blogkit.blogger.convert import LinkMap, to_markdown
-from conftest import ROOT, Site
+from conftest import Site
 
 FIXTURE = Path(__file__).parent / "fixtures" / "blogger" / "conversion.xml"
 KITES = "2015/03/kites-and-videos.html"
 HTML_POST = "2015/04/writing-about-html.html"
 NOCOOKIE = "https://www.youtube-nocookie.com"
 
-sys.path.insert(0, str(ROOT / "plugins"))
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +159,7 @@ def test_list_page_summary_never_cuts_a_table(built):
 
 
 def test_whole_element_summary_cuts_text_and_omits_structures():
-    from summaries import whole_element_summary
+    from plugins.summaries import whole_element_summary
 
     assert whole_element_summary("<p>a b c</p>", 5) is None  # short: Pelican's own summary (the whole post)
     assert whole_element_summary("<p>one two three</p><table><tr><td>a b c d</td></tr></table><p>x</p>", 5) == \

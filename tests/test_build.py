@@ -7,7 +7,7 @@ def test_a_plugin_of_an_earlier_build_does_not_run_in_the_next(site):
     site.post("one", title="One")
     site.build()
     assert (site.output / "robots.txt").exists()
-    without_robots = [name for name in load_settings()["PLUGINS"] if name != "robots"]
+    without_robots = [name for name in load_settings()["PLUGINS"] if name != "plugins.robots"]
     site.build(PLUGINS=without_robots)
     assert not (site.output / "robots.txt").exists()
     assert (site.output / "2020/05/one.html").exists()

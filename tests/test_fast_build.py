@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -15,12 +14,7 @@ import pytest
 
 from blogkit.build import ROOT, BuildError, build, load_settings
 from conftest import snapshot
-
-sys.path.insert(0, str(ROOT / "plugins"))  # plugins/fastbuild under the one name Pelican loads it by
-from fastbuild import (
-    read as fastread,  # noqa: E402
-    write as fastwrite,  # noqa: E402
-)
+from plugins.fastbuild import read as fastread, write as fastwrite
 
 # The Pagefind index is made from the written pages these tests compare, by a
 # program of its own (tested in test_search.py), so it is off here.
@@ -176,7 +170,7 @@ def test_a_fresh_process_reuses_the_pages_of_the_last_one(site):
 
     write_posts(site, count=8)
     code = (
-        "import json, sys; sys.path.insert(0, 'plugins'); from fastbuild import write as fastwrite; from blogkit.build import build; "
+        "import json, sys; from plugins.fastbuild import write as fastwrite; from blogkit.build import build; "
         "build('pelicanconf.py', sys.argv[1], json.loads(sys.argv[2])); print(json.dumps(fastwrite.stats))"
     )
     overrides = json.dumps(site.overrides(**FAST))
@@ -372,7 +366,7 @@ def _change_get_url_setting(monkeypatch):
 
 @pytest.mark.parametrize("change", [_rename_open_w, _change_get_url_setting], ids=["missing", "changed"])
 def test_a_changed_pelican_turns_the_fast_path_off_with_one_notice(site, tmp_path, monkeypatch, change):
-    import fastbuild
+    from plugins import fastbuild
 
     write_posts(site)
     change(monkeypatch)

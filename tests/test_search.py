@@ -220,7 +220,7 @@ def test_background_index_follows_the_new_site_and_serves_the_last_one_meanwhile
     """livereload's mode: the build returns with the last index in place; the new one replaces it."""
     post = site.post("servers", "Servers", body="Plenty of words about servers.")
     site.build()  # the first build has no index to show meanwhile: it indexes before it ends
-    from search import wait_for_index  # plugins/search, as the build loaded it
+    from plugins.search import wait_for_index
 
     assert "zeppelins" not in json.dumps(fragments(site.output))
     post.write_text(post.read_text(encoding="utf-8").replace("servers.", "servers and zeppelins."), encoding="utf-8")
@@ -236,7 +236,7 @@ def test_a_newer_site_wins_over_an_older_background_index(site):
     """Two quick edits: the index that ends up live is the second site's."""
     post = site.post("servers", "Servers", body="Words about servers.")
     site.build()
-    from search import wait_for_index
+    from plugins.search import wait_for_index
     for word in ("albatross", "bumblebee"):
         post.write_text(f"Title: Servers\nDate: 2020-05-04 10:00\nSlug: servers\n\nWords about {word}.\n", encoding="utf-8")
         site.build(SEARCH={"index": "background"})

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import jinja2
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins"))  # the name Pelican loads it by
-from fastbuild import (
-    memo as rendermemo,  # noqa: E402
-    sitewide,  # noqa: E402
-)
+from plugins.fastbuild import memo as rendermemo, sitewide
 
 
 class Post:

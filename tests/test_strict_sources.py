@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
-from blogkit.build import ROOT
-
-sys.path.insert(0, str(ROOT / "plugins"))
-from strict import DEFAULTS
-from strict.sources import check_source, parse_header
+from plugins.strict import DEFAULTS
+from plugins.strict.sources import check_source, parse_header
 
 ALLOWED = set(DEFAULTS["STRICT_METADATA_KEYS"])
 
@@ -127,7 +122,7 @@ def test_link_lines_are_found(tmp_path):
 
 
 def test_settings_defaults_and_a_single_extra_key():
-    from strict import settings_of
+    from plugins.strict import settings_of
 
     options = settings_of({"STRICT_EXTRA_METADATA_KEYS": "mood"})
     assert options["STRICT_EXTRA_METADATA_KEYS"] == ["mood"]

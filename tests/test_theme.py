@@ -268,7 +268,7 @@ def test_article_without_contract_variables_renders_none_of_their_blocks(site):
     # A fresh process: Pelican keeps every plugin's signal receivers connected for the
     # life of a process, so plugins loaded by earlier builds in this one would still run.
     code = "import sys, json; from blogkit.build import build; build(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))"
-    overrides = json.dumps(site.overrides(PLUGINS=["assets"]))
+    overrides = json.dumps(site.overrides(PLUGINS=["plugins.assets"]))
     subprocess.run([sys.executable, "-c", code, str(ROOT / "pelicanconf.py"), str(site.output), overrides], cwd=ROOT, check=True, capture_output=True)
     main = soup(site.output / "2021" / "02" / "february-notes.html").main
     assert main.select_one(".post-title").get_text() == "February notes"

@@ -25,7 +25,6 @@ SIZE_SEGMENT = re.compile(r"^(s\d+(-[a-z0-9-]+)?|w\d+(-h\d+)?(-[a-z0-9-]+)?|h\d+
 SIZE_SUFFIX = re.compile(r"=(s|w|h)\d+[a-z0-9-]*$")
 # Blogger anchors that mean nothing on the new site: comment links, the jump break, the form.
 BLOGGER_FRAGMENT = re.compile(r"^(c\d+|more|comment-form|comments|links|blog-pager)$")
-SLUG_SUBS = [(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")]
 LIST_LINE = re.compile(r"^(?:[-*+•]|\d+\\?[.)])\s+\S")
 
 COMMENT_TAGS = {"p", "br", "a", "em", "strong", "i", "b", "u", "s", "del", "blockquote", "code", "pre", "ul", "ol", "li"}

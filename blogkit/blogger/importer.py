@@ -23,7 +23,6 @@ from .parse import read_export
 MANIFEST = ".blogger-import.json"
 OLD_POST_PATH = re.compile(r"^(\d{4})/(\d{2})/([^/]+)\.html$")
 OLD_PAGE_PATH = re.compile(r"^p/([^/]+)\.html$")
-SLUG_SUBS = [(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")]
 
 
 @dataclass
@@ -119,9 +118,9 @@ class Planned:
 
 
 def slugify(text: str) -> str:
-    from pelican.utils import slugify as pelican_slugify
+    from blogkit.slugs import pelican_slug
 
-    return pelican_slugify(text, regex_subs=SLUG_SUBS)
+    return pelican_slug(text, kind="SLUG")
 
 
 def terminal_progress(stream) -> Callable[[int, int, str], None] | None:

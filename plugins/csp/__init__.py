@@ -61,7 +61,7 @@ import jinja2
 from blinker import signal
 from pelican import signals
 
-from blogkit import runhooks
+from blogkit import plugin_settings, runhooks
 from blogkit.problems import report
 
 logger = logging.getLogger(__name__)
@@ -91,8 +91,10 @@ URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "poste
 
 
 def resolve_settings(given: dict | None) -> dict:
-    """Apply the defaults to a CSP setting."""
-    conf = {**DEFAULTS, **(given or {})}
+    """Apply the defaults to a CSP setting; report unknown keys."""
+    conf, errors = plugin_settings.resolve(given, "CSP", DEFAULTS)
+    for error in errors:
+        report(plugin_settings.SETTINGS_FILE, error, "fix CSP in the settings (see plugins/csp's docstring)", log=logger)
     conf["extra"] = {key: list(values) for key, values in (conf.get("extra") or {}).items()}
     return conf
 

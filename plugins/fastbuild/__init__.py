@@ -42,6 +42,7 @@ import os
 from pelican import signals
 
 from blogkit import runhooks
+from blogkit.plugin_settings import with_defaults
 from blogkit.problems import notice
 
 from . import compat
@@ -56,11 +57,7 @@ _last = {"fast": False}
 
 def options(settings: dict) -> dict:
     """FASTBUILD with defaults applied; a bad value is reported, not crashed on."""
-    raw = settings.get("FASTBUILD") or {}
-    unknown = sorted(set(raw) - set(DEFAULTS))
-    if unknown:
-        logger.error("FASTBUILD: unknown option(s) %s; known: %s", ", ".join(unknown), ", ".join(DEFAULTS))
-    merged = {**DEFAULTS, **{k: v for k, v in raw.items() if k in DEFAULTS}}
+    merged = with_defaults(settings, "FASTBUILD", DEFAULTS)
     if merged["workers"] is None:
         merged["workers"] = os.cpu_count() or 1
     return merged

@@ -312,7 +312,7 @@ def code_digest(settings: dict) -> str:
     folders = [settings.get("THEME", "")]
     folders += list(settings.get("THEME_TEMPLATES_OVERRIDES", []) or [])
     folders += [p for p in settings.get("PLUGIN_PATHS", []) or []]
-    folders.append(str(Path(__file__).parent))  # this package, wherever the settings put plugins
+    folders.append(str(Path(__file__).parent.parent))  # plugins/: this package and every plugin of ours
     folders.append(os.path.dirname(blogkit.__file__))  # code our plugins call
     # Filters, globals and tests the settings hand to Jinja: the files they are written in
     # (a function is in the settings fingerprint by name only, not by what it does).
