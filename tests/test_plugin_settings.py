@@ -15,7 +15,6 @@ BAD_KEYS = {
     "TOC": ({"min_heading": 2}, "unknown TOC key(s) ['min_heading']"),
     "ROBOTS": ({"sitemaps": "x.xml"}, "unknown ROBOTS key(s) ['sitemaps']"),
     "BLOGGER_REDIRECTS": ({"label": False}, "unknown BLOGGER_REDIRECTS key(s) ['label']"),
-    "FASTBUILD": ({"worker": 2}, "unknown FASTBUILD key(s) ['worker']"),
     "CSP": ({"enabled": True, "wasm": ["search.html"], "extr": {}}, "unknown CSP key(s) ['extr']"),
     "COMMENTS": ({"provider": None, "isso": {"ulr": "x"}}, "unknown COMMENTS['isso'] key(s) ['ulr']"),
 }
