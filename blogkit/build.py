@@ -293,14 +293,19 @@ def build(
     settings = load_settings(settings_file, overrides)
     target = Path(output or settings["OUTPUT_PATH"]).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
-    settings["OUTPUT_PATH"] = str(staging)
-    # The staging folder starts empty, so there is nothing stale to delete.
-    settings["DELETE_OUTPUT_DIRECTORY"] = False
     # Pelican's content cache is not invalidated when settings change (a new
     # Markdown extension would leave old posts rendered the old way), so each
     # set of settings gets a cache of its own.
     settings["CACHE_PATH"] = str(Path(settings["CACHE_PATH"]) / settings_fingerprint(settings))
+    if changed and target.is_dir():
+        # One post's body edited in a running preview: plugins/fastbuild may update only
+        # the pages that show it; anything else it declines, and the full build runs.
+        if runhooks.try_hot_path(settings, target, changed) is not None:
+            return BuildResult(output=target, seconds=time.perf_counter() - started)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    settings["OUTPUT_PATH"] = str(staging)
+    # The staging folder starts empty, so there is nothing stale to delete.
+    settings["DELETE_OUTPUT_DIRECTORY"] = False
 
     run = runhooks.begin(target, staging, settings)
     ok = False

@@ -73,6 +73,28 @@ def current() -> Run | None:
     return _current[-1] if _current else None
 
 
+_hot_paths: list = []
+
+
+def offer_hot_path(update) -> None:
+    """Register update(settings, target, changed) -> result or None: a way to skip a full build.
+
+    plugins/fastbuild offers one once a build in this process has kept what it needs;
+    blogkit.build asks it first when the caller says which files were saved.
+    """
+    if update not in _hot_paths:
+        _hot_paths.append(update)
+
+
+def try_hot_path(settings: dict, target: Path, changed: list) -> object | None:
+    """What an offered hot path did for these saved files, or None: then run the full build."""
+    for update in _hot_paths:
+        result = update(settings, Path(target), list(changed))
+        if result is not None:
+            return result
+    return None
+
+
 def fire_before_swap(run: Run) -> None:
     """Run the before-swap callbacks (blogkit.build calls this)."""
     for callback in run._before_swap:

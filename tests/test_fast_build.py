@@ -382,3 +382,66 @@ def test_a_changed_pelican_turns_the_fast_path_off_with_one_notice(site, tmp_pat
     result = site.build(**FAST)
     assert len([note for note in result.notices if note.startswith("fastbuild:")]) == 1
     assert_same_as_serial_clean_build(site, tmp_path, "compat-again")
+
+
+def _save(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    before = path.stat().st_mtime_ns
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    assert path.stat().st_mtime_ns != before  # Pelican's mtime-based cache sees the save (not in the future)
+
+
+def test_the_hot_path_takes_body_edits_only_and_writes_what_a_clean_serial_build_writes(site, tmp_path):
+    """The preview server passes the saved files: a body edit is the hot path, anything else the full build."""
+    import fastbuild
+    from fastbuild import hot
+
+    write_posts(site)
+    # A post without a Summary: its automatic summary (its body) shows on the list pages.
+    site.post("auto-summary", title="Auto summary", date="2011-05-05 09:00", body="Opening words here.\n\nMore.\n",
+              category="Consulting", tags="Sales")
+    site.build(**FAST)
+    post = site.content / "posts" / "post-3.md"
+    auto = site.content / "posts" / "auto-summary.md"
+
+    for n, (path, old, new) in enumerate([
+        (post, "Last paragraph", "An edited last paragraph"),
+        (post, "An edited last paragraph", "Edited twice, with <b>bold</b> and a `code` span"),
+        (auto, "Opening words here.", "Opening words, edited on the hot path."),
+        (post, "## A heading in post 3", "## A renamed heading in post 3"),  # the toc and reading time follow
+    ]):
+        _save(path, old, new)
+        build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[path])
+        assert fastbuild.stats()["hot"] is True, hot.stats["declined"]
+        assert 0 < len(list(site.output.rglob("*.html")))
+        assert_same_as_serial_clean_build(site, tmp_path, f"hot-{n}")
+    assert "Opening words, edited on the hot path." in site.read("index.html")
+
+    # A full build after hot edits still reuses the pages the hot path wrote (its memo was updated).
+    site.build(**FAST)
+    assert fastwrite.stats["rendered"] == 0 and fastwrite.stats["reused"] > 0
+    assert_same_as_serial_clean_build(site, tmp_path, "after-hot")
+
+    for n, (path, old, new) in enumerate([
+        (post, "Title: Post number 3", "Title: Post number three"),  # a title
+        (post, "Tags: Sales, Clients, Security & Risk, Backups", "Tags: Sales"),  # a tag
+    ]):
+        _save(path, old, new)
+        build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[path])
+        assert fastbuild.stats()["hot"] is False, f"edit {n} took the hot path"
+        assert "metadata" in hot.stats["declined"]
+        assert_same_as_serial_clean_build(site, tmp_path, f"full-{n}")
+
+    new_post = site.content / "posts" / "brand-new.md"
+    new_post.write_text("Title: Brand new\nDate: 2012-01-01 09:00\nCategory: Consulting\nTags: Sales\n\nFresh.\n",
+                        encoding="utf-8")
+    build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[new_post])
+    assert fastbuild.stats()["hot"] is False and "not a published post" in hot.stats["declined"]
+    assert_same_as_serial_clean_build(site, tmp_path, "new-file")
+
+    # Once more a body edit, after all that: the hot path again.
+    _save(post, "First paragraph of post 3", "First paragraph of post 3, edited last")
+    build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[post])
+    assert fastbuild.stats()["hot"] is True, hot.stats["declined"]
+    assert_same_as_serial_clean_build(site, tmp_path, "hot-last")

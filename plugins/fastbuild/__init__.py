@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 from pelican import signals
 
@@ -141,7 +142,8 @@ def _reset() -> None:
     render.stop_url_memo()
     write.release_signals()
     memo.untrack_content_methods()
-    hot.forget_unless_kept()
+    write.kept.clear()
+    memo.last.clear()
 
 
 def _start(pelican) -> None:
@@ -155,11 +157,14 @@ def _start(pelican) -> None:
         return
     run = runhooks.current()
     opts = options(pelican.settings)
+    if run is not None:
+        hot.forget(run.target)  # this build replaces what was kept of that site
     if run is not None and opts["incremental"]:
         memo.begin(previous_output=run.target, staging=run.staging)
         run.before_swap(lambda _run: memo.commit())  # before the swap: it stamps the files where they are now
         if opts["hot"]:
-            run.after_swap(lambda _run: hot.keep(_run))
+            hot._HOT.started = time.time()
+            run.after_swap(hot._HOT.keep)
         run.on_end(lambda _run, _ok: memo.end())
 
 
@@ -202,19 +207,6 @@ def stats() -> dict:
     from . import hot, read, write
 
     return {"fast": _last["fast"], **read.stats, **write.stats, "hot": hot.stats["taken"]}
-
-
-def try_hot(settings: dict, target, changed) -> object | None:
-    """In a running process, update the site at target for `changed` without a full build, if possible.
-
-    Returns what was done (a hot.Result) or None when a full build is needed
-    (anything but one post whose body alone changed since the last build here).
-    """
-    from . import hot
-
-    if not (options(settings)["enabled"] and options(settings)["hot"]) or compat.problems():
-        return None
-    return hot.update(settings, target, changed)
 
 
 def register() -> None:

@@ -455,6 +455,19 @@ def active() -> bool:
     return "new" in _run
 
 
+last: dict = {}  # the memo of the last committed build in this process (the hot path updates it)
+
+
+def save(memo: Memo, settings: dict) -> None:
+    """Write the memo where the next build of these settings looks for it."""
+    path = _memo_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".tmp-{os.getpid()}")
+    with open(temporary, "wb") as handle:
+        pickle.dump(memo, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(temporary, path)
+
+
 def commit() -> None:
     """After a clean build: stamp the final files and save the memo for the next build."""
     if "new" not in _run or _run.get("structure") is None:
@@ -467,9 +480,6 @@ def commit() -> None:
         except OSError:
             entry.stamp = None
     memo = Memo(output=str(_run["previous"]), structure=_run["structure"], pages=new)
-    path = _memo_path(_run["settings"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".tmp-{os.getpid()}")
-    with open(temporary, "wb") as handle:
-        pickle.dump(memo, handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, path)
+    last.clear()
+    last.update(memo=memo, settings=_run["settings"])
+    save(memo, _run["settings"])

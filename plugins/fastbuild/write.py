@@ -45,6 +45,23 @@ from . import memo as rendermemo
 logger = logging.getLogger(__name__)
 # What the last flush did, for tests and the benchmark.
 stats = {"rendered": 0, "rendered_in_children": 0, "reused": 0}
+# What the hot path needs of the last build (hot.py): every page's template and context, by
+# path in the output folder ("jobs": the article generator's; "direct": written after the
+# flush, with the bodies each read), and Pelican's context.
+kept: dict = {}
+
+
+class _Tracking:
+    """Stands in for a template written directly (after the flush): notes the bodies it read."""
+
+    def __init__(self, template, writer: "ParallelWriter"):
+        self.template, self.writer = template, writer
+
+    def render(self, context):
+        result = []
+        reads = rendermemo.render_tracked(lambda: result.append(self.template.render(context)))
+        self.writer._direct = (self.template, context, frozenset(reads))
+        return result[0]
 
 
 class _Recorder:
@@ -135,9 +152,14 @@ class ParallelWriter(Writer):
     def write_file(self, name, template, context, *args, **kwargs):
         if self.deferring and name:
             template = _Recorder(template, self)
+        elif name and rendermemo.active():
+            template = _Tracking(template, self)
         return super().write_file(name, template, context, *args, **kwargs)
 
     def _open_w(self, filename, encoding, override=False):
+        direct, self._direct = getattr(self, "_direct", None), None
+        if direct is not None and "direct" in kept:
+            kept["direct"][os.path.relpath(filename, self.output_path)] = direct
         if self._pending is None:
             if rendermemo.was_reused(filename) and os.path.exists(filename):
                 # A later write over a page linked from the last build (a Save_as over a
@@ -168,12 +190,17 @@ class ParallelWriter(Writer):
         self.deferring = self.deferring_feeds = False
         release_signals()
         jobs = [(path, template, page_context) for path, (template, page_context) in self._jobs.items()]
+        if context is not None:
+            kept.clear()
+            kept.update(context=context, direct={},
+                        jobs={os.path.relpath(path, self.output_path): (template, page_context)
+                              for path, template, page_context in jobs})
         held, self._jobs, self._held = self._held, {}, []
         reused = []
         if jobs and context is not None:
             todo = rendermemo.plan(jobs, context, self.settings)
-            kept = {id(job) for job in todo}
-            reused, jobs = [job for job in jobs if id(job) not in kept], todo
+            to_render = {id(job) for job in todo}
+            reused, jobs = [job for job in jobs if id(job) not in to_render], todo
         pages = [job for job in jobs if not isinstance(job[1], _Feed)]
         if pages:
             _note_reads(_render(pages[:1]))  # compiles templates and fills memos before the fork

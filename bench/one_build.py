@@ -1,0 +1,68 @@
+"""One cold build of the bench corpus with one speed component switched off: a whole process to time.
+
+    uv run python bench/one_build.py 1000 full         # every component on
+    uv run python bench/one_build.py 1000 no-pool      # no worker-pool parse (Markdown in the main process)
+    uv run python bench/one_build.py 1000 no-fork      # no pool and no forked rendering (one process)
+    uv run python bench/one_build.py 1000 no-sitewide  # the sidebar rendered on every page
+    uv run python bench/one_build.py 1000 no-memo      # no render memo (incremental off)
+    uv run python bench/one_build.py 1000 no-filters   # no memoised groupby/sort and URLs (fastbuild/render.py)
+    uv run python bench/one_build.py 1000 serial       # FASTBUILD off: Pelican's serial path
+
+Time it from outside, in turn with another component (A B A B ...), e.g. with
+`/usr/bin/time -v` or a harness that alternates two commands; compare ratios.
+Output and cache go to a fresh temporary folder, deleted at the end.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+
+OPTIONS = {
+    "full": {},
+    "no-pool": {"min_sources": 10**9},
+    "no-fork": {"workers": 1},
+    "no-memo": {"incremental": False},
+    "no-sitewide": {},
+    "no-filters": {},
+    "serial": {"enabled": False},
+}
+
+
+def main() -> None:
+    size, component = int(sys.argv[1]), sys.argv[2]
+    content = corpus.CORPORA / f"posts-{size}"
+    if not content.exists():
+        corpus.generate(size)
+    from blogkit.build import build, load_settings
+
+    search = {**load_settings(ROOT / "pelicanconf.py").get("SEARCH", {})}
+    if component in ("no-sitewide", "no-filters"):
+        sys.path.append(str(ROOT / "plugins"))
+        import fastbuild.render
+        import fastbuild.sitewide
+
+        if component == "no-sitewide":
+            fastbuild.sitewide.enable_cache = lambda environment: None
+        else:
+            fastbuild.render.install = lambda environment: None
+            fastbuild.render.start_url_memo = lambda: None
+    work = Path(tempfile.mkdtemp(prefix="one-build-"))
+    try:
+        build(ROOT / "pelicanconf.py", work / "output",
+              {"PATH": str(content), "CACHE_PATH": str(work / "cache"), "FASTBUILD": OPTIONS[component], "SEARCH": search})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
