@@ -17,8 +17,9 @@ process:
    memo's entries, and the reads noted for pages written after the flush) are
    rendered again from the templates and contexts kept from the last build,
    into a staging folder;
-4. the page post-processors (plugins/csp's `finalized` receiver) run on that
-   folder, which holds only those pages;
+4. the page post-processors (plugins/csp: its `initialized` receiver before
+   the pages are rendered, so each gets its policy as it is rendered, and its
+   `finalized` one after) run for that folder, which holds only those pages;
 5. the new files replace the old ones (one rename each), the memo is updated
    so the next full build reuses them, and the last build's after-swap
    callbacks run again (plugins/search re-indexes in the background).
@@ -50,8 +51,8 @@ from . import memo, write
 
 logger = logging.getLogger(__name__)
 stats = {"taken": False, "declined": ""}
-# Page post-processors: receivers of Pelican's `finalized` that rewrite the pages in the
-# output folder, named by module, run on the hot path's folder of re-rendered pages.
+# Page post-processors, named by module: their `initialized` and `finalized` receivers run
+# around the hot path's rendering, for its folder of re-rendered pages.
 POST_PROCESSORS = ("csp",)
 
 _kept: dict = {}  # what the last fast, incremental build in this process left for the hot path
@@ -261,6 +262,8 @@ def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
         if cache:
             for name in [name for name, (_html, reads) in cache.items() if source in reads]:
                 del cache[name]
+    pelican = types.SimpleNamespace(settings={**settings, "OUTPUT_PATH": str(staging)}, output_path=str(staging))
+    _post_processors(signals.initialized, pelican)  # e.g. csp: the policy goes in as pages are rendered
     rendered: dict[str, set] = {}
     feed_writer = Writer(str(staging), settings=settings)
     for rel, (template, page_context) in todo.items():
@@ -280,11 +283,15 @@ def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
         reads = memo.render_tracked(lambda t=template, c=page_context: html.append(t.render(c)))
         path.write_text(html[0], encoding="utf-8")
         _kept["direct"][rel] = (template, page_context, frozenset(reads))
-    pelican = types.SimpleNamespace(settings={**settings, "OUTPUT_PATH": str(staging)}, output_path=str(staging))
-    for receiver in list(signals.finalized.receivers_for(pelican)):
+    _post_processors(signals.finalized, pelican)
+    return {rel: rendered.get(rel) for rel in [*todo, *direct]}
+
+
+def _post_processors(signal, pelican) -> None:
+    """Send signal to the page post-processors' receivers only, for the hot path's folder."""
+    for receiver in list(signal.receivers_for(pelican)):
         if getattr(receiver, "__module__", "").split(".")[0] in POST_PROCESSORS:
             receiver(pelican)
-    return {rel: rendered.get(rel) for rel in [*todo, *direct]}
 
 
 def _swap(staging: Path, target: Path, pages: dict, source: str) -> None:
