@@ -136,7 +136,7 @@ def _stop_pool(*_args, **_kwargs) -> None:
 
 def _reset() -> None:
     """Undo whatever an earlier build left patched (also one that failed half-way)."""
-    from . import hot, memo, read, render, write
+    from . import memo, read, render, write
 
     read.stop()
     render.stop_url_memo()
