@@ -47,7 +47,11 @@ def test_seed_post_shows_its_archived_comment(real_site):
     assert "You can lead a horse to water, but you can't make him drink. :)" in body
     assert "Your control freak comrade, Amy" in body
     assert 'PS ever see the movie "Anger Management?" goosfrabba my friend' in body
-    assert "7:10 AM" in item.select_one(".comment-note").get_text()
+    # Old Blogger links (post.html?showComment=1#c1) land on it as well as today's anchor.
+    assert item["id"] == "comment-c1" and item.select_one("article")["id"] == "c1"
+    # The importer's note is for the author: kept in the file, never shown to readers.
+    html = (real_site / SEED).read_text(encoding="utf-8")
+    assert "Blogger showed only the time" not in html and item.select_one(".comment-note") is None
 
 
 def test_seed_data_says_why_the_day_was_chosen():
@@ -65,6 +69,7 @@ def test_seed_post_carries_the_old_blogs_policy(real_site):
         "Feedback Welcome",
         "Please note, however, that spam will be deleted, as will abusive posts.",
         "Disagreements welcome!",
+        "Comments appear here after the author approves them.",
     ]
 
 
@@ -78,19 +83,23 @@ def test_open_post_gets_the_isso_block_with_isso_url_from_the_environment(site, 
     live = page.select_one(".comments-live")
     assert live["data-comments-provider"] == "isso"
     assert live["data-comments-load"] == "lazy"
-    assert live["data-comments-src"] == "http://127.0.0.1:9/js/embed.min.js"
     assert live["data-isso"] == "http://127.0.0.1:9/"
-    # Isso's own CSS link and its style-setting avatars are off: the CSP would block both.
-    assert live["data-isso-css"] == "false" and live["data-isso-avatar"] == "false"
-    thread = page.select_one("#isso-thread")
-    assert thread["data-isso-id"] == "/2020/05/a.html" and thread["data-title"] == "An open post"
+    assert live["data-isso-id"] == "/2020/05/a.html" and live["data-title"] == "An open post"
+    # One thread: one heading, one list for archived and live comments, the form after it.
+    section = page.select_one("section#comments")
+    assert [h.get_text() for h in section.select("h2")] == ["0 comments"] and len(section.select("ol.comment-list")) == 1
+    form = live.select_one("form.comment-form")
+    assert form.has_attr("hidden")  # without JavaScript it cannot post: comments.js shows it
+    assert [f["name"] for f in form.select("textarea, input")] == ["text", "author", "email", "website"]
+    assert "approves them" in form.select_one(".comments-moderation").get_text()
     assert "needs JavaScript" in page.select_one("noscript").get_text()
+    assert page.select_one("#isso-thread") is None  # Isso's embed.js and its own heading are not used
     # Nothing from the comment server is requested by the HTML itself: the script is added by comments.js.
     assert not page.find("script", src=re.compile("127.0.0.1:9"))
     # comments.js travels in the theme's one JS bundle, not as a request of its own.
     assert not page.find("script", src="/theme/js/comments.js")
     bundle = page.find("script", src=re.compile(r"^/theme/js/site\.[0-9a-f]+\.js$"))
-    assert "data-comments-src" in site.read(bundle["src"].lstrip("/"))
+    assert "comment-form" in site.read(bundle["src"].lstrip("/"))
     assert "connect-src 'self' http://127.0.0.1:9" in page.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
 
 
@@ -100,7 +109,8 @@ def test_click_mode_and_custom_policy(site):
                          "policy": "Be kind.\n\nNo spam,\nplease."})
     page = soup(site.read("2020/05/a.html"))
     assert page.select_one(".comments-live")["data-comments-load"] == "click"
-    assert [p.get_text() for p in page.select(".comments-policy p")] == ["Be kind.", "No spam, please."]
+    assert [p.get_text() for p in page.select(".comments-policy p")] == [
+        "Be kind.", "No spam, please.", "Comments appear here after the author approves them."]
     button = page.select_one(".comments-button")
     assert button.has_attr("hidden") and button.get_text() == "Show comments and leave one"
 
@@ -274,7 +284,9 @@ def test_settings_defaults_and_env_override():
     assert errors == []
     assert conf["isso"]["url"] == "http://127.0.0.1:8123" and conf["origin"] == "http://127.0.0.1:8123"
     assert conf["policy"] == DEFAULT_POLICY and conf["load"] == "lazy" and conf["provider"] == "isso"
-    assert conf["isso"]["options"]["avatar"] == "false"  # merged, not replaced
+    assert conf["moderation"].startswith("Comments appear here after the author approves")
+    merged, _ = resolve_settings({"giscus": {"repo": "owner/blog"}}, environ={})
+    assert merged["giscus"]["repo"] == "owner/blog" and merged["giscus"]["mapping"] == "pathname"  # merged, not replaced
     _, errors = resolve_settings({"load": "eager", "colour": 1}, environ={})
     assert any("load is 'eager'" in e for e in errors) and any("colour" in e for e in errors)
 
@@ -322,3 +334,75 @@ def test_comments_js_has_its_own_script_tag_when_the_bundle_leaves_it_out(site):
     assert page.find("script", src="/theme/js/comments.js") and site.read("theme/js/comments.js")
     index = soup(site.read("index.html"))
     assert len(index.find_all("script", src="/theme/js/comments.js")) >= 1  # the live counts need it too
+
+
+# --- Deep threads, held comments, Blogger anchors --------------------------------------------------
+
+def test_a_244_deep_reply_chain_builds_with_capped_indentation(site):
+    """Jinja's recursive loop died here with a RecursionError naming a template line."""
+    import datetime as dt
+
+    start = dt.datetime(2020, 5, 5, 10, tzinfo=dt.timezone.utc)
+    chain = [comment(f"c{n}", parent=f"c{n - 1}" if n else None, body=f"<p>Reply {n}</p>",
+                     date=(start + dt.timedelta(minutes=n)).isoformat()) for n in range(244)]
+    site.post("a")
+    site.write("comments/2020/05/a.json", archived(comments=list(reversed(chain))))
+    site.build(COMMENTS={"provider": None})
+    page = soup(site.read("2020/05/a.html"))
+    assert page.select_one("h2#comments-title").get_text() == "244 comments"
+    items = page.select("li.comment")
+    assert [li["id"] for li in items] == [f"comment-c{n}" for n in range(244)]  # reading order
+    # Three levels of indent, then the rest of the chain beside its parent, saying whom it answers.
+    assert max(len(li.find_parents("ol")) for li in items) == 4
+    last = page.select_one("#comment-c243")
+    assert last.select_one(".comment-reply-to")["href"] == "#comment-c242"
+    assert last.select_one(".comment-reply-to").get_text() == "in reply to Ann"
+    assert page.select_one("#comment-c2 > article .comment-reply-to") is None  # nested under its parent: no need
+    assert page.select_one("#comment-c1").parent.parent["id"] == "comment-c0"
+
+
+def test_a_reply_cycle_is_refused_naming_the_file(site):
+    site.post("a")
+    site.write("comments/2020/05/a.json", archived(comments=[
+        comment("c1"), comment("c2", parent="c4"), comment("c3", parent="c2"), comment("c4", parent="c3")]))
+    with pytest.raises(BuildError) as failure:
+        site.build()
+    [problem] = failure.value.problems
+    assert problem.path == "content/comments/2020/05/a.json"
+    assert "loops back" in problem.message and "c2 -> c4 -> c3 -> c2" in problem.message
+
+
+def test_held_comments_are_never_shown_nor_counted(site, monkeypatch):
+    monkeypatch.setenv("ISSO_URL", "https://comments.example.org")
+    site.post("a", title="Held")
+    site.write("comments/2020/05/a.json", archived(comments=[
+        comment("c1", body="<p>Shown</p>"),
+        comment("c2", parent="c1", body="<p>HELD-TEXT waiting on Blogger</p>", status="held"),
+        comment("c3", parent="c2", body="<p>Reply to the held one</p>", date="2020-05-06T10:00:00-04:00"),
+    ]))
+    site.build()
+    html = site.read("2020/05/a.html")
+    assert "HELD-TEXT" not in html and 'id="comment-c2"' not in html
+    page = soup(html)
+    assert page.select_one("h2#comments-title").get_text() == "2 comments"
+    # Its reply is kept, under the nearest comment that is shown.
+    assert page.select_one("#comment-c1 .comment-replies > #comment-c3") is not None
+    count = soup(site.read("index.html")).select_one('a.comment-count[href="/2020/05/a.html#comments"]')
+    assert count.select_one(".comment-count-text").get_text() == "2 comments"
+    site.write("comments/2020/05/a.json", archived(comments=[comment("c1", status="pending")]))
+    with pytest.raises(BuildError) as failure:
+        site.build()
+    assert "\"status\" 'pending'" in failure.value.problems[0].message
+
+
+def test_blogger_ids_get_blogger_anchors_and_others_do_not(site):
+    site.post("a")
+    site.write("comments/2020/05/a.json", archived(comments=[
+        comment("c8571234567890"), comment("isso-3", date="2020-05-06T10:00:00-04:00")]))
+    site.build(COMMENTS={"provider": None})
+    page = soup(site.read("2020/05/a.html"))
+    blogger = page.select_one("#comment-c8571234567890")
+    assert blogger.select_one("article")["id"] == "c8571234567890"
+    assert page.select_one("#comment-isso-3 article").get("id") is None
+    ids = [tag["id"] for tag in page.find_all(id=True)]
+    assert len(ids) == len(set(ids))

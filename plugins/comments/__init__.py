@@ -7,7 +7,7 @@ setting for Isso or giscus, a `Comments:` mode per post, and comments that
 live in no service any more (imported from Blogger, exported from Isso)
 validated, threaded and sanitised at build time, with a clear error for a
 bad file. The embed itself stays in the theme (partials/comments*.html) and
-loads lazily through theme/static/js/comments.js.
+loads lazily through theme/static/js/comments.js, which adds live comments to the same list.
 
 Settings (all under COMMENTS, defaults applied in `resolve_settings`):
     provider      "isso" | "giscus" | None
@@ -16,14 +16,22 @@ Settings (all under COMMENTS, defaults applied in `resolve_settings`):
                   import-blogger` sets it from Blogger's comment-form message)
     default_mode  "open" | "closed" | "off" for posts without `Comments:`
     count         fetch live comment counts for index pages (Isso only)
-    isso          {"url": ..., "options": {data-isso-* attributes}}
+    isso          {"url": ...}: the Isso server (its JSON API; Isso's embed.js is not used)
     giscus        {"repo", "repo_id", "category", "category_id", "mapping", ...}
     path          folder under PATH holding archived comments ("comments")
 The environment variable ISSO_URL overrides COMMENTS["isso"]["url"].
 
+    moderation    the line by the form saying comments wait for approval ("" for none)
+
 Every article gets `comments_mode` ("open" | "closed" | "off"); an article with a
-comments file also gets `archived_comments` (a list in reading order, so its length
-is the number of comments; `.roots` holds the threads).
+comments file also gets `archived_comments` (a list of the comments readers see, in
+reading order, so its length is the number of comments; `.roots` holds the threads).
+Each comment carries `level` (its indent, capped at MAX_NESTING), `opens` (its replies
+follow, one level in) and `closes` (how many reply lists end after it), so the theme
+renders any depth with one flat loop: Jinja's recursive loops hit Python's recursion
+limit on a long reply chain. A comment's `note` is for the author and is never
+rendered; a comment with "status": "held" (waiting for approval when it was imported)
+is neither shown nor counted.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -59,24 +68,13 @@ DEFAULTS = {
     "provider": "isso",
     "load": "lazy",
     "policy": DEFAULT_POLICY,
+    "moderation": "Comments appear here after the author approves them.",
     "default_mode": "open",
     "count": True,
     "path": "comments",
-    "isso": {
-        "url": "",
-        # data-isso-* attributes. Isso's own CSS is a <link> to the comment
-        # server and its identicon avatars set style="" attributes, which the
-        # CSP blocks: we style Isso with comments.css and switch avatars off.
-        "options": {
-            "css": "false",
-            "avatar": "false",
-            "gravatar": "false",
-            "vote": "false",
-            "lang": "en",
-            "max-comments-nested": "inf",
-            "sorting": "oldest",
-        },
-    },
+    # Isso is reached through its JSON API by theme/static/js/comments.js, not its embed.js
+    # (which writes a second heading and count, and forgets a reader's held comment on reload).
+    "isso": {"url": ""},
     "giscus": {
         "repo": "",
         "repo_id": "",
@@ -99,7 +97,13 @@ ALLOWED_TAGS = {"p", "br", "a", "em", "strong", "i", "b", "u", "s", "del", "ins"
                 "code", "pre", "ul", "ol", "li", "sub", "sup", "q"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 LINK_REL = "nofollow ugc noopener"
-COMMENT_KEYS = {"id", "parent", "author", "url", "date", "body", "note"}
+COMMENT_KEYS = {"id", "parent", "author", "url", "date", "body", "note", "status"}
+STATUSES = ("live", "held")
+# Replies deeper than this sit beside their parent, marked "in reply to": a 40-deep thread
+# indented 40 times would leave no room for text on a phone.
+MAX_NESTING = 3
+# Blogger's own comment anchors (post.html?showComment=123#c123); the importer keeps them as ids.
+BLOGGER_ID = re.compile(r"c\d+")
 FILE_KEYS = {"post", "source", "comments"}
 
 
@@ -164,12 +168,22 @@ class ArchivedComment:
     date: dt.datetime
     body: str
     note: str = ""
+    status: str = "live"
     replies: list = field(default_factory=list)
     depth: int = 0
+    level: int = 0
+    opens: bool = False
+    closes: int = 0
+    reply_to: "ArchivedComment | None" = None
 
     @property
     def anchor(self) -> str:
         return f"comment-{self.id}"
+
+    @property
+    def blogger_anchor(self) -> str | None:
+        """Blogger's anchor for this comment (c123), so old showComment links land on it."""
+        return self.id if BLOGGER_ID.fullmatch(self.id) else None
 
     @property
     def display_date(self) -> str:
@@ -186,12 +200,36 @@ class ArchivedComments(list):
     def __init__(self, roots=()):
         self.roots = list(roots)
         super().__init__(self._walk(self.roots))
+        self._mark_levels()
 
     @staticmethod
     def _walk(comments):
-        for comment in comments:
+        """Yield every comment depth first, without recursion (a reply chain may be thousands deep)."""
+        stack = list(reversed(comments))
+        while stack:
+            comment = stack.pop()
             yield comment
-            yield from ArchivedComments._walk(comment.replies)
+            stack.extend(reversed(comment.replies))
+
+    @property
+    def twins(self) -> int:
+        """How many of these were exported from Isso (isso-N) and so are also counted live."""
+        return sum(1 for comment in self if comment.id.startswith("isso-"))
+
+    def _mark_levels(self) -> None:
+        """Set level, opens, closes and reply_to, which let the theme nest lists in one loop."""
+        for comment in self:
+            comment.level = min(comment.depth, MAX_NESTING)
+        for comment in self:
+            comment.reply_to = None
+        for comment in self:
+            for reply in comment.replies:
+                if reply.depth > MAX_NESTING:
+                    reply.reply_to = comment
+        for here, after in zip(self, self[1:] + [None]):
+            next_level = after.level if after is not None else 0
+            here.opens = next_level > here.level
+            here.closes = max(here.level - next_level, 0)
 
 
 def sanitise_body(html: str) -> Markup:
@@ -267,11 +305,15 @@ def parse_comment_file(text: str, expected_post: str | None, tz=dt.timezone.utc)
         where = f'comment "{cid}"'
         if cid in parsed:
             raise CommentFileError(f'{where}: the id is used twice; ids must be unique in a file')
-        for key in ("author", "note", "body"):
+        for key in ("author", "note", "body", "status"):
             if raw.get(key) is not None and not isinstance(raw[key], str):
                 raise CommentFileError(f'{where}: "{key}" must be a string')
         if not (raw.get("body") or "").strip():
             raise CommentFileError(f'{where}: "body" is missing or empty')
+        status = raw.get("status") or "live"
+        if status not in STATUSES:
+            raise CommentFileError(f'{where}: "status" {status!r} is not one of {", ".join(STATUSES)} '
+                                   '("held": waiting for approval, never shown)')
         parent = raw.get("parent")
         if parent is not None and not isinstance(parent, str):
             raise CommentFileError(f'{where}: "parent" must be null or the id of another comment')
@@ -285,38 +327,51 @@ def parse_comment_file(text: str, expected_post: str | None, tz=dt.timezone.utc)
         parsed[cid] = ArchivedComment(
             id=cid, parent=parent, author=(raw.get("author") or "").strip() or "Anonymous",
             url=safe_url(url), date=date, body=sanitise_body(raw["body"]), note=(raw.get("note") or "").strip(),
+            status=status,
         )
 
+    for comment in parsed.values():
+        if comment.parent is not None and comment.parent not in parsed:
+            raise CommentFileError(f'comment "{comment.id}": "parent" {comment.parent!r} is no comment in this file')
+    _check_acyclic(parsed)
+    # A held comment is never shown; its replies move up to the nearest comment that is.
+    for comment in parsed.values():
+        while comment.parent is not None and parsed[comment.parent].status == "held":
+            comment.parent = parsed[comment.parent].parent
     roots = []
     for comment in parsed.values():
+        if comment.status == "held":
+            continue
         if comment.parent is None:
             roots.append(comment)
-        elif comment.parent not in parsed:
-            raise CommentFileError(f'comment "{comment.id}": "parent" {comment.parent!r} is no comment in this file')
         else:
             parsed[comment.parent].replies.append(comment)
-    _check_acyclic(parsed)
     by_date = lambda c: c.date  # noqa: E731
     roots.sort(key=by_date)
-
-    def settle(comments, depth):
-        comments.sort(key=by_date)
-        for comment in comments:
-            comment.depth = depth
-            settle(comment.replies, depth + 1)
-
-    settle(roots, 0)
+    stack = [(root, 0) for root in roots]
+    while stack:  # depth first without recursion: a reply chain may be thousands deep
+        comment, depth = stack.pop()
+        comment.depth = depth
+        comment.replies.sort(key=by_date)
+        stack.extend((reply, depth + 1) for reply in comment.replies)
     return data, ArchivedComments(roots)
 
 
 def _check_acyclic(parsed: dict) -> None:
+    """Refuse a "parent" chain that loops, each comment walked once (a long chain stays linear)."""
+    settled: set[str] = set()
     for comment in parsed.values():
-        seen, current = set(), comment
-        while current.parent is not None:
+        path, seen, current = [], set(), comment
+        while current.parent is not None and current.id not in settled:
             if current.id in seen:
-                raise CommentFileError(f'comment "{comment.id}": its "parent" chain loops back on itself')
+                raise CommentFileError(f'comment "{comment.id}": its "parent" chain loops back on itself '
+                                       f'({" -> ".join(path[path.index(current.id):] + [current.id])}); '
+                                       'one of them must have another parent or null')
             seen.add(current.id)
+            path.append(current.id)
             current = parsed[current.parent]
+        settled.update(path)
+        settled.add(current.id)
 
 
 def comment_file_for(url: str) -> str:
