@@ -111,8 +111,7 @@ FILE_KEYS = {"post", "source", "comments"}
 
 def resolve_settings(given: dict | None, environ=os.environ) -> tuple[dict, list[str]]:
     """Apply defaults and ISSO_URL to a COMMENTS setting; return it and what is wrong with it."""
-    # isso.options are data-isso-* attributes: any of Isso's options may be given.
-    conf, errors = plugin_settings.resolve(given, "COMMENTS", DEFAULTS, open_keys=("isso.options",))
+    conf, errors = plugin_settings.resolve(given, "COMMENTS", DEFAULTS)
     own: list[str] = []
     if environ.get("ISSO_URL"):
         conf["isso"]["url"] = environ["ISSO_URL"]

@@ -57,6 +57,12 @@
     })(parsed.body, target, 0);
   }
 
+  // Isso stores author and website HTML-escaped; show them as the text the reader typed.
+  function unescapeText(value) {
+    if (!value) return "";
+    return new DOMParser().parseFromString("<body>" + value, "text/html").body.textContent;
+  }
+
   function displayDate(seconds) {
     var d = new Date(seconds * 1000);
     var hour = d.getHours() % 12 || 12;
@@ -101,10 +107,10 @@
     var item = el("li", "comment comment-live" + (pending ? " comment-pending" : ""));
     item.id = "isso-" + comment.id;
     var article = el("article");
-    var author = comment.author || "Anonymous";
+    var author = unescapeText(comment.author) || "Anonymous";
     article.setAttribute("aria-label", "Comment by " + author);
     var meta = el("p", "comment-meta");
-    var website = safeHref(comment.website);
+    var website = safeHref(unescapeText(comment.website));
     var name = el(website ? "a" : "span", "comment-author", author);
     if (website) { name.href = website; name.rel = "nofollow ugc noopener"; }
     meta.appendChild(name);
@@ -367,6 +373,7 @@
           var total = Number(link.getAttribute("data-comments-archived") || 0) + live;
           var text = link.querySelector(".comment-count-text") || link;
           text.textContent = countLabel(total);
+          link.setAttribute("data-comments-counted", "1");
         });
       }).catch(function () { /* the static counts stay */ });
     });
