@@ -99,7 +99,8 @@ def test_open_post_gets_the_isso_block_with_isso_url_from_the_environment(site, 
     # comments.js travels in the theme's one JS bundle, not as a request of its own.
     assert not page.find("script", src="/theme/js/comments.js")
     bundle = page.find("script", src=re.compile(r"^/theme/js/site\.[0-9a-f]+\.js$"))
-    assert "comment-form" in site.read(bundle["src"].lstrip("/"))
+    assert "data-comments-client" in site.read(bundle["src"].lstrip("/"))
+    assert live["data-comments-client"] == "/theme/js/comments-live.js" and site.read("theme/js/comments-live.js")
     assert "connect-src 'self' http://127.0.0.1:9" in page.find("meta", attrs={"http-equiv": "Content-Security-Policy"})["content"]
 
 
