@@ -151,7 +151,13 @@ TOC = {"min_headings": 3, "levels": (2, 3)}
 
 # Content-Security-Policy meta on every page (plugins/csp): 'self', the comment service, hashed
 # inline scripts, WebAssembly on the search page.
-CSP = {"enabled": True, "wasm": ["search.html"], "extra": {}}
+# The no-JS search form submits to the web search (SEARCH's fallback_action): allowed on search.html only.
+CSP = {
+    "enabled": True,
+    "wasm": ["search.html"],
+    "extra": {},
+    "pages": {"search.html": {"form-action": [SEARCH["fallback_action"]]}},
+}
 
 # Templates: everything printed is escaped unless it is HTML we made safe (Pelican's rendered
 # bodies, the sanitised comments, the toc); the sidebar is rendered once per build (plugins/fastbuild/sitewide.py).
@@ -170,7 +176,7 @@ MENUITEMS = ()
 # Theme assets (plugins/assets): one CSS and one JS bundle; Pygments styles must pass 4.5:1 contrast.
 ASSETS_PYGMENTS_LIGHT = "default"
 ASSETS_PYGMENTS_DARK = "github-dark"
-ASSETS_JS = ["theme-toggle.js", "copy-code.js", "comments.js", "embeds.js"]  # drop a name to switch that feature off
+ASSETS_JS = ["frame-guard.js", "theme-toggle.js", "copy-code.js", "comments.js", "embeds.js"]  # drop a name to switch that feature off
 
 # Images (plugins/images): copies at these widths in AVIF and WebP, cached under CACHE_PATH;
 # `sizes` is the post column's width in the theme.

@@ -37,6 +37,8 @@ Settings (under CSP, defaults applied in `resolve_settings`):
     wasm      pages (glob patterns under the output folder) that get 'wasm-unsafe-eval'
               besides those whose scripts name pagefind (["search.html"]); True: all; False: none
     extra     {"img-src": ["https://example.org"], ...} added to the policy
+    pages     {"search.html": {"form-action": ["https://duckduckgo.com/"]}}: added on the pages
+              (glob patterns under the output folder) that need them, e.g. the no-JS search form's target
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ logger = logging.getLogger(__name__)
 # player); receivers get the page's HTML and return origins. Pages no receiver names keep 'none'.
 FRAME_SOURCES = signal("csp.frame_sources")
 
-DEFAULTS = {"enabled": True, "wasm": ["search.html"], "extra": {}}
+DEFAULTS = {"enabled": True, "wasm": ["search.html"], "extra": {}, "pages": {}}
 WASM = "'wasm-unsafe-eval'"
 PAGEFIND_RE = re.compile(r"pagefind", re.I)
 
@@ -483,6 +485,19 @@ def _wasm_for(page: str, conf: dict):
     return "auto" if conf["wasm"] is not False else False
 
 
+def _for_page(base: dict[str, list[str]], page: str, conf: dict) -> dict[str, list[str]]:
+    """base with what CSP["pages"] adds to the page at this output path."""
+    extra = [sources for pattern, sources in (conf.get("pages") or {}).items() if fnmatch.fnmatch(page, pattern)]
+    if not extra:
+        return base
+    policy = {key: list(values) for key, values in base.items()}
+    for directives in extra:
+        for directive, sources in directives.items():
+            policy[directive] = [s for s in policy.get(directive, ["'self'"]) if s != "'none'"]
+            policy[directive] += [s for s in sources if s not in policy[directive]]
+    return policy
+
+
 def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf: dict, siteurl: str,
                     known=frozenset()) -> list[tuple[str, str, str]]:
     """Write the CSP meta into the given pages; return [(page, message, hint)]."""
@@ -731,7 +746,7 @@ def policy_for_render(text: str, context: dict, template: str = "") -> str:
         return text
     page = str(context.get("output_file") or "")
     items = _page_items(context)
-    base = state["base"]
+    base = _for_page(state["base"], page, state["conf"])
     scan = _scan(text)
     policy, found = _page_policy(text, scan, base, _wasm_for(page, state["conf"]), state["site_origin"], state["known"])
     # A content already reported by name fails the build; its markup shown here again says nothing new.
