@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, CHROMIUM_ARGS, Site, free_port
 
 from blogkit.build import BuildError
+from conftest import CHROMIUM, CHROMIUM_ARGS, Site, free_port
 
 # Our own corpus of script carriers (no third-party text): raw and encoded, for the
 # fields a post carries. Each one, if it ran, would call alert() or navigate.
@@ -110,10 +110,10 @@ def test_hostile_fields_run_nothing_in_chromium(hostile, serve_folder):
 
 
 def test_hostile_pages_list_only_our_own_script_hashes(hostile):
-    from plugins.csp import theme_scripts
     from pelican.settings import read_settings
 
     from blogkit.build import ROOT
+    from plugins.csp import theme_scripts
 
     ours = theme_scripts(read_settings(str(ROOT / "pelicanconf.py")))[0]
     for path in hostile.output.rglob("*.html"):
