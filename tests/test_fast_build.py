@@ -394,8 +394,8 @@ def _save(path: Path, old: str, new: str) -> None:
 
 def test_the_hot_path_takes_body_edits_only_and_writes_what_a_clean_serial_build_writes(site, tmp_path):
     """The preview server passes the saved files: a body edit is the hot path, anything else the full build."""
-    import fastbuild
-    from fastbuild import hot
+    from plugins import fastbuild
+    from plugins.fastbuild import hot
 
     write_posts(site)
     # A post without a Summary: its automatic summary (its body) shows on the list pages.

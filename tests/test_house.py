@@ -57,7 +57,10 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            targets = [f"{base}.{alias.name}" for alias in node.names]
+            # "from . import memo" imports the submodule; only a name defined in the package imports the package
+            if any(target not in known for target in targets):
+                targets.append(base)
         else:
             continue
         for target in targets:

@@ -43,7 +43,6 @@ import time
 from pelican import signals
 
 from blogkit import runhooks
-from blogkit.plugin_settings import with_defaults
 from blogkit.problems import notice
 
 from . import compat
@@ -51,17 +50,7 @@ from . import compat
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)  # the compatibility notice is an INFO record; the build collects it
 
-DEFAULTS = {"enabled": True, "workers": None, "min_sources": 40, "incremental": True, "hot": True}
-# What the last build did, for tests and the benchmark (see stats()).
-_last = {"fast": False}
-
-
-def options(settings: dict) -> dict:
-    """FASTBUILD with defaults applied; a bad value is reported, not crashed on."""
-    merged = with_defaults(settings, "FASTBUILD", DEFAULTS)
-    if merged["workers"] is None:
-        merged["workers"] = os.cpu_count() or 1
-    return merged
+from .config import DEFAULTS, _last, options  # noqa: E402,F401 (hot.py reads them there, not from this package)
 
 
 def _fast(settings: dict) -> bool:

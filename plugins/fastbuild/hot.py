@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 stats = {"taken": False, "declined": ""}
 # Page post-processors, named by module: their `initialized` and `finalized` receivers run
 # around the hot path's rendering, for its folder of re-rendered pages.
-POST_PROCESSORS = ("csp",)
+POST_PROCESSORS = ("plugins.csp",)
 
 _kept: dict = {}  # what the last fast, incremental build in this process left for the hot path
 
@@ -169,7 +169,7 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
     """Update the live site for one post's body edit; None when the full build must run."""
     started = time.perf_counter()
     stats["taken"], stats["declined"] = False, ""
-    from . import _last, options
+    from .config import _last, options
 
     if not (options(settings)["enabled"] and options(settings)["hot"] and options(settings)["incremental"]):
         return _decline("FASTBUILD's hot path is off in these settings")
@@ -290,7 +290,7 @@ def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
 def _post_processors(signal, pelican) -> None:
     """Send signal to the page post-processors' receivers only, for the hot path's folder."""
     for receiver in list(signal.receivers_for(pelican)):
-        if getattr(receiver, "__module__", "").split(".")[0] in POST_PROCESSORS:
+        if getattr(receiver, "__module__", "").startswith(POST_PROCESSORS):
             receiver(pelican)
 
 
