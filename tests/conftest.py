@@ -109,19 +109,33 @@ def serve_folder():
 
 
 @pytest.fixture(scope="session")
-def chromium(tmp_path_factory):
-    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+def playwright_driver():
+    """One Playwright per worker: its sync API cannot run twice in one thread."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run .ci/run, or apt-get install chromium")
-    profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-        )
-        yield context
-        context.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_driver, tmp_path_factory):
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_browser(playwright_driver):
+    """Debian's Chromium as a browser that makes fresh, separate contexts (no shared profile)."""
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

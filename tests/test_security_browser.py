@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from blogkit.build import BuildError
-from conftest import CHROMIUM, CHROMIUM_ARGS, Site, free_port
+from conftest import Site, free_port
 
 # Our own corpus of script carriers (no third-party text): raw and encoded, for the
 # fields a post carries. Each one, if it ran, would call alert() or navigate.
@@ -56,14 +56,6 @@ def hostile(tmp_path_factory):
     return site
 
 
-def _browser():
-    from playwright.sync_api import sync_playwright
-
-    pw = sync_playwright().start()
-    browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-    return pw, browser
-
-
 @pytest.mark.parametrize("raw", BODY_RAW)
 def test_raw_script_in_a_body_fails_the_build_naming_the_file(tmp_path, raw):
     site = Site(tmp_path)
@@ -77,13 +69,13 @@ def test_raw_script_in_a_body_fails_the_build_naming_the_file(tmp_path, raw):
                for problem in failure.value.problems), failure.value
 
 
-def test_hostile_fields_run_nothing_in_chromium(hostile, serve_folder):
+def test_hostile_fields_run_nothing_in_chromium(hostile, serve_folder, chromium_browser):
+    browser = chromium_browser
     served = serve_folder(hostile.output)
     # Not blogger_redirects' stubs for old label addresses: navigating away is their job.
     pages = sorted(p.relative_to(hostile.output).as_posix() for p in hostile.output.rglob("*.html")
                    if 'name="robots" content="noindex"' not in p.read_text(encoding="utf-8"))
     assert len(pages) > 40
-    pw, browser = _browser()
     dialogs, navigations = [], []
     try:
         context = browser.new_context()
@@ -99,8 +91,7 @@ def test_hostile_fields_run_nothing_in_chromium(hostile, serve_folder):
         text.goto(f"{served.url}/2021/03/p0.html")
         body = text.inner_text("main")
     finally:
-        browser.close()
-        pw.stop()
+        context.close()
     print(f"hostile corpus: {len(VECTORS)} vectors x 4 text fields (title, label, author; site name 1) + encoded in summary "
           f"+ {len(BODY_ENCODED)} encoded body snippets; {len(pages)} pages loaded; "
           f"executed: {len(dialogs)} dialogs, {len(navigations)} navigations")
@@ -123,13 +114,13 @@ def test_hostile_pages_list_only_our_own_script_hashes(hostile):
         assert hashes <= ours, path
 
 
-def test_no_js_search_form_submits_under_the_production_policy(tmp_path, serve_folder):
+def test_no_js_search_form_submits_under_the_production_policy(tmp_path, serve_folder, chromium_browser):
+    browser = chromium_browser
     site = Site(tmp_path)
     site.post("a", body="Words to find.")
     port = free_port()
     site.build(SITEURL=f"http://127.0.0.1:{port}", FEED_DOMAIN=f"http://127.0.0.1:{port}")
     served = serve_folder(site.output, port)
-    pw, browser = _browser()
     violations = []
     try:
         context = browser.new_context(java_script_enabled=False)
@@ -143,32 +134,31 @@ def test_no_js_search_form_submits_under_the_production_policy(tmp_path, serve_f
         tab.wait_for_load_state()
         landed = tab.url
     finally:
-        browser.close()
-        pw.stop()
+        context.close()
     assert landed.startswith("https://duckduckgo.com/?q=backups"), landed
     assert violations == []
 
 
-def test_a_page_framed_by_another_site_hides_itself(hostile, tmp_path, serve_folder):
+def test_a_page_framed_by_another_site_hides_itself(hostile, tmp_path, serve_folder, chromium_browser):
+    browser = chromium_browser
     served = serve_folder(hostile.output)
     other = tmp_path / "other"
     other.mkdir()
     (other / "frame.html").write_text(f'<!doctype html><title>x</title><iframe src="{served.url}/2021/03/p1.html"></iframe>')
     attacker = serve_folder(other)
-    pw, browser = _browser()
+    context = browser.new_context()
     try:
-        tab = browser.new_page()
+        tab = context.new_page()
         tab.goto(f"{attacker.url}/frame.html")
         tab.wait_for_timeout(500)
         frames = [f for f in tab.frames if f.url.endswith("/2021/03/p1.html")]
         top = tab.url
         hidden = frames[0].evaluate("document.documentElement.hidden") if frames else None
-        own = browser.new_page()
+        own = context.new_page()
         own.goto(f"{served.url}/2021/03/p1.html")
         shown = own.evaluate("document.documentElement.hidden")
     finally:
-        browser.close()
-        pw.stop()
+        context.close()
     # Chromium refuses a cross-origin frame's navigation of the top without a click: the page hides instead.
     assert top.startswith(served.url) or hidden is True, (top, hidden)
     assert shown is False  # not framed: shown as usual

@@ -201,6 +201,9 @@ def stats() -> dict:
 def register() -> None:
     """Connect the fast path, or nothing (Pelican's serial path) when Pelican is not as expected."""
     _last["fast"] = False
+    # A build that broke off (or a test) may have left our own wrappers on Pelican's
+    # classes; the check must see Pelican's internals, not them.
+    _reset()
     changed = compat.problems()
     if changed:
         notice("fastbuild: Pelican's internals are not as this plugin expects ("
