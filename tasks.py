@@ -1,10 +1,12 @@
 """Tasks for writing, previewing and publishing the blog (run `invoke --list`)."""
 
+import functools
+import os
 import shutil
 import sys
 from pathlib import Path
 
-from invoke import task
+from invoke import task as invoke_task
 
 from blogkit.build import ROOT, BuildError, build as strict_build
 
@@ -12,6 +14,43 @@ SETTINGS = ROOT / "pelicanconf.py"
 PUBLISH_SETTINGS = ROOT / "publishconf.py"
 OUTPUT = ROOT / "output"
 CONTENT = ROOT / "content"
+HELP_FLAGS = ("-h", "--help")
+
+
+def task(*args, **kwargs):
+    """invoke's @task, answering --help wherever it is given and never acting on it."""
+
+    def answer_help(body):
+        # invoke reads `new-post --help` as the title "--help": a value that is a help
+        # flag shows the task's help instead (invoke itself handles --help after a value).
+        @functools.wraps(body)
+        def run(c, *values, **options):
+            if any(isinstance(value, str) and value in HELP_FLAGS for value in (*values, *options.values())):
+                sys.stdout.flush()
+                os.execv(sys.executable, [sys.executable, "-m", "invoke", "--help", body.__name__.replace("_", "-")])
+            return body(c, *values, **options)
+
+        return invoke_task(run, **kwargs)
+
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return answer_help(args[0])
+    return answer_help
+
+
+def _port(value) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        port = -1
+    if not 0 < port < 65536:
+        sys.exit(f"--port must be a number from 1 to 65535, not {value!r}")
+    return port
+
+
+def _need_java(task_name: str) -> None:
+    if shutil.which("java") is None:
+        sys.exit(f"{task_name}: Java is missing, and the gate's HTML check (the Nu HTML checker) needs it: "
+                 "install Java 17 (e.g. apt-get install default-jre-headless)")
 
 
 def _build_or_exit(settings=SETTINGS, output=OUTPUT, overrides=None):
@@ -38,13 +77,15 @@ def clean(c):
     "content": "Content folder (default content/)",
     "output": "Output folder (default output/)",
     "future": "Include posts dated in the future (normally scheduled and left out)",
+    "production": "Build with publishconf.py, as publish does (absolute URLs, no drafts)",
 })
-def build(c, content=None, output=None, future=False):
+def build(c, content=None, output=None, future=False, production=False):
     """Build the site strictly into output/ (any warning or error fails it)."""
     overrides = {"PATH": str(Path(content).resolve())} if content else {}
     if future:
         overrides["WITH_FUTURE_DATES"] = True
-    _build_or_exit(output=Path(output).resolve() if output else OUTPUT, overrides=overrides or None)
+    _build_or_exit(settings=PUBLISH_SETTINGS if production else SETTINGS,
+                   output=Path(output).resolve() if output else OUTPUT, overrides=overrides or None)
 
 
 @task(pre=[clean])
@@ -56,27 +97,47 @@ def rebuild(c):
 @task(help={"port": "Port on 127.0.0.1 (default 8000)", "no_build": "Serve output/ as it is"})
 def serve(c, port=8000, no_build=False):
     """Build, then serve output/ on http://127.0.0.1:8000."""
-    from blogkit.serve import serve as serve_output
+    from blogkit.serve import ServeError, make_server, serve as serve_output
 
+    port = _port(port)
+    try:
+        httpd = make_server(OUTPUT, port=port)  # before the build: a busy port fails at once
+    except ServeError as exc:
+        sys.exit(f"serve: {exc}")
     if not no_build:
-        _build_or_exit(overrides={"SITEURL": f"http://127.0.0.1:{port}"})
-    serve_output(OUTPUT, port=int(port))
+        try:
+            _build_or_exit(overrides={"SITEURL": f"http://127.0.0.1:{port}"})
+        except SystemExit:
+            httpd.server_close()
+            raise
+    serve_output(OUTPUT, port=port, httpd=httpd)
 
 
 @task(help={"port": "Port on 127.0.0.1 (default 8000)"})
 def livereload(c, port=8000):
-    """Serve on http://127.0.0.1:8000, rebuild on change, reload the browser."""
-    from blogkit.serve import livereload as run_livereload
+    """Serve on http://127.0.0.1:8000, rebuild on every save, reload the open pages."""
+    from blogkit.serve import ServeError, livereload as run_livereload
 
-    run_livereload(SETTINGS, OUTPUT, port=int(port))
+    try:
+        run_livereload(SETTINGS, OUTPUT, port=_port(port))
+    except ServeError as exc:
+        sys.exit(f"livereload: {exc}")
 
 
 @task(help={"title": "The post's title", "category": "Its category (default Consulting)"})
 def new_post(c, title, category="Consulting"):
-    """Create a draft post content/posts/YYYY/<slug>.md."""
-    from blogkit.newpost import new_post as make_post
+    """Create a draft post content/posts/YYYY/<slug>.md and print its preview address."""
+    from blogkit.build import load_settings
+    from blogkit.newpost import NewPostError, new_post as make_post, preview_url
 
-    print(f"Created {make_post(title, CONTENT, category=category).relative_to(ROOT)}")
+    try:
+        path = make_post(title, CONTENT, category=category)
+    except NewPostError as exc:
+        sys.exit(f"new-post: {exc}")
+    print(f"Created {path.relative_to(ROOT)} (Status: draft)")
+    url = preview_url(path, load_settings(SETTINGS))
+    if url:
+        print(f"Preview: {url} while `uv run invoke livereload` runs")
 
 
 @task(help={
@@ -176,17 +237,27 @@ def import_blogger(c, path, content=None, download_images=True, dry_run=False, f
     "output": "Built site to check (default output/)",
     "settings": "Settings it was built with (default pelicanconf.py; publishconf.py for a production build)",
     "siteurl": "SITEURL whose absolute links map to the output root (default: the settings' SITEURL)",
+    "production": "Build with publishconf.py into a temporary folder and check that, as publish does",
 })
-def check(c, output=None, settings=None, siteurl=None):
+def check(c, output=None, settings=None, siteurl=None, production=False):
     """Run the publishing gate on a built site: links, anchors, HTML, drafts, feeds."""
-    from blogkit.build import load_settings
-    from blogkit.check import check_site, format_report
+    from blogkit.publish import PublishError, check_built, check_production
 
+    _need_java("check")
+    if production:
+        try:
+            check_production(ROOT, PUBLISH_SETTINGS)
+        except PublishError as exc:
+            sys.exit(f"check failed: {exc}")
+        return
     folder = Path(output).resolve() if output else OUTPUT
-    problems = check_site(folder, load_settings(Path(settings).resolve() if settings else SETTINGS), siteurl=siteurl)
-    if problems:
-        sys.exit(format_report(problems))
-    print(f"{folder} passed the gate: links, anchors, HTML, drafts and feeds are fine")
+    settings_file = Path(settings).resolve() if settings else SETTINGS
+    if not settings_file.is_file():
+        sys.exit(f"check: no settings file {settings_file}")
+    try:
+        check_built(folder, settings_file, siteurl=siteurl)
+    except PublishError as exc:
+        sys.exit(str(exc))
 
 
 @task(help={
@@ -198,6 +269,7 @@ def publish(c, push=False, remote="origin", branch="gh-pages"):
     """Build with publishconf.py, run the gate, commit the site to gh-pages (--push: push it)."""
     from blogkit.publish import PublishError, publish as publish_site
 
+    _need_java("publish")
     try:
         publish_site(ROOT, PUBLISH_SETTINGS, push=push, remote=remote, branch=branch)
     except PublishError as exc:

@@ -275,6 +275,43 @@ def replace_dir(new: Path, target: Path) -> None:
         _deletions.append(thread)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def sweep_leftovers(folder: Path, prefix: str, legacy_age: float = 3600.0) -> list[Path]:
+    """Delete folder/<prefix><pid>-* folders whose process is gone (a build or publish that was killed).
+
+    Names without a pid (written before names carried one) go once they are
+    older than legacy_age seconds. Returns what was deleted.
+    """
+    swept = []
+    try:
+        candidates = [path for path in Path(folder).iterdir() if path.name.startswith(prefix) and path.is_dir()]
+    except OSError:
+        return swept
+    for path in candidates:
+        owner = path.name[len(prefix):].split("-", 1)[0]
+        if owner.isdigit():
+            if int(owner) == os.getpid() or _alive(int(owner)):
+                continue
+        else:
+            try:
+                if time.time() - path.stat().st_mtime < legacy_age:
+                    continue
+            except OSError:
+                continue
+        shutil.rmtree(path, ignore_errors=True)
+        swept.append(path)
+    return swept
+
+
 def build(
     settings_file: str | Path = ROOT / "pelicanconf.py",
     output: str | Path | None = None,
@@ -302,7 +339,11 @@ def build(
         # the pages that show it; anything else it declines, and the full build runs.
         if runhooks.try_hot_path(settings, target, changed) is not None:
             return BuildResult(output=target, seconds=time.perf_counter() - started)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+    # What a killed build left beside the output (its staging folder, a replaced site
+    # it had no time to delete) goes now; the pid in the name tells a live build's apart.
+    sweep_leftovers(target.parent, f".{target.name}.building-")
+    sweep_leftovers(target.parent, f".{target.name}.old-")
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-{os.getpid()}-", dir=target.parent))
     settings["OUTPUT_PATH"] = str(staging)
     # The staging folder starts empty, so there is nothing stale to delete.
     settings["DELETE_OUTPUT_DIRECTORY"] = False

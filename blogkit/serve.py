@@ -1,21 +1,75 @@
-"""Serve the built site on 127.0.0.1, optionally rebuilding and reloading on change."""
+"""Serve the built site on 127.0.0.1 like GitHub Pages; the preview server also rebuilds and reloads.
+
+The preview (`invoke livereload`) is ours rather than the livereload package's:
+that package injects an inline <script>, which the site's own CSP blocks, and
+its watcher missed edits. Here a thread serves the site while the main thread
+polls the sources' mtimes and rebuilds; each build that goes live bumps a
+generation number that open pages hear about by Server-Sent Events. The small
+script that listens is served from the site's own origin ('self' in the CSP)
+and is added to HTML responses by this server only, so no built site (`invoke
+build`, `publish`) ever contains it.
+"""
 
 from __future__ import annotations
 
-import functools
+import errno
+import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 from blogkit.build import ROOT, BuildError, build, load_settings
 
 WATCHED = ("content", "theme", "plugins", "pelicanconf.py")
+# The preview's own addresses, beside the site's pages (no site path starts with "_preview").
+RELOAD_SCRIPT = "/_preview/reload.js"
+RELOAD_EVENTS = "/_preview/events"
+RELOAD_JS = Path(__file__).with_name("reload.js")
+# Editors' swap and backup files are not sources.
+IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".part")
 
 
-def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000):
+class ServeError(Exception):
+    """The server cannot start; the message says why and what to do."""
+
+
+class ReloadHub:
+    """The generation of the site being served; open pages wait on it."""
+
+    def __init__(self):
+        self.generation = 0
+        self.closed = False
+        self._changed = threading.Condition()
+
+    def bump(self) -> None:
+        """A new site is live: wake every open page."""
+        with self._changed:
+            # Milliseconds, not a count: a page opened from an earlier server process
+            # still reloads when a restarted one builds.
+            self.generation = max(self.generation + 1, int(time.time() * 1000))
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """The server is stopping: let every waiting page go."""
+        with self._changed:
+            self.closed = True
+            self._changed.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Return the generation once it differs from `seen` (or after timeout)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.generation != seen or self.closed, timeout)
+            return self.generation
+
+
+def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000, hub: ReloadHub | None = None):
     """Return a threaded HTTP server that answers like GitHub Pages does.
 
     /foo finds foo.html, /dir/ finds dir/index.html, and a missing path gets
-    404.html with status 404, so old Blogger links can be tried locally.
+    404.html with status 404, so old Blogger links can be tried locally. With
+    a hub (the preview), HTML pages get the reload script and nothing is cached.
     """
     from http.server import ThreadingHTTPServer
 
@@ -25,30 +79,101 @@ def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000):
         base_path = str(output)
 
         def do_GET(self):  # noqa: N802 - http.server's naming
-            if self.get_path_that_exists(self.path.split("?", 1)[0]) is None:
-                return self._not_found()
-            return super().do_GET()
+            self._answer(head=False)
 
-        def _not_found(self):
-            page = Path(self.base_path) / "404.html"
-            body = page.read_bytes() if page.exists() else b"Not found"
-            self.send_response(404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+        def do_HEAD(self):  # noqa: N802 - http.server's naming
+            self._answer(head=True)
+
+        def _answer(self, head: bool):
+            path = self.path.split("?", 1)[0].split("#", 1)[0]
+            if hub is not None and path == RELOAD_EVENTS and not head:
+                return self._events()
+            if hub is not None and path == RELOAD_SCRIPT:
+                return self._send(200, RELOAD_JS.read_bytes(), "text/javascript; charset=utf-8", head)
+            found = self._find(path)
+            if found is None:
+                page = Path(self.base_path) / "404.html"
+                body = page.read_bytes() if page.exists() else b"Not found"
+                return self._send(404, self._with_reload(body), "text/html; charset=utf-8", head)
+            if hub is not None and found.endswith(".html") and os.path.isfile(self.translate_path(found)):
+                try:
+                    body = Path(self.translate_path(found)).read_bytes()
+                except OSError:  # the site was swapped between the look-up and the read
+                    return self._send(503, b"Rebuilding, try again", "text/plain", head)
+                return self._send(200, self._with_reload(body), "text/html; charset=utf-8", head)
+            self.path = found
+            return super().do_HEAD() if head else super().do_GET()
+
+        def _find(self, path: str) -> str | None:
+            # Pelican's own look-up logs a warning for every miss, which a build running
+            # at that moment in this process would count as a build problem.
+            trailing = path.endswith("/")
+            stem = path.rstrip("/")
+            for suffix in self.SUFFIXES:
+                if suffix == "/" and not trailing:
+                    continue
+                if os.path.exists(self.translate_path(stem + suffix)):
+                    return stem + suffix
+            return None
+
+        def _with_reload(self, body: bytes) -> bytes:
+            if hub is None:
+                return body
+            tag = f'<script src="{RELOAD_SCRIPT}" data-generation="{hub.generation}" defer></script>'.encode()
+            at = body.find(b"</head>")
+            return body[:at] + tag + body[at:] if at >= 0 else tag + body
+
+        def _send(self, status: int, body: bytes, content_type: str, head: bool):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            if hub is not None:
+                self.send_header("Cache-Control", "no-store")
             self.end_headers()
-            self.wfile.write(body)
+            if not head:
+                self.wfile.write(body)
+
+        def _events(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            seen = None
+            try:
+                self.wfile.write(b"retry: 500\n\n")
+                while not hub.closed:
+                    generation = hub.generation if seen is None else hub.wait(seen, timeout=15)
+                    # A comment line every 15 s finds a closed tab (the write fails).
+                    message = f"event: build\ndata: {generation}\n\n" if generation != seen else ": still here\n\n"
+                    self.wfile.write(message.encode())
+                    self.wfile.flush()
+                    seen = generation
+            except OSError:  # the tab was closed or reloaded
+                pass
+            self.close_connection = True
 
         def log_message(self, *args):
             pass
 
-    ThreadingHTTPServer.allow_reuse_address = True
-    return ThreadingHTTPServer((host, port), Handler)
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True  # open event streams never hold the process at exit
+        allow_reuse_address = True
+
+    try:
+        return Server((host, port), Handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ServeError(f"port {port} on {host} is already in use (another `invoke serve` or "
+                             f"`livereload`?): choose another with --port {port + 1}") from None
+        if exc.errno == errno.EACCES:
+            raise ServeError(f"port {port} needs administrator rights: choose one above 1023 with --port 8000") from None
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def serve(output: Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(output: Path, host: str = "127.0.0.1", port: int = 8000, httpd=None) -> None:
     """Serve a built site on host:port until interrupted."""
-    httpd = make_server(output, host, port)
-    print(f"Serving {output} on http://{host}:{port}/ (Ctrl-C to stop)")
+    httpd = httpd or make_server(output, host, port)
+    print(f"Serving {output} on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
     try:
         httpd.serve_forever()
     except KeyboardInterrupt:
@@ -69,7 +194,6 @@ def free_port() -> int:
 def wait_for_port(port: int, process=None, timeout: float = 20.0) -> None:
     """Wait until something listens on 127.0.0.1:port, or fail saying why."""
     import socket
-    import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -99,10 +223,11 @@ def serve_in_child(folder: Path, port: int):
     return process
 
 
-def rebuild_or_report(settings_file: Path, overrides: dict | None = None, output: Path | None = None) -> bool:
+def rebuild_or_report(settings_file: Path, overrides: dict | None = None, output: Path | None = None,
+                      changed: list[Path] | None = None) -> bool:
     """Build; on failure print every problem and keep the last good site."""
     try:
-        result = build(settings_file, output, overrides=overrides)
+        result = build(settings_file, output, overrides=overrides, changed=changed)
     except BuildError as exc:
         for notice in exc.notices:
             print(f"note: {notice}", file=sys.stderr)
@@ -123,6 +248,43 @@ def preview_overrides(settings_file: Path) -> dict:
     return {"SEARCH": search}
 
 
+def sources(paths: list[Path]) -> dict[Path, tuple[int, int, int]]:
+    """Every watched file with its (mtime_ns, size, inode): any save changes one of them."""
+    found = {}
+
+    def add(path: Path) -> None:
+        try:
+            stat = path.stat()
+        except OSError:  # deleted while we looked
+            return
+        found[path] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+    for root in paths:
+        if root.is_file():
+            add(root)
+            continue
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+            for name in files:
+                if not name.startswith((".", "#")) and not name.endswith(IGNORED_SUFFIXES):
+                    add(Path(folder, name))
+    return found
+
+
+def changes(before: dict, after: dict) -> list[Path]:
+    """The files saved, added or deleted between two looks."""
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+def draft_urls(output: Path, settings: dict, siteurl: str) -> list[str]:
+    """The addresses of the draft previews in a built site."""
+    pattern = settings.get("DRAFT_SAVE_AS") or ""
+    folder = pattern.split("{", 1)[0].rsplit("/", 1)[0] if "/" in pattern.split("{", 1)[0] else ""
+    if not pattern or not folder or not (output / folder).is_dir():
+        return []
+    return [f"{siteurl}/{path.relative_to(output).as_posix()}" for path in sorted((output / folder).rglob("*.html"))]
+
+
 def livereload(
     settings_file: Path,
     output: Path,
@@ -130,14 +292,62 @@ def livereload(
     port: int = 8000,
     overrides: dict | None = None,
     watched: list[Path] | None = None,
+    interval: float = 0.2,
 ) -> None:
-    """Rebuild on every change under content/, theme/ and plugins/; the browser reloads."""
-    from livereload import Server
+    """Serve the site, rebuild on every save under content/, theme/, plugins/ and pelicanconf.py, reload open pages."""
+    siteurl = f"http://{host}:{port}"
+    overrides = {"SITEURL": siteurl, **preview_overrides(settings_file), **(overrides or {})}
+    watched = [Path(path) for path in (watched or [ROOT / name for name in WATCHED])]
+    output = Path(output).resolve()
+    hub = ReloadHub()
+    httpd = make_server(output, host, port, hub)  # first: a busy port fails before a long build
+    if threading.current_thread() is threading.main_thread():
+        # `kill` (or a test stopping us) ends a build like Ctrl-C: its staging folder is removed.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    threading.Thread(target=httpd.serve_forever, name="preview-server", daemon=True).start()
+    settings = load_settings(settings_file, overrides)
+    try:
+        seen = sources(watched)
+        if rebuild_or_report(settings_file, overrides, output):
+            hub.bump()
+        print(f"Previewing on {siteurl}/ : rebuilds on every save and reloads open pages (Ctrl-C to stop)", flush=True)
+        drafts = _print_drafts(output, settings, siteurl, None)
+        while True:
+            time.sleep(interval)
+            now = sources(watched)
+            if now == seen:
+                continue
+            # Let a save that writes in steps finish, then build from what is on disk.
+            for _ in range(10):
+                time.sleep(0.05)
+                settled = sources(watched)
+                if settled == now:
+                    break
+                now = settled
+            changed = changes(seen, now)
+            # Compared with the look taken before the build: a save during a build starts the next one.
+            seen = now
+            print(f"Changed: {', '.join(_name(path) for path in changed[:5])}"
+                  + (f" and {len(changed) - 5} more" if len(changed) > 5 else ""), flush=True)
+            if rebuild_or_report(settings_file, overrides, output, changed=changed):
+                hub.bump()
+                drafts = _print_drafts(output, settings, siteurl, drafts)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        hub.close()
+        httpd.shutdown()
+        httpd.server_close()
 
-    overrides = {"SITEURL": f"http://{host}:{port}", **preview_overrides(settings_file), **(overrides or {})}
-    rebuild = functools.partial(rebuild_or_report, settings_file, overrides, output)
-    rebuild()
-    server = Server()
-    for path in watched or [ROOT / name for name in WATCHED]:
-        server.watch(str(path), rebuild)
-    server.serve(host=host, port=port, root=str(output), open_url_delay=None)
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _print_drafts(output: Path, settings: dict, siteurl: str, shown: list[str] | None) -> list[str]:
+    urls = draft_urls(output, settings, siteurl)
+    if urls != shown and (urls or shown is not None):
+        print(f"Drafts ({len(urls)}): " + ("none" if not urls else ""), flush=True)
+        for url in urls:
+            print(f"  {url}", flush=True)
+    return urls

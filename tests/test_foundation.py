@@ -116,11 +116,11 @@ def test_build_task_exits_non_zero_naming_the_file(site):
 
 
 def test_new_post_writes_a_draft_stub(tmp_path):
-    from blogkit.newpost import new_post
+    from blogkit.newpost import NewPostError, new_post
 
     path = new_post("Backups: Why Bother?", tmp_path)
     text = path.read_text()
     assert path.relative_to(tmp_path).parts[0] == "posts" and path.name == "backups-why-bother.md"
     assert "Title: Backups: Why Bother?" in text and "Status: draft" in text
-    with pytest.raises(FileExistsError):
+    with pytest.raises(NewPostError, match="already exists"):
         new_post("Backups: Why Bother?", tmp_path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -33,9 +34,14 @@ First we take the printers, then we take the fax machines of the whole office.
 """
 
 
-def env() -> dict:
-    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SITEURL", "PUBLISH_CNAME")}
-    return {**clean, **IDENTITY, "GIT_CONFIG_NOSYSTEM": "1"}
+# The repository variables a real deployment sets (placeholders are refused with --push).
+PRODUCTION = {"SITEURL": "https://notes.consultant.net", "ISSO_URL": "https://comments.consultant.net"}
+
+
+def env(**production) -> dict:
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("PYTHONPATH", "SITEURL", "PUBLISH_CNAME", "ISSO_URL", "CI")}
+    return {**clean, **IDENTITY, "GIT_CONFIG_NOSYSTEM": "1", **PRODUCTION, **production}
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -65,9 +71,10 @@ def clone(tmp_path) -> Path:
     return work
 
 
-def publish(clone: Path, *args: str) -> subprocess.CompletedProcess:
+def publish(clone: Path, *args: str, **production) -> subprocess.CompletedProcess:
     """Run `invoke publish` in the clone, as the author would (the clone's own tasks.py and blogkit/)."""
-    return subprocess.run([sys.executable, "-m", "invoke", "publish", *args], cwd=clone, env=env(),
+    environ = {k: v for k, v in env(**production).items() if v is not None}
+    return subprocess.run([sys.executable, "-m", "invoke", "publish", *args], cwd=clone, env=environ,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -97,7 +104,7 @@ def test_publish_pushes_a_checked_site_and_refuses_a_broken_one(clone):
     assert run.returncode == 0, run.stdout + run.stderr
     files = tree(origin)
     assert {"index.html", ".nojekyll", POST, "CNAME", "feeds/all.atom.xml", "404.html"} <= files
-    assert git(origin, "show", "gh-pages:CNAME") == "blog.example.com"
+    assert git(origin, "show", "gh-pages:CNAME") == "notes.consultant.net"
     assert not [name for name in files if "secret-plans" in name or name.startswith("drafts/")]
     leaks = subprocess.run(["git", "grep", "-I", "-i", "-e", "secret plans", "-e", "secret-plans", "-e", "fax machines", "gh-pages"],
                            cwd=origin, capture_output=True, text=True)
@@ -204,3 +211,70 @@ def test_workflow_runs_the_readme_test_command_then_publishes():
     assert "uv run pytest" in readme and "run: uv run pytest" in workflow
     assert workflow.index("run: uv run pytest") < workflow.index("uv run invoke publish --push")
     assert "contents: write" in workflow and "astral-sh/setup-uv@" in workflow
+
+
+@pytest.mark.parametrize("variables, named", [
+    ({"SITEURL": None}, "SITEURL is 'https://blog.example.com': set the SITEURL variable"),
+    ({"ISSO_URL": None}, "the comment server is 'https://comments.blog.example.com': set ISSO_URL"),
+    ({"PUBLISH_CNAME": "blog.example.org"}, "the CNAME would be 'blog.example.org': set PUBLISH_CNAME"),
+])
+def test_push_refuses_placeholders_before_anything_is_built_or_committed(clone, variables, named):
+    run = publish(clone, "--push", **variables)
+    assert run.returncode == 1
+    assert named in run.stderr and "refused with --push" in run.stderr and "Traceback" not in run.stderr
+    assert "Building" not in run.stdout
+    assert tip(clone) is None and tip(bare(clone)) is None
+
+
+def test_ci_refuses_placeholders_without_push_and_a_local_publish_only_warns(clone):
+    run = publish(clone, SITEURL=None, CI="true")
+    assert run.returncode == 1 and "refused with CI=true" in run.stderr and "SITEURL" in run.stderr
+    assert tip(clone) is None
+    run = publish(clone, SITEURL=None, ISSO_URL=None)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "warning: SITEURL is 'https://blog.example.com'" in run.stdout
+    assert "warning: the comment server is 'https://comments.blog.example.com'" in run.stdout
+    assert tip(clone) is not None
+
+
+def test_a_second_publish_of_unchanged_sources_adds_no_commit(clone):
+    origin = bare(clone)
+    run = publish(clone, "--push")
+    assert run.returncode == 0, run.stdout + run.stderr
+    first = tip(origin)
+    run = publish(clone, "--push")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "The site is unchanged: gh-pages stays at" in run.stdout
+    assert tip(origin) == first and tip(clone) == first
+    assert git(origin, "rev-list", "--count", "gh-pages") == "1"
+    # The sitemap dates index pages by the newest content, not by the build clock.
+    sitemap = git(origin, "show", "gh-pages:sitemap.xml")
+    assert "<loc>https://notes.consultant.net/</loc>" in sitemap
+
+
+def test_a_killed_publish_leaves_no_folder_after_the_next_one(clone, tmp_path):
+    import tempfile
+
+    tmp = Path(tempfile.gettempdir())
+    # What a publish killed with SIGKILL leaves: its folder, named after a process that is gone.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = tmp / f"blog-publish-{dead.stdout.strip()}-abc123"
+    (leftover / "site").mkdir(parents=True)
+    (leftover / "site" / "index.html").write_text("old", encoding="utf-8")
+    mine = tmp / f"blog-publish-{os.getpid()}-alive"  # a live process's folder stays
+    mine.mkdir()
+    try:
+        run = publish(clone, SITEURL=None, ISSO_URL=None)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert not leftover.exists()
+        assert mine.exists()
+        # A failed publish leaves nothing in /tmp either.
+        before = set(tmp.glob("blog-publish-*"))
+        (clone / "content/posts/2026").mkdir(parents=True)
+        (clone / "content/posts/2026/bad.md").write_text("Title: Bad\nDate: 2026-13-45\n\nText.\n", encoding="utf-8")
+        run = publish(clone)
+        assert run.returncode == 1 and "malformed" in run.stderr
+        assert set(tmp.glob("blog-publish-*")) == before
+    finally:
+        shutil.rmtree(mine, ignore_errors=True)
+        shutil.rmtree(leftover, ignore_errors=True)

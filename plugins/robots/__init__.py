@@ -9,6 +9,11 @@ It also resets pelican-sitemap's module-level state when a build starts:
 that plugin keeps its page queue and the Pelican object of a run that never
 reached `finalized` (a failed build), and then writes no sitemap in any later
 build of the same process (livereload, tests).
+
+And it dates the sitemap's index pages (home, archives, labels) by the newest
+post or page rather than by the build clock, which pelican-sitemap uses: two
+builds of the same sources then write the same sitemap, and a publish of
+unchanged sources has nothing to commit.
 """
 
 from __future__ import annotations
@@ -62,6 +67,22 @@ def check_settings(pelican) -> None:
     robots_settings(pelican.settings)
 
 
+def date_sitemap_indexes(generators) -> None:
+    """Give pelican-sitemap the newest content date as the lastmod of pages that are not a post or page."""
+    try:
+        from pelican.plugins.sitemap import sitemap
+    except ImportError:
+        return
+    dates = [
+        getattr(item, "modified", None) or getattr(item, "date", None)
+        for generator in generators
+        for item in [*getattr(generator, "articles", ()), *getattr(generator, "pages", ())]
+    ]
+    dates = [date for date in dates if date is not None]
+    if dates:
+        sitemap.generator.now = max(dates)
+
+
 def write_robots(pelican) -> None:
     """Write robots.txt at the root of the written site."""
     config = robots_settings(pelican.settings)
@@ -73,4 +94,5 @@ def register():
     """Hook the plugin into Pelican."""
     signals.initialized.connect(check_settings)
     signals.initialized.connect(reset_sitemap_state)
+    signals.all_generators_finalized.connect(date_sitemap_indexes)
     signals.finalized.connect(write_robots)
