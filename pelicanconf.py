@@ -66,9 +66,10 @@ PAGINATION_PATTERNS = (
 )
 SUMMARY_MAX_LENGTH = 60
 
-# Feeds: Atom and RSS, whole site plus one per category and per tag, full content
-# (relative here; publishconf.py makes them absolute). Drafts never enter a feed.
-FEED_DOMAIN = SITEURL
+# Feeds: Atom and RSS, whole site plus one per category and per tag, full content. A feed
+# needs absolute links: here those of `invoke serve`'s address (serve and livereload use
+# their own port), in publishconf.py the public one. Drafts never enter a feed.
+FEED_DOMAIN = "http://127.0.0.1:8000"
 FEED_ALL_ATOM = "feeds/all.atom.xml"
 FEED_ALL_RSS = "feeds/all.rss.xml"
 CATEGORY_FEED_ATOM = "feeds/category/{slug}.atom.xml"

@@ -38,6 +38,9 @@ def task(*args, **kwargs):
 
 
 def _port(value) -> int:
+    # Ports are taken as text (default None): invoke would turn a bad number into a traceback.
+    if value is None:
+        return 8000
     try:
         port = int(value)
     except (TypeError, ValueError):
@@ -81,6 +84,8 @@ def clean(c):
 })
 def build(c, content=None, output=None, future=False, production=False):
     """Build the site strictly into output/ (any warning or error fails it)."""
+    if content and not Path(content).is_dir():
+        sys.exit(f"build: there is no content folder {content}: give --content an existing folder")
     overrides = {"PATH": str(Path(content).resolve())} if content else {}
     if future:
         overrides["WITH_FUTURE_DATES"] = True
@@ -95,7 +100,7 @@ def rebuild(c):
 
 
 @task(help={"port": "Port on 127.0.0.1 (default 8000)", "no_build": "Serve output/ as it is"})
-def serve(c, port=8000, no_build=False):
+def serve(c, port=None, no_build=False):
     """Build, then serve output/ on http://127.0.0.1:8000."""
     from blogkit.serve import ServeError, make_server, serve as serve_output
 
@@ -106,7 +111,8 @@ def serve(c, port=8000, no_build=False):
         sys.exit(f"serve: {exc}")
     if not no_build:
         try:
-            _build_or_exit(overrides={"SITEURL": f"http://127.0.0.1:{port}"})
+            siteurl = f"http://127.0.0.1:{port}"
+            _build_or_exit(overrides={"SITEURL": siteurl, "FEED_DOMAIN": siteurl})
         except SystemExit:
             httpd.server_close()
             raise
@@ -114,7 +120,7 @@ def serve(c, port=8000, no_build=False):
 
 
 @task(help={"port": "Port on 127.0.0.1 (default 8000)"})
-def livereload(c, port=8000):
+def livereload(c, port=None):
     """Serve on http://127.0.0.1:8000, rebuild on every save, reload the open pages."""
     from blogkit.serve import ServeError, livereload as run_livereload
 
@@ -251,6 +257,8 @@ def check(c, output=None, settings=None, siteurl=None, production=False):
             sys.exit(f"check failed: {exc}")
         return
     folder = Path(output).resolve() if output else OUTPUT
+    if not (folder / "index.html").is_file():
+        sys.exit(f"check: {folder} is not a built site (no index.html): build it first with `uv run invoke build`")
     settings_file = Path(settings).resolve() if settings else SETTINGS
     if not settings_file.is_file():
         sys.exit(f"check: no settings file {settings_file}")

@@ -489,7 +489,7 @@ def check_drafts(output: Path, settings: dict) -> list[Problem]:
             if not url.startswith("/") and (output / unquote(url)).is_file():
                 written.add(output / unquote(url))
                 problems.append(Problem(url, f"the draft {draft.source} was written to the site",
-                                        "check it with publishconf.py's build, which writes no drafts (DRAFT_SAVE_AS and DRAFT_PAGE_SAVE_AS are '')"))
+                                        "publish builds no drafts: check that build with `uv run invoke check --production`"))
     for file in _files(output):
         text = None if file in written else _read_text(file)
         if text is None:

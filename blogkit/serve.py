@@ -296,7 +296,7 @@ def livereload(
 ) -> None:
     """Serve the site, rebuild on every save under content/, theme/, plugins/ and pelicanconf.py, reload open pages."""
     siteurl = f"http://{host}:{port}"
-    overrides = {"SITEURL": siteurl, **preview_overrides(settings_file), **(overrides or {})}
+    overrides = {"SITEURL": siteurl, "FEED_DOMAIN": siteurl, **preview_overrides(settings_file), **(overrides or {})}
     watched = [Path(path) for path in (watched or [ROOT / name for name in WATCHED])]
     output = Path(output).resolve()
     hub = ReloadHub()

@@ -426,10 +426,28 @@ def attach_comments(generator) -> None:
             continue
         article.archived_comments = comments
 
+    read = {os.path.realpath(a.source_path) for a in articles + drafts + list(getattr(generator, "hidden_articles", []))}
     for name, path in existing.items():
         if name not in claimed:
-            report(shown(path), f"no post has the URL {path.relative_to(folder).with_suffix('.html').as_posix()}",
+            url = path.relative_to(folder).with_suffix(".html").as_posix()
+            left_out = _unread_source(generator, Path(name).stem, read)
+            if left_out is not None:
+                # The post was not built because of its own problem: deleting this file would lose its comments.
+                report(shown(path), f"no post has the URL {url}: {shown(left_out)}, which would, was left out "
+                         "for its own problem", "fix that post (its problem is listed too) and keep this file")
+                continue
+            report(shown(path), f"no post has the URL {url}",
                      "move the file to content/comments/<post URL without .html>.json, or delete it")
+
+
+def _unread_source(generator, stem: str, read: set) -> str | None:
+    """A source file of the post paths named like the comments file that this run could not read, if any."""
+    root = Path(generator.settings["PATH"])
+    for folder in generator.settings.get("ARTICLE_PATHS") or [""]:
+        for source in sorted((root / folder).rglob(f"{stem}.*")):
+            if source.is_file() and os.path.realpath(source) not in read:
+                return str(source)
+    return None
 
 
 def _timezone(name):
