@@ -57,8 +57,11 @@ def _need_java(task_name: str) -> None:
 
 
 def _build_or_exit(settings=SETTINGS, output=OUTPUT, overrides=None):
+    from blogkit.progress import build_status
+
     try:
-        result = strict_build(settings, output, overrides)
+        with build_status():
+            result = strict_build(settings, output, overrides)
     except BuildError as exc:
         for notice in exc.notices:
             print(f"note: {notice}", file=sys.stderr)

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from blogkit.build import ROOT, BuildError, build, load_settings, sweep_leftovers
 from blogkit.check import check_site, format_report
+from blogkit.progress import build_status, check_status
 
 UNCHANGED = "Nothing was published: the {branch} branch is unchanged."
 # Temporary folders are named <prefix><pid>-...: a killed publish's folder is deleted by the next one.
@@ -211,14 +212,16 @@ def build_and_check(settings_file: Path, tmp: str | Path, what: str, log=print) 
     overrides = {"CACHE_PATH": str(Path(tmp) / "cache")}
     log(f"Building {what} with {Path(settings_file).name} into a fresh folder")
     try:
-        result = build(settings_file, site, overrides)
+        with build_status():
+            result = build(settings_file, site, overrides)
     except BuildError as exc:
         raise PublishError(f"{exc}\n{UNCHANGED.format(branch='gh-pages')}") from None
     for notice in result.notices:  # e.g. a scheduled post left out of this publish
         log(f"note: {notice}")
     settings = load_settings(settings_file, overrides)
     log("Checking links, anchors, HTML, drafts and feeds")
-    problems = check_site(site, settings)
+    with check_status(site):
+        problems = check_site(site, settings)
     if problems:
         raise PublishError(f"{format_report(problems)}\n{UNCHANGED.format(branch='gh-pages')}")
     return site, settings
@@ -240,7 +243,8 @@ def is_preview(problem, settings: dict) -> bool:
 def check_built(output: Path, settings_file: Path, siteurl: str | None = None, log=print) -> None:
     """Run the gate on a built site; a local build's draft previews are counted, not refused."""
     settings = load_settings(settings_file)
-    problems = check_site(output, settings, siteurl=siteurl)
+    with check_status(output):
+        problems = check_site(output, settings, siteurl=siteurl)
     previews = [problem for problem in problems if is_preview(problem, settings)]
     problems = [problem for problem in problems if problem not in previews]
     if problems:

@@ -226,8 +226,11 @@ def serve_in_child(folder: Path, port: int):
 def rebuild_or_report(settings_file: Path, overrides: dict | None = None, output: Path | None = None,
                       changed: list[Path] | None = None) -> bool:
     """Build; on failure print every problem and keep the last good site."""
+    from blogkit.progress import build_status
+
     try:
-        result = build(settings_file, output, overrides=overrides, changed=changed)
+        with build_status():
+            result = build(settings_file, output, overrides=overrides, changed=changed)
     except BuildError as exc:
         for notice in exc.notices:
             print(f"note: {notice}", file=sys.stderr)

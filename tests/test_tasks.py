@@ -159,3 +159,36 @@ def test_a_killed_builds_leftovers_go_at_the_next_build(project):
         import shutil
 
         shutil.rmtree(alive, ignore_errors=True)
+
+
+def run_on_a_terminal(project: Path, *args: str, **extra) -> tuple[int, str]:
+    """Run a task with its stdout and stderr on a pseudo-terminal, as in an author's shell."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    environ = {**child_env(), "TERM": "xterm", **extra}
+    process = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=project, env=environ,
+                               stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    return process.wait(timeout=300), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_build_shows_a_live_status_line_on_a_terminal_and_nothing_in_a_pipe_or_ci(project):
+    code, shown = run_on_a_terminal(project, "build")
+    assert code == 0, shown
+    assert "\r\x1b[KBuilding: " in shown and "files written" in shown
+    assert "Built " in shown
+    piped = invoke(project, "build")
+    assert piped.returncode == 0 and "Building: " not in piped.stdout + piped.stderr and "\r" not in piped.stderr
+    code, shown = run_on_a_terminal(project, "build", CI="true")
+    assert code == 0 and "Built " in shown and "Building: " not in shown
