@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import textwrap
+import threading
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -92,6 +95,21 @@ class Served:
         """Stop the server by its own PID."""
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def handler_server(handler):
+    """Run an http.server handler on a free 127.0.0.1 port in a thread; shut down on leaving."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    server.requested = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -7,14 +7,13 @@ Blogger URLs (we assert which), the server answers them from memory.
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from blogkit.blogger import Options, import_blogger
-from conftest import free_port
+from conftest import free_port, handler_server
 
 FIXTURE = Path(__file__).parent / "fixtures" / "blogger" / "classic.xml"
 JPEG = b"\xff\xd8\xff\xe0" + b"server room" * 20
@@ -48,14 +47,8 @@ class FakeBloggerHosts(BaseHTTPRequestHandler):
 @pytest.fixture
 def image_proxy():
     """A proxy on 127.0.0.1 answering for Blogger's image hosts; stopped after the test."""
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeBloggerHosts)
-    server.requested = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with handler_server(FakeBloggerHosts) as server:
+        yield server
 
 
 def via(port: int) -> dict:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from blogkit.blogger import MANIFEST, Options, import_blogger
 from blogkit.blogger.images import Refused, check_url, fetch
-from conftest import free_port
+from conftest import handler_server
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "blogger"
@@ -146,14 +145,8 @@ class Hosts(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hosts():
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Hosts)
-    server.requested = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with handler_server(Hosts) as server:
+        yield server
 
 
 def test_a_redirect_to_127_0_0_1_is_refused_and_never_requested(hosts):

@@ -439,25 +439,31 @@ def _isso_thread(plan: Planned, comments: list[dict]) -> dict:
 POLICY_MARK = "# Comment policy imported from Blogger's comment-form message (invoke import-blogger)."
 
 
+def _settings_file(options: Options) -> Path | None:
+    """The pelicanconf.py the import may update, or None when the import goes elsewhere."""
+    settings = options.settings_file
+    return Path(settings) if settings is not None and Path(settings).is_file() else None
+
+
 def _comment_policy(message: str, options: Options, report: Report) -> None:
     """Make Blogger's comment-form message the policy text, unless the settings already set one."""
-    settings = options.settings_file
-    if settings is None or not Path(settings).is_file():
+    settings = _settings_file(options)
+    if settings is None:
         report.notes.append(f"Blogger's comment-form message: {message!r}; not put in pelicanconf.py because the import "
                             "went to another folder than content/ (set COMMENTS['policy'] there to use it)")
         return
-    text = Path(settings).read_text(encoding="utf-8")
+    text = settings.read_text(encoding="utf-8")
     if POLICY_MARK in text:
-        report.notes.append(f"comment policy already imported into {Path(settings).name}")
+        report.notes.append(f"comment policy already imported into {settings.name}")
         return
     if re.search(r"""["']policy["']\s*:""", text):
-        report.notes.append(f"comment policy kept: {Path(settings).name} sets one; Blogger's was {message!r}")
+        report.notes.append(f"comment policy kept: {settings.name} sets one; Blogger's was {message!r}")
         return
     block = (f"\n{POLICY_MARK}\nCOMMENTS = {{**globals().get(\"COMMENTS\", {{}}), \"policy\": {message!r}}}\n")
     report.notes.append(f"comment policy {'would be ' if options.dry_run else ''}set from Blogger's "
-                        f"comment-form message in {Path(settings).name}")
+                        f"comment-form message in {settings.name}")
     if not options.dry_run:
-        Path(settings).write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
+        settings.write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
 
 
 def inside(root: Path, relpath: str) -> Path | None:
@@ -499,26 +505,26 @@ def _language(locale: str | None, options: Options, report: Report) -> None:
         report.notes.append("the export names no language and the posts' language is unclear: "
                             "set DEFAULT_LANG in pelicanconf.py if the blog is not in English")
         return
-    settings = options.settings_file
-    if settings is None or not Path(settings).is_file():
+    settings = _settings_file(options)
+    if settings is None:
         report.notes.append(f"Blogger's locale is {locale!r}; not put in pelicanconf.py because the import went to "
                             "another folder than content/ (set DEFAULT_LANG there)")
         return
-    text = Path(settings).read_text(encoding="utf-8")
+    text = settings.read_text(encoding="utf-8")
     if not LANG_PLACEHOLDER.search(text):
         current = LANG_LINE.search(text)
         value = current.group(1) if current else "Pelican's default 'en'"
         if current and value.strip("\"'") == locale:
-            report.notes.append(f"language: {Path(settings).name} already has DEFAULT_LANG = {value}")
+            report.notes.append(f"language: {settings.name} already has DEFAULT_LANG = {value}")
         else:
-            report.notes.append(f"language kept: {Path(settings).name} sets DEFAULT_LANG = {value}; "
+            report.notes.append(f"language kept: {settings.name} sets DEFAULT_LANG = {value}; "
                                 f"Blogger's locale is {locale!r}")
         return
     line = f"DEFAULT_LANG = {locale!r}  # the blog's language, from its Blogger export (invoke import-blogger)"
     report.notes.append(f"language {'would be ' if options.dry_run else ''}set to {locale!r} "
-                        f"(DEFAULT_LANG in {Path(settings).name}) from the export's locale")
+                        f"(DEFAULT_LANG in {settings.name}) from the export's locale")
     if not options.dry_run:
-        Path(settings).write_text(LANG_PLACEHOLDER.sub(lambda _: line, text, count=1), encoding="utf-8")
+        settings.write_text(LANG_PLACEHOLDER.sub(lambda _: line, text, count=1), encoding="utf-8")
 
 
 def _digest(data: str | bytes) -> str:
