@@ -167,3 +167,31 @@ def test_a_busy_port_is_one_line_naming_it_and_how_to_choose_another(task):
         f"{task}: port {port} on 127.0.0.1 is already in use (another `invoke serve` or `livereload`?): "
         f"choose another with --port {port + 1}"]
     assert "Built" not in run.stdout
+
+
+def test_the_quick_start_serve_builds_then_serves_the_first_post_at_its_blogger_path(tmp_path):
+    """README's quick start: `uv run invoke serve` on a fresh clone, then the first post at its old address."""
+    project = copy_project(tmp_path / "blog")
+    port = free_port()
+    log = project / "serve.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "invoke", "serve", "--port", str(port)], cwd=project,
+                                   env=child_env(), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, process, timeout=120)
+            url = f"http://127.0.0.1:{port}"
+            for address in (POST, POST.removesuffix(".html")):
+                with urlopen(f"{url}/{address}", timeout=10) as answer:
+                    assert answer.status == 200
+                    page = answer.read().decode("utf-8")
+                assert "<title>The Psychotherapy of Sales" in page and "_preview" not in page
+            with pytest.raises(HTTPError) as missing:
+                urlopen(f"{url}/nope", timeout=10)
+            assert missing.value.code == 404
+            assert missing.value.read() == (project / "output/404.html").read_bytes()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    printed = log.read_text(encoding="utf-8").splitlines()
+    assert any(line.startswith(f"Built {project}/output in ") for line in printed), printed
+    assert f"Serving {project}/output on {url}/ (Ctrl-C to stop)" in printed
