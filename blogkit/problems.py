@@ -72,5 +72,9 @@ def report(path, message: str = "", hint: str = "", line: int | None = None, *,
 
 
 def notice(text: str, log: logging.Logger | None = None) -> None:
-    """Tell the author something that does not stop the build (printed as 'note: ...')."""
-    (log or logger).info("%s", text, extra={"notice": text})
+    """Tell the author something that does not stop the build (printed once as 'note: ...')."""
+    log = log or logger
+    # Handed straight to the handlers: log.info() would be dropped by a logger left at
+    # NOTSET, which takes the root's WARNING. blogkit.build's collector keeps each text once.
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "%s", (text,), None,
+                              extra={"notice": text}))

@@ -48,7 +48,6 @@ from blogkit.problems import notice
 from . import compat
 
 logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)  # the compatibility notice is an INFO record; the build collects it
 
 from .config import DEFAULTS, _last, options  # noqa: E402,F401 (hot.py reads them there, not from this package)
 
@@ -207,7 +206,7 @@ def register() -> None:
     changed = compat.problems()
     if changed:
         notice("fastbuild: Pelican's internals are not as this plugin expects ("
-               + "; ".join(changed) + "); building on Pelican's own serial path, which is slower but the same", logger)
+               + "; ".join(changed) + "); building on Pelican's own serial path, which is slower but the same")
         return
     _last["fast"] = True
     signals.initialized.connect(_start)

@@ -62,7 +62,6 @@ from blogkit.plugin_settings import with_defaults
 from blogkit.problems import notice, source_name
 
 logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)  # notices are INFO records; the build collects them
 
 NAME = "IMAGES"
 DEFAULTS = {
@@ -318,7 +317,7 @@ def rewrite(content, config: dict) -> None:
             # Published as it is (a browser may still show what Pillow cannot read); the author is told.
             root = settings["PATH"]
             notice(f"{source_name(os.path.relpath(file, root), root)}: not resized, Pillow cannot read it ({exc}); "
-                   f"used by {source_name(os.path.relpath(content.source_path, root), root)}", log=logger)
+                   f"used by {source_name(os.path.relpath(content.source_path, root), root)}")
             return render_tag("img", attrs)
         if content.first_image is None:
             largest = images.fallback[-1] if images.fallback else (images.url, images.width)

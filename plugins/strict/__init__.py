@@ -33,7 +33,6 @@ from . import site as site_checks
 from .sources import check_source
 
 logger = logging.getLogger(__name__)
-logger.setLevel(logging.INFO)  # notices are INFO records; the build collects them
 
 DEFAULTS = {
     "STRICT_METADATA_KEYS": [
@@ -190,7 +189,7 @@ def check_site(generators) -> None:
                       "(build with WITH_FUTURE_DATES = True, or `invoke build --future`, to include it)")
         else:
             note = f"{name(item.source_path)}: dated {when}, in the future, and published because WITH_FUTURE_DATES is on"
-        notice(note, log=logger)
+        notice(note)
 
 
 def _unsluggable(items, name):
@@ -252,7 +251,7 @@ def check_overwrites(pelican) -> None:
         for item in contents:
             if "save_as" in item.metadata:
                 note = f"{name(item.source_path)}: replaces {generated[0]} at {relative}, as its Save_as asks"
-                notice(note, log=logger)
+                notice(note)
             else:
                 _error(Problem(
                     name(item.source_path), f"written to {relative}, which is also {generated[0]}",
