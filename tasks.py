@@ -189,15 +189,15 @@ def comments_export(c, isso=None, site=None, dry_run=False):
     import os
 
     from blogkit.build import load_settings
+    from blogkit.comment_files import timezone
     from blogkit.comments import CommentsError, export_comments, site_thread_ids, thread_ids
-    from plugins.comments import _timezone
 
     settings = load_settings(SETTINGS)
     url = isso or os.environ.get("ISSO_URL") or "http://127.0.0.1:8080"
     folder = Path(settings["PATH"]) / settings.get("COMMENTS", {}).get("path", "comments")
     try:
         uris = thread_ids(Path(site).resolve()) if site else site_thread_ids(SETTINGS, url)
-        result = export_comments(url, uris, folder, _timezone(settings.get("TIMEZONE")), dry_run=dry_run)
+        result = export_comments(url, uris, folder, timezone(settings.get("TIMEZONE")), dry_run=dry_run)
     except CommentsError as exc:
         sys.exit(str(exc))
     verb = "Would write" if dry_run else "Wrote"

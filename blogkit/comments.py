@@ -4,8 +4,8 @@
 database under comments-data/, starts the pinned Isso on 127.0.0.1 and prints
 the admin URL. `comments-export` reads the approved comments of every thread the
 built site shows, through Isso's public API (which only ever returns approved
-comments), and writes them in the format of content/comments/, so the blog
-keeps its comments if the service goes away.
+comments), and writes them in the format of content/comments/ (blogkit/comment_files.py,
+which the build reads too), so the blog keeps its comments if the service goes away.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from blogkit.build import ROOT
+from blogkit.comment_files import CommentFileError, comment_file_for, parse_comment_file
 
 ISSO_VERSION = "0.14.0"
 DATA = ROOT / "comments-data"
@@ -269,8 +270,6 @@ def export_comments(isso_url: str, uris: list[str], folder: Path, tz: dt.tzinfo,
     comments exported from Isso before (ids "isso-N") are replaced, so running
     the export again never duplicates anything.
     """
-    from plugins.comments import CommentFileError, comment_file_for, parse_comment_file
-
     if not uris:
         raise CommentsError("no page has an Isso thread (is every post `Comments: off`?)")
     result = ExportResult(threads=len(uris))

@@ -7,7 +7,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from blogkit.build import BuildError
-from plugins.comments import DEFAULT_POLICY, parse_comment_file, resolve_settings, sanitise_body
+from blogkit.comment_files import parse_comment_file, sanitise_body
+from plugins.comments import DEFAULT_POLICY, resolve_settings
 
 SEED = "2007/01/psychotherapy-of-sales.html"
 GISCUS = {"repo": "owner/blog", "repo_id": "R_kgDOExample", "category": "Comments", "category_id": "DIC_kwDOExample"}
