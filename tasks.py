@@ -37,16 +37,16 @@ def task(*args, **kwargs):
     return answer_help
 
 
-def _port(value) -> int:
+def _port(value, default=8000, flag="--port") -> int:
     # Ports are taken as text (default None): invoke would turn a bad number into a traceback.
     if value is None:
-        return 8000
+        return default
     try:
         port = int(value)
     except (TypeError, ValueError):
         port = -1
     if not 0 < port < 65536:
-        sys.exit(f"--port must be a number from 1 to 65535, not {value!r}")
+        sys.exit(f"{flag} must be a number from 1 to 65535, not {value!r}")
     return port
 
 
@@ -152,23 +152,26 @@ def new_post(c, title, category="Consulting"):
 @task(help={
     "port": "Port of the comment server on 127.0.0.1 (default 8080)",
     "site_port": "Port the previewed blog runs on (default 8000), allowed by CORS",
-    "password": "Admin password (default: a new random one, printed)",
 })
-def comments_server(c, port=8080, site_port=8000, password=None):
+def comments_server(c, port=None, site_port=None):
     """Run a local Isso (moderation on, SQLite in comments-data/) for previews; prints the admin URL."""
     import signal
 
-    from blogkit.comments import DATA, CommentsError, start_isso
+    from blogkit.comments import DATA, PASSWORD_ENV, CommentsError, start_isso
 
+    port, site_port = _port(port, 8080), _port(site_port, 8000, "--site-port")
     # Stopping this task (Ctrl-C or SIGTERM) stops its Isso too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sites = [f"http://127.0.0.1:{site_port}", f"http://localhost:{site_port}"]
+    # The password comes from the environment, never the command line (which `ps` shows to everyone).
+    password = os.environ.get(PASSWORD_ENV) or None
     try:
-        server = start_isso(DATA, int(port), sites, admin_password=password)
+        server = start_isso(DATA, port, sites, admin_password=password)
     except CommentsError as exc:
-        sys.exit(str(exc))
+        sys.exit(f"comments-server: {exc}")
     print(f"Isso {server.url} (moderation on, database {DATA / 'comments.db'}, log {server.log})")
-    print(f"Admin:  {server.admin_url}  password: {server.admin_password}")
+    shown = f"${PASSWORD_ENV}" if password else f"{server.admin_password} (new each run; set ${PASSWORD_ENV} to choose)"
+    print(f"Admin:  {server.admin_url}  password: {shown}")
     print(f"Preview the blog with it:  ISSO_URL={server.url} uv run invoke serve --port {site_port}")
     sys.stdout.flush()
     try:

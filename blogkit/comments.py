@@ -28,10 +28,16 @@ from blogkit.comment_files import CommentFileError, comment_file_for, parse_comm
 ISSO_VERSION = "0.14.0"
 DATA = ROOT / "comments-data"
 PRODUCTION_TEMPLATE = ROOT / "docs" / "isso.production.cfg"
+PASSWORD_ENV = "ISSO_ADMIN_PASSWORD"
 
 
 class CommentsError(Exception):
     """Something about the comment server or an export went wrong; the message says what to do."""
+
+
+def _ini(value: str) -> str:
+    # Isso's parser interpolates "%": a password with one must reach it doubled.
+    return value.replace("%", "%%")
 
 
 def isso_config(
@@ -61,7 +67,7 @@ latest-enabled = false
 
 [admin]
 enabled = true
-password = {admin_password}
+password = {_ini(admin_password)}
 
 [moderation]
 enabled = {"true" if moderation else "false"}
@@ -71,6 +77,9 @@ purge-after = 30d
 [server]
 listen = http://{host}:{port}/
 public-endpoint = http://{host}:{port}
+# Nobody: readers connect directly, so a client's X-Forwarded-For is never believed
+# (blogkit/isso_server.py drops it before Isso's ProxyFix could take it).
+trusted-proxies =
 reload = false
 profile = false
 
@@ -93,12 +102,33 @@ algorithm = pbkdf2
 """
 
 
-def isso_executable() -> Path:
-    """The `isso` program of this environment (installed from the locked isso==0.14.0)."""
-    candidate = Path(sys.executable).with_name("isso")
-    if not candidate.exists():
-        raise CommentsError(f"Isso is not installed next to {sys.executable}: run `uv sync` (it installs isso=={ISSO_VERSION})")
-    return candidate
+def require_isso() -> None:
+    """Fail in one line when the isso package is missing from this environment."""
+    import importlib.util
+
+    if importlib.util.find_spec("isso") is None:
+        raise CommentsError(f"Isso is not installed for {sys.executable}: run `uv sync` (it installs isso=={ISSO_VERSION})")
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write text to path through a file created 0600, so the content is never readable by others."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def _open_private_log(path: Path):
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if os.fstat(fd).st_mode & 0o077:  # a log left by an older version; it holds signed moderation links
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "ab")
 
 
 @dataclass
@@ -129,11 +159,17 @@ class IssoServer:
         return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
 
 
+def _last_line(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "(its log is empty)"
+
+
 def _wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise CommentsError(f"Isso exited with {process.returncode} before it answered:\n{log.read_text(errors='replace')[-2000:]}")
+            raise CommentsError(f"Isso exited with {process.returncode} before it answered: {_last_line(log)} "
+                                f"(whole log: {log})")
         try:
             with urllib.request.urlopen(f"{url}/config", timeout=2) as response:
                 if response.status == 200:
@@ -152,25 +188,39 @@ def start_isso(
     ratelimit: int = 2,
     guard: bool = True,
 ) -> IssoServer:
-    """Start Isso on 127.0.0.1:port with its database and log in `data`; wait until it answers."""
-    data.mkdir(parents=True, exist_ok=True)
-    password = admin_password or secrets.token_urlsafe(12)
+    """Start Isso on 127.0.0.1:port with its database and log in `data`; wait until it answers.
+
+    The password reaches Isso only through its config file (created 0600), never a
+    command line; Isso runs under blogkit/isso_server.py, which refuses placeholder
+    secrets, ignores X-Forwarded-For (no trusted proxy) and creates the database 0600.
+    """
+    from blogkit.isso_server import ConfigRefused, check_config, port_is_free
+
+    require_isso()
+    if not port_is_free("127.0.0.1", port):
+        raise CommentsError(f"port {port} on 127.0.0.1 is busy: stop what uses it, or choose another with --port")
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    password = admin_password or secrets.token_urlsafe(16)
     config = data / "isso.cfg"
-    config.write_text(
-        isso_config(db=data / "comments.db", sites=sites, port=port, admin_password=password,
-                    moderation=moderation, ratelimit=ratelimit, guard=guard),
-        encoding="utf-8",
-    )
-    config.chmod(0o600)  # it holds the admin password
+    write_private(config, isso_config(db=data / "comments.db", sites=sites, port=port, admin_password=password,
+                                      moderation=moderation, ratelimit=ratelimit, guard=guard))
+    try:
+        check_config(config)
+    except ConfigRefused as exc:
+        raise CommentsError(f"refusing to start Isso: {exc}") from None
+    for leftover in (data / "comments.db", data / "comments.db-journal"):
+        if leftover.exists() and leftover.stat().st_mode & 0o077:  # a database left by an older version
+            leftover.chmod(0o600)
     log = data / "isso.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen([str(isso_executable()), "-c", str(config), "run"],
-                                   stdout=out, stderr=subprocess.STDOUT, cwd=data)
+    with _open_private_log(log) as out:
+        process = subprocess.Popen([sys.executable, "-m", "blogkit.isso_server", "run", str(config)],
+                                   stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, log)
     except BaseException:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=10)
         raise
     return IssoServer(url=url, admin_password=password, config=config, process=process, log=log)

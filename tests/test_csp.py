@@ -96,9 +96,20 @@ def test_comment_origin_is_allowed_only_where_the_provider_needs_it(site, monkey
     site.post("a")
     site.build()
     policy = policy_of(site.read("2020/05/a.html"))
-    assert "https://comments.example.org" in policy["script-src"]
-    assert "https://comments.example.org" in policy["connect-src"]
+    # comments-live.js comes from 'self' and only calls Isso's JSON API.
+    assert policy["connect-src"] == ["'self'", "https://comments.example.org"]
+    assert "https://comments.example.org" not in " ".join(policy["script-src"] + policy["img-src"])
     assert policy["style-src"] == ["'self'"] and policy["frame-src"] == ["'none'"]
+
+
+def test_giscus_origin_is_allowed_for_its_script_stylesheet_and_frame_only(site):
+    site.post("a")
+    site.build(COMMENTS={"provider": "giscus", "giscus": {
+        "repo": "owner/blog", "repo_id": "R_kgDOExample", "category": "Comments", "category_id": "DIC_kwDOExample"}})
+    policy = policy_of(site.read("2020/05/a.html"))
+    origin = "https://giscus.app"
+    assert [d for d, sources in policy.items() if origin in sources] == ["script-src", "style-src", "frame-src"]
+    assert policy["frame-src"] == [origin] and policy["connect-src"] == ["'self'"]
 
 
 @pytest.mark.parametrize("body, expected", [

@@ -22,8 +22,8 @@ problem naming the page and template. A page is never rewritten in place but
 replaced by a new file: it may be a hard link of a file outside the build.
 
 The policy allows 'self'; the comment service's origin (from the comments
-plugin: Isso's server for scripts and API calls, giscus for its script,
-stylesheet and frame); our inline scripts present on the page, by hash;
+plugin: Isso's server for API calls only, as our own comments-live.js talks to
+its JSON API; giscus for its script, stylesheet and frame); our inline scripts present on the page, by hash;
 'wasm-unsafe-eval' on the pages that run Pagefind (search.html, or any page
 whose scripts name pagefind): its search runs as WebAssembly; elsewhere nothing
 needs it, and the Nu HTML checker's CSP parser predates the keyword and reports
@@ -141,9 +141,10 @@ def base_policy(comments: dict | None, extra: dict, wasm=False) -> dict[str, lis
     comments = comments or {}
     origin = comments.get("origin")
     if origin and comments.get("provider") == "isso":
-        policy["script-src"].append(origin)
+        # Our own comments-live.js (from 'self') talks to Isso's JSON API: no script, style or frame from there.
         policy["connect-src"].append(origin)
     elif origin and comments.get("provider") == "giscus":
+        # client.js from there adds its default.css <link> and the giscus <iframe>.
         policy["script-src"].append(origin)
         policy["style-src"].append(origin)
         policy["frame-src"] = [origin]
