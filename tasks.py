@@ -193,16 +193,17 @@ def comments_export(c, isso=None, site=None, dry_run=False):
 
     from blogkit.build import load_settings
     from blogkit.comment_files import timezone
-    from blogkit.comments import CommentsError, export_comments, site_thread_ids, thread_ids
+    from blogkit.comments import CommentsError, ensure_reachable, export_comments, site_thread_ids, thread_ids
 
     settings = load_settings(SETTINGS)
     url = isso or os.environ.get("ISSO_URL") or "http://127.0.0.1:8080"
     folder = Path(settings["PATH"]) / settings.get("COMMENTS", {}).get("path", "comments")
     try:
+        ensure_reachable(url)
         uris = thread_ids(Path(site).resolve()) if site else site_thread_ids(SETTINGS, url)
         result = export_comments(url, uris, folder, timezone(settings.get("TIMEZONE")), dry_run=dry_run)
     except CommentsError as exc:
-        sys.exit(str(exc))
+        sys.exit(f"comments-export: {exc}")
     verb = "Would write" if dry_run else "Wrote"
     for path, count in result.written.items():
         print(f"{verb} {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {count} comment(s) from Isso")

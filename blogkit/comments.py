@@ -239,6 +239,23 @@ def thread_ids(site: Path) -> list[str]:
     return sorted(found)
 
 
+def _unreachable(isso_url: str, exc: OSError) -> CommentsError:
+    reason = getattr(exc, "reason", exc)
+    return CommentsError(f"cannot reach Isso at {isso_url} ({reason}): start it with `uv run invoke comments-server`, "
+                         "or name the running one with --isso URL")
+
+
+def ensure_reachable(isso_url: str, timeout: float = 5.0) -> None:
+    """Raise CommentsError unless something answers HTTP at isso_url (before a build is spent on it)."""
+    try:
+        with urllib.request.urlopen(f"{isso_url.rstrip('/')}/info", timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        pass  # it answers: an Isso without /info, or behind a proxy, is still worth trying
+    except (OSError, ValueError) as exc:
+        raise _unreachable(isso_url, exc if isinstance(exc, OSError) else OSError(str(exc))) from None
+
+
 def site_thread_ids(settings_file: Path, isso_url: str) -> list[str]:
     """Build the site into a temporary folder with Isso at isso_url and return its thread ids."""
     import tempfile
@@ -267,7 +284,7 @@ def fetch_thread(isso_url: str, uri: str, timeout: float = 10.0) -> list[dict]:
             return []
         raise CommentsError(f"Isso at {isso_url} answered {exc.code} for {uri}") from None
     except OSError as exc:
-        raise CommentsError(f"cannot reach Isso at {isso_url} ({exc}); is it running?") from None
+        raise _unreachable(isso_url, exc) from None
     flat = []
 
     def walk(comments):

@@ -79,6 +79,9 @@ def test_new_post_prints_the_file_and_the_preview_address_then_refuses_a_second(
     (["build", "--content", "no-such-folder"], "build: there is no content folder no-such-folder: give --content an existing folder"),
     (["import-blogger", "no-such-export.xml"], "import-blogger: no-such-export.xml: no such file (give the .xml or feed.atom file Blogger exported)"),
     (["check", "--output", "no-such-site"], "check: {project}/no-such-site is not a built site (no index.html): build it first with `uv run invoke build`"),
+    (["comments-export", "--isso", "http://127.0.0.1:1"],
+     "comments-export: cannot reach Isso at http://127.0.0.1:1 ([Errno 111] Connection refused): start it with "
+     "`uv run invoke comments-server`, or name the running one with --isso URL"),
     (["no-such-task"], "No idea what 'no-such-task' is!"),
 ])
 def test_an_expected_failure_is_one_clear_line(project, args, line):
