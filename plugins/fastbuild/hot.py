@@ -29,9 +29,12 @@ template, a setting, a comment file, several files) takes the full build, and
 so does any warning or error logged on the way: nothing is swapped in then,
 and the full build reports it with its usual messages.
 
-Known limit: plugins/strict's checks of the sources run in Pelican's
-`all_generators_finalized`, which the hot path does not send; the next full
-build (any metadata edit, a restart, `invoke build`) runs them.
+Source checks: plugins/strict's checks run in Pelican's
+`all_generators_finalized`, which the hot path does not send. Instead, after
+step 2 it sends the `fastbuild.body_saved` signal (BODY_SAVED, blinker's named
+signal) with the updated post and the live site's folder; plugins/strict checks
+that one file, its links and its images, and a problem it reports (a logged
+error) makes the hot path give way to the full build, which reports it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
+from blinker import signal
+
 from blogkit import runhooks
 
 from . import memo, write
@@ -54,6 +59,8 @@ stats = {"taken": False, "declined": ""}
 # Page post-processors, named by module: their `initialized` and `finalized` receivers run
 # around the hot path's rendering, for its folder of re-rendered pages.
 POST_PROCESSORS = ("plugins.csp",)
+# Receivers check the saved post (plugins/strict): send(post, output=live site folder).
+BODY_SAVED = signal("fastbuild.body_saved")
 
 _kept: dict = {}  # what the last fast, incremental build in this process left for the hot path
 
@@ -232,7 +239,10 @@ def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
     readers = Readers(settings)
     new = readers.read_file(base_path=settings["PATH"], path=os.path.relpath(source, settings["PATH"]),
                             content_class=type(old), context=context)
-    if any(old.metadata.get(key, object()) != value for key, value in new.metadata.items()):
+    # The same header gives the same metadata, except what plugins derive from the body
+    # (plugins/summaries' summary of a long post without a Summary: line).
+    if any(old.metadata.get(key, object()) != value for key, value in new.metadata.items()
+           if key not in memo.BODY_METADATA) or set(old.metadata) - set(new.metadata) - set(memo.BODY_METADATA):
         return _decline("the metadata differs")
     # The article generator as its receivers see it, holding only the new object: each
     # plugin's per-post work is done on it; site-wide lists are empty (a receiver that
@@ -247,6 +257,12 @@ def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
             setattr(old, name, getattr(new, name))
         else:
             vars(old).pop(name, None)
+    for key in memo.BODY_METADATA:
+        if key in new.metadata:
+            old.metadata[key] = new.metadata[key]
+        else:
+            old.metadata.pop(key, None)
+    BODY_SAVED.send(old, output=_kept["target"])  # e.g. plugins/strict: a problem logged here declines
     for name in ("get_content", "get_summary"):  # Pelican memoises both per object
         cache = getattr(memo._patched.get(name), "cache", None)
         if cache is None:

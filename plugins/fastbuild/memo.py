@@ -51,8 +51,18 @@ MEMO_FILE = "render-memo.pickle"
 # A content object's body and what plugins derive from it: left out of the
 # structure digest, tracked per page instead. Reading any name in BODY_READS
 # counts as reading the body.
+#
+# The summary: Pelican 4.12 keeps none of its own on the object (get_summary
+# cuts the content when asked, memoised); a summary that is set lives in
+# metadata["summary"], written by the author (Summary:) or, for a long post
+# without one, by plugins/summaries from the body. `_summary` is only Pelican's
+# copy of that metadata value (made in Content.__init__ and
+# refresh_metadata_intersite_links), so the two go together as body.
 BODY_ATTRIBUTES = ("_content", "_summary", "reading_time", "toc")
-BODY_READS = frozenset(BODY_ATTRIBUTES + ("content", "summary", "get_content", "get_summary", "_get_summary"))
+BODY_METADATA = ("summary",)
+# "metadata": a template reading it may read the summary.
+BODY_READS = frozenset(BODY_ATTRIBUTES + ("content", "summary", "get_content", "get_summary", "_get_summary",
+                                          "metadata"))
 # Context values Pelican builds from a set of file names: hashed in sorted order.
 UNORDERED = frozenset({"static_links", "generated_content", "static_content"})
 # Not part of a content object's own state: the settings (in the cache path's
@@ -159,8 +169,9 @@ def note_reads(reads) -> None:
 def body_digest(obj) -> str:
     """Digest of a content object's body and what is derived from it."""
     h = hashlib.blake2b(digest_size=16)
-    for name in BODY_ATTRIBUTES:
-        value = getattr(obj, name, None)
+    metadata = getattr(obj, "metadata", None) or {}
+    values = [getattr(obj, name, None) for name in BODY_ATTRIBUTES] + [metadata.get(key) for key in BODY_METADATA]
+    for value in values:
         h.update((value if value.__class__ is str else repr(value)).encode("utf-8", "surrogatepass") + b"\x1f")
     return h.hexdigest()
 
@@ -277,6 +288,8 @@ class _Structure:
                 self.tokens.append(f"state:{type(obj).__qualname__}:{obj.source_path}")
                 for name, item in vars(obj).items():
                     if name not in NOT_STATE:
+                        if name == "metadata" and isinstance(item, dict):
+                            item = {key: value for key, value in item.items() if key not in BODY_METADATA}
                         self.tokens.append(name)
                         self.walk(item)
         return hashlib.blake2b("\x1f".join(self.tokens).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

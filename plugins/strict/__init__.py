@@ -24,6 +24,7 @@ import logging
 import os
 from pathlib import Path
 
+from blinker import signal
 from pelican import signals
 
 from blogkit.plugin_settings import prefixed
@@ -33,6 +34,8 @@ from . import site as site_checks
 from .sources import check_source
 
 logger = logging.getLogger(__name__)
+# Sent by plugins/fastbuild's hot path for a post whose body alone was saved (see check_saved).
+BODY_SAVED = signal("fastbuild.body_saved")
 
 DEFAULTS = {
     "STRICT_METADATA_KEYS": [
@@ -76,6 +79,8 @@ class _Run:
         self.written: dict[str, object] = {}  # absolute path -> published content
         self.outputs: dict[str, list] = {}  # output file -> who wrote it, in order
         self.save_as: dict[int, str] = {}  # id(content) -> its save_as, within one signal
+        # What check_links needs, kept from the last run for check_saved (the preview's hot path).
+        self.links: dict = {}
         # Pelican's signals are global: a plugin once registered in a process keeps
         # receiving them, even in a later build whose PLUGINS leave it out.
         self.active = False
@@ -99,7 +104,6 @@ def _error(problem: Problem, covers=()) -> None:
 def check_sources(generators) -> None:
     """Read every article and page source as it is on disk and report what is wrong with it."""
     from pelican.generators import ArticlesGenerator, PagesGenerator
-    from pelican.readers import default_metadata, parse_path_metadata, path_metadata
 
     for generator in generators:
         if isinstance(generator, ArticlesGenerator):
@@ -109,27 +113,39 @@ def check_sources(generators) -> None:
         else:
             continue
         settings = generator.settings
-        options = settings_of(settings)
-        allowed = {k.lower() for k in options["STRICT_METADATA_KEYS"] + options["STRICT_EXTRA_METADATA_KEYS"]}
-        # Keys the site's own settings rely on are known too: DEFAULT_METADATA and
-        # an *_ORDER_BY that sorts by a metadata attribute (e.g. PAGE_ORDER_BY = "order").
-        allowed |= {str(k).lower() for k in dict(settings.get("DEFAULT_METADATA", {}))}
-        for order in ("ARTICLE_ORDER_BY", "PAGE_ORDER_BY"):
-            if isinstance(settings.get(order), str):
-                allowed.add(settings[order].lower().removeprefix("reversed-"))
-        prefix = _name(settings)(".")  # e.g. "content": sources are named from the repository root
+        allowed = _allowed_keys(settings)
         for relative in sorted(generator.get_files(settings[paths], exclude=settings[exclude])):
-            full = Path(generator.path) / relative
-            derived = {
-                **default_metadata(settings=settings),
-                **path_metadata(str(full), relative, settings=settings),
-                **parse_path_metadata(relative, settings=settings),
-            }
-            source = check_source(full, f"{prefix}/{relative}", kind, allowed, derived)
-            _run.sources[str(full)] = source
-            for problem in source.problems:
-                # A fatal problem is why Pelican skips the file: its own line would only restate it.
-                _error(problem, [str(full), relative] if source.fatal else ())
+            _check_file(Path(generator.path) / relative, relative, kind, settings, allowed)
+
+
+def _allowed_keys(settings: dict) -> set[str]:
+    options = settings_of(settings)
+    allowed = {k.lower() for k in options["STRICT_METADATA_KEYS"] + options["STRICT_EXTRA_METADATA_KEYS"]}
+    # Keys the site's own settings rely on are known too: DEFAULT_METADATA and
+    # an *_ORDER_BY that sorts by a metadata attribute (e.g. PAGE_ORDER_BY = "order").
+    allowed |= {str(k).lower() for k in dict(settings.get("DEFAULT_METADATA", {}))}
+    for order in ("ARTICLE_ORDER_BY", "PAGE_ORDER_BY"):
+        if isinstance(settings.get(order), str):
+            allowed.add(settings[order].lower().removeprefix("reversed-"))
+    return allowed
+
+
+def _check_file(full: Path, relative: str, kind: str, settings: dict, allowed: set[str]):
+    """Check one source file as it is on disk; report its problems and return its Source."""
+    from pelican.readers import default_metadata, parse_path_metadata, path_metadata
+
+    derived = {
+        **default_metadata(settings=settings),
+        **path_metadata(str(full), relative, settings=settings),
+        **parse_path_metadata(relative, settings=settings),
+    }
+    prefix = _name(settings)(".")  # e.g. "content": sources are named from the repository root
+    source = check_source(full, f"{prefix}/{relative}", kind, allowed, derived)
+    _run.sources[str(full)] = source
+    for problem in source.problems:
+        # A fatal problem is why Pelican skips the file: its own line would only restate it.
+        _error(problem, [str(full), relative] if source.fatal else ())
+    return source
 
 
 def check_site(generators) -> None:
@@ -172,6 +188,8 @@ def check_site(generators) -> None:
                 for author in getattr(article, "authors", []):
                     authors[author.slug] = author.name
     drafts = {item.url: item for item in items if item.status == "draft" and item.url}
+    _run.links = {"context": context, "settings": settings, "tags": tags, "categories": categories,
+                  "authors": authors, "drafts": drafts}
     known_files: set[str] = set()
     for item in items:
         source = _run.sources.get(str(Path(item.source_path)))
@@ -208,6 +226,34 @@ def _unsluggable(items, name):
                     f"rename the {what}, or enable plugins/label_slugs, which gives such labels a stable slug",
                     lines.get(key),
                 ), [f'{type(value).__name__} "{value.name}"']
+
+
+def check_saved(item, output=None, **_) -> None:
+    """Check one post again after a save that changed its body only (the preview's hot path).
+
+    The hot path (plugins/fastbuild/hot.py) re-renders the post's pages without
+    Pelican's generators, so check_sources and check_site do not run; it sends
+    the `fastbuild.body_saved` signal (BODY_SAVED) with the post, body updated,
+    before rendering. What this reports makes the hot path give way to the full
+    build, which reports it as usual: the file's own checks, its links (against
+    the last run's posts, labels and drafts) and its images (in `output`, the
+    live site).
+    """
+    if not _run.active or not _run.links:
+        return
+    settings = _run.links["settings"]
+    full = Path(item.source_path)
+    source = _check_file(full, os.path.relpath(full, settings["PATH"]), "article", settings, _allowed_keys(settings))
+    if source.problems:
+        return
+    links = _run.links
+    for problem, covers in site_checks.check_links(item, source, links["context"], settings, links["tags"],
+                                                   links["categories"], links["authors"], links["drafts"],
+                                                   _name(settings), set()):
+        _error(problem, covers)
+    if output is not None and settings_of(settings)["STRICT_CHECK_IMAGES"]:
+        for problem in site_checks.missing_images(item, Path(output), settings, source, _name(settings), {}):
+            _error(problem)
 
 
 def check_output(pelican) -> None:
@@ -278,6 +324,7 @@ def start(pelican) -> None:
     _run.settings = {}
     _run.written.clear()
     _run.outputs.clear()
+    _run.links = {}
 
 
 def all_generators_finalized(generators) -> None:
@@ -290,6 +337,7 @@ def all_generators_finalized(generators) -> None:
 
 
 def register():
+    BODY_SAVED.connect(check_saved)
     signals.initialized.connect(start)
     signals.all_generators_finalized.connect(all_generators_finalized)
     signals.content_written.connect(remember_write)
