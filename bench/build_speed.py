@@ -449,6 +449,7 @@ def main() -> None:
     parser.add_argument("--large-tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=tools,
                         help="tools above 1000 posts")
     parser.add_argument("--rebuilds", type=int, default=1, help="one-edit rebuilds per size up to 1000 posts (0: none)")
+    parser.add_argument("--small", type=int, default=1000, help="posts for the edit loop and the profile")
     parser.add_argument("--no-edit-loop", action="store_true", help="leave out the edit loop (bench/edit_loop.py)")
     parser.add_argument("--no-profile", action="store_true", help="leave out the profile (bench/profile_build.py)")
     args = parser.parse_args()
@@ -457,7 +458,7 @@ def main() -> None:
     loop = None
     if not args.no_edit_loop:
         # First, on a machine not yet warmed by the builds below; its own process.
-        loop = _child_json([HERE / "edit_loop.py", "--size", "1000", "--json"])
+        loop = _child_json([HERE / "edit_loop.py", "--size", str(args.small), "--json"])
     warm_up(list(args.tools))
     results = []
     for size in args.sizes:
@@ -465,7 +466,7 @@ def main() -> None:
         runs = args.large_runs if large else args.runs
         tools_here = [t for t in args.tools if not large or t in args.large_tools]
         results.append(bench_size(size, runs, tools_here, 0 if large else args.rebuilds))
-    profile = None if args.no_profile else _child_json([HERE / "profile_build.py", "1000", "--json"])
+    profile = None if args.no_profile else _child_json([HERE / "profile_build.py", str(args.small), "--json"])
     print()
     if loop:
         print("\n".join(loop["report"]))
