@@ -26,16 +26,23 @@ def _count_files(folder: Path) -> int:
 
 @contextlib.contextmanager
 def status(describe, stream=None, every: float = 0.5):
-    """Redraw one line from describe(seconds) while the block runs; erase it after."""
+    """Redraw one line from describe(seconds) while the block runs; erase it after.
+
+    The block gets a function that redraws the line at once (when the work moves on
+    to a new stage); on a stream that wants no status line it does nothing.
+    """
     stream = stream or sys.stderr
     if not wanted(stream):
-        yield
+        yield lambda: None
         return
     done = threading.Event()
+    lock = threading.Lock()  # the line is drawn by the timer and by the work itself
     started = time.monotonic()
 
-    def draw():
-        while True:  # at once, then every `every` seconds
+    def redraw():
+        with lock:
+            if done.is_set():
+                return
             try:
                 text = describe(time.monotonic() - started)
             except OSError:  # a folder vanished while we counted
@@ -43,18 +50,50 @@ def status(describe, stream=None, every: float = 0.5):
             if text:
                 stream.write(f"\r\x1b[K{text}")
                 stream.flush()
+
+    def draw():
+        while True:  # at once, then every `every` seconds
+            redraw()
             if done.wait(every):
                 return
 
     thread = threading.Thread(target=draw, name="status-line", daemon=True)
     thread.start()
     try:
-        yield
+        yield redraw
     finally:
-        done.set()
+        with lock:
+            done.set()
         thread.join()
         stream.write("\r\x1b[K")
         stream.flush()
+
+
+class Steps:
+    """How far long work has got: its stage and how many of the stage's items are done."""
+
+    def __init__(self):
+        self.stage, self.done, self.total, self.unit, self.counted = "", 0, 0, "pages", True
+        self.changed = lambda: None  # a status line's redraw, while one shows these steps
+
+    def begin(self, stage: str, total: int, unit: str = "pages", counted: bool = True) -> None:
+        """Start a stage of `total` items, stepped through one by one unless not `counted` (shown at once)."""
+        self.stage, self.done, self.total, self.unit, self.counted = stage, 0, total, unit, counted
+        self.changed()
+
+    def step(self) -> None:
+        """One more item of the stage is done."""
+        self.done += 1
+
+
+# The steps of the work in progress in this process: the gate's checks report to them
+# whether or not a status line shows them (counting costs nothing).
+_steps = Steps()
+
+
+def steps() -> Steps:
+    """The Steps long work reports to; check_status shows them on a terminal."""
+    return _steps
 
 
 def build_status(stream=None):
@@ -74,11 +113,22 @@ def build_status(stream=None):
     return status(describe, stream)
 
 
+@contextlib.contextmanager
 def check_status(output: Path, stream=None):
-    """While the gate runs on a site: how many pages it checks and for how long."""
+    """While the gate runs on a site: the check it is at, the page it has reached, and for how long."""
     pages = sum(1 for _ in Path(output).rglob("*.html")) if Path(output).is_dir() else 0
+    _steps.begin("", 0)
 
     def describe(seconds: float) -> str:
-        return f"Checking {pages} pages: links, anchors, HTML, drafts, feeds ({seconds:.0f} s)"
+        if not _steps.stage:
+            return f"Checking {pages} pages: links, anchors, HTML, drafts, feeds ({seconds:.0f} s)"
+        count = f"{_steps.done} of {_steps.total} {_steps.unit}" if _steps.counted else \
+            f"{_steps.total} {_steps.unit}" if _steps.total else ""
+        return f"Checking {_steps.stage}{': ' + count if count else ''} ({seconds:.0f} s)"
 
-    return status(describe, stream)
+    with status(describe, stream) as redraw:
+        _steps.changed = redraw
+        try:
+            yield
+        finally:
+            _steps.changed = lambda: None

@@ -245,3 +245,21 @@ def test_check_task_exits_non_zero_naming_the_file(good, site):
                          cwd=ROOT, capture_output=True, text=True)
     assert run.returncode != 0
     assert "2007/index.html" in run.stderr and "dead link '/2007/02/gone.html'" in run.stderr
+
+
+def test_the_check_task_shows_each_check_and_its_pages_on_a_terminal_only(good):
+    """As the gate goes: the check it is at and its count of pages, redrawn on one line; nothing in a pipe or CI."""
+    from tests.test_tasks import run_on_a_terminal
+
+    pages = len(list(good.rglob("*.html")))
+    args = ("check", "--output", str(good), "--siteurl", SITEURL)
+    code, shown = run_on_a_terminal(ROOT, *args)
+    assert code == 0, shown
+    for stage in (f"links and anchors: 0 of {pages} pages", "feeds and sitemaps: 0 of 2 files",
+                  f"HTML with the Nu HTML checker: {pages} pages"):
+        assert f"\r\x1b[KChecking {stage} (" in shown, shown
+    assert "passed the gate" in shown
+    piped = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, capture_output=True, text=True)
+    assert piped.returncode == 0 and "Checking " not in piped.stdout + piped.stderr and "\r" not in piped.stderr
+    code, shown = run_on_a_terminal(ROOT, *args, CI="true")
+    assert code == 0 and "passed the gate" in shown and "Checking " not in shown

@@ -63,7 +63,7 @@ import jinja2
 from blinker import signal
 from pelican import signals
 
-from blogkit import plugin_settings, runhooks
+from blogkit import htmlscan, plugin_settings, runhooks
 from blogkit.problems import report
 
 logger = logging.getLogger(__name__)
@@ -84,10 +84,7 @@ HEAD_RE = re.compile(r"<head\b[^>]*>", re.I)
 CHARSET_RE = re.compile(r"<meta\s+charset\s*=[^>]*>", re.I)
 RESOURCE_RE = re.compile(r"<(?:script|link|style|base)\b", re.I)
 OLD_META_RE = re.compile(r'<meta\s+http-equiv="Content-Security-Policy"[^>]*>\s*', re.I)
-TAG_RE = re.compile(
-    r"<([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?)*)\s*/?>"
-)
-ATTR_RE = re.compile(r"([^\s\"'>/=]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>]+))?")
+TAG_RE = htmlscan.TAG_RE  # the one tag scanner of the house (blogkit/htmlscan.py)
 RESOURCE_TAGS = {"script", "link", "iframe", "img"}
 URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "data", "poster"}
 
@@ -112,14 +109,6 @@ def _origin(url: str) -> str:
         return ""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
-
-
-def _attrs(text: str) -> dict:
-    found = {}
-    for name, value in ATTR_RE.findall(text):
-        value = value[1:-1] if value[:1] in "\"'" and len(value) >= 2 else value
-        found.setdefault(name.lower(), html.unescape(value))
-    return found
 
 
 def base_policy(comments: dict | None, extra: dict, wasm=False) -> dict[str, list[str]]:
@@ -188,7 +177,7 @@ def _page_policy(text: str, scan: _Scan, base: dict[str, list[str]], wasm, site_
     uses_pagefind = unknown = False
     for match in scripts:
         attr_text, body = match.group(1), match.group(2)
-        parsed = _attrs(attr_text)
+        parsed = htmlscan.attributes(attr_text)
         if parsed.get("type", "").strip().lower() in DATA_SCRIPT_TYPES:
             continue
         uses_pagefind = uses_pagefind or bool(PAGEFIND_RE.search(parsed.get("src", "") + body))
@@ -408,7 +397,7 @@ def _tag_facts(tag: str, attr_text: str) -> tuple[str, tuple[tuple[str, str], ..
         low = attr_text.lower()
         if "style" not in low and "javascript" not in low and not SPACE_ON_RE.search(low):
             return tag, (), "", "", False
-    attrs = _attrs(attr_text)
+    attrs = htmlscan.attributes(attr_text)
     problems = []
     for name, value in attrs.items():
         if name.startswith("on"):
@@ -568,7 +557,7 @@ def theme_scripts(settings: dict) -> tuple[set[str], list[tuple[str, str, str]]]
     for folder in folders:
         for template in sorted(folder.rglob("*.html")) if folder.is_dir() else []:
             for match in SCRIPT_RE.finditer(template.read_text(encoding="utf-8")):
-                attrs = _attrs(match.group(1))
+                attrs = htmlscan.attributes(match.group(1))
                 if "src" in attrs or attrs.get("type", "").strip().lower() in DATA_SCRIPT_TYPES:
                     continue
                 if JINJA_MARK_RE.search(match.group(2)):

@@ -6,12 +6,12 @@ import datetime as dt
 import difflib
 import os
 import posixpath
-import re
 from collections import defaultdict
 from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
+from blogkit import htmlscan
 from blogkit.problems import Problem
 
 from .sources import Source
@@ -20,8 +20,6 @@ ARTICLE_LISTS = ("articles", "translations", "hidden_articles", "hidden_translat
 PAGE_LISTS = ("pages", "translations", "hidden_pages", "hidden_translations", "draft_pages", "draft_translations")
 PUBLIC = ("published", "hidden")
 LINK_HINT = "{filename}/{static} paths are relative to this file, or start with / for the content folder"
-ATTR_RE = re.compile(r"""<[^>]+?\b(?:href|src)\s*=\s*(["'])(?P<url>.*?)\1""", re.DOTALL)
-IMG_RE = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(?P<url>.*?)\1""", re.DOTALL | re.IGNORECASE)
 
 
 def contents(generators) -> list:
@@ -185,16 +183,25 @@ def check_links(item, source: Source | None, context: dict, settings: dict, tags
 
     if public and drafts:  # plain links to a draft's address, e.g. [x](/drafts/x.html)
         siteurl = settings.get("SITEURL", "")
-        for match in ATTR_RE.finditer(raw):
-            url = match.group("url")
-            if url.startswith("{"):
+        for written in _urls_as_written(raw, ("href", "src")):
+            if written.startswith("{"):
                 continue
-            if siteurl and url.startswith(siteurl):
-                url = url[len(siteurl):]
+            url = written[len(siteurl):] if siteurl and written.startswith(siteurl) else written
             target = drafts.get(urlparse(url).path.lstrip("/"))
             if target is not None and target is not item:
-                report(match.group("url"), _draft_message(match.group("url"), target), _draft_hint())
+                report(written, _draft_message(written, target), _draft_hint())
     return found
+
+
+def _urls_as_written(html: str, names: tuple[str, ...], tags=None):
+    """The values of these attributes in html's start tags (of these tags only, if given), entities undecoded.
+
+    Undecoded, as the source file has them, so that the line that holds one can be found.
+    """
+    for tag in htmlscan.start_tags(html):
+        if tags is None or tag.name in tags:
+            attrs = htmlscan.raw_attributes(tag.attr_text)
+            yield from (attrs[name] for name in names if attrs.get(name))
 
 
 _REGEXES: dict = {}
@@ -235,8 +242,8 @@ def missing_images(item, output: Path, settings: dict, source: Source | None, na
         return found
     siteurl = settings.get("SITEURL", "") or ""
     base = None
-    for match in IMG_RE.finditer(raw_content):
-        src = unescape(match.group("url")).strip()
+    for raw in _urls_as_written(raw_content, ("src",), tags={"img"}):
+        src = unescape(raw).strip()
         if not src or src.startswith(("{", "data:")):
             continue
         if siteurl and src.startswith(siteurl):
@@ -254,7 +261,6 @@ def missing_images(item, output: Path, settings: dict, source: Source | None, na
             seen[resolved] = not resolved or os.path.isfile(os.path.join(output, resolved))
         if seen[resolved]:
             continue
-        raw = match.group("url")
         line = source.line_of(raw) if source else None
         if line is None and source:
             line = source.line_of(os.path.basename(parsed.path))
