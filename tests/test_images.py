@@ -117,8 +117,7 @@ def test_og_image_is_the_posts_first_image(photo_site):
 
 def test_a_second_build_reuses_the_cached_copies(photo_site):
     photo_site.build()
-    # Under the build's CACHE_PATH (blogkit.build gives each settings fingerprint a folder there).
-    [cache] = [p for p in (photo_site.base / "cache").rglob("images") if p.is_dir()]
+    cache = photo_site.base / "cache" / "images"  # IMAGES["cache"]'s default: beside content/
     first = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
     assert len(first) >= 12
     photo_site.build()
@@ -141,3 +140,37 @@ def test_an_unreadable_image_is_published_as_it_is_with_a_note_naming_it(site):
     img = soup(site, "2020/05/broken.html").select_one(".post-body img")
     assert img["src"] == "/2020/05/broken/photo.jpg" and not img.has_attr("srcset")
     assert (site.output / "2020/05/broken/photo.jpg").read_bytes() == b"not a jpeg at all"
+
+
+def test_a_second_production_build_with_a_fresh_cache_path_encodes_nothing(photo_site, tmp_path):
+    """As `invoke publish` builds: publishconf.py, and a temporary CACHE_PATH each time (blogkit/publish.py)."""
+    from blogkit.build import ROOT, build
+
+    def production(n):
+        output = tmp_path / f"publish-{n}" / "site"
+        build(ROOT / "publishconf.py", output, photo_site.overrides(CACHE_PATH=str(tmp_path / f"publish-{n}" / "cache")))
+        return output
+
+    first_site = production(1)
+    cache = photo_site.base / "cache" / "images"  # beside content/, git-ignored in the project (/cache/)
+    first = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in cache.iterdir()}
+    assert len(first) >= 12 and not any(p.suffix == ".tmp" for p in cache.iterdir())
+    assert not list((tmp_path / "publish-1" / "cache").rglob("*.webp")), "no copies in the throwaway CACHE_PATH"
+    second_site = production(2)
+    assert {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in cache.iterdir()} == first, "nothing re-encoded"
+    # The published copies are the cached files themselves (hard links), not new encodings.
+    for site in (first_site, second_site):
+        copies = list((site / "images" / "sized").iterdir())
+        assert len(copies) == len(first)
+        assert {c.stat().st_ino for c in copies} == {ino for ino, _ in first.values()}
+    page = BeautifulSoup((second_site / POST).read_text(encoding="utf-8"), "html.parser")
+    assert ".webp " in page.find("img", alt="The big photo").find_parent("picture").find("source", type="image/webp")["srcset"]
+
+
+def test_the_image_cache_setting_names_another_folder(photo_site, tmp_path):
+    from blogkit.build import load_settings
+
+    images = {**load_settings()["IMAGES"], "cache": str(tmp_path / "elsewhere")}
+    photo_site.build(IMAGES=images)
+    assert len(list((tmp_path / "elsewhere").glob("*.webp"))) >= 4
+    assert not (photo_site.base / "cache" / "images").exists()

@@ -25,9 +25,13 @@ need is one pass over each post's HTML, so this is it:
 * ``content.first_image`` (url, width, height, alt, and the srcsets) is there for
   thumbnails and ``og:image``; it is None when a post has no image of ours.
 
-Copies are made once: they are kept under CACHE_PATH/images/, named by the SHA-256
-of the original's bytes, the width and the encoder settings, and hard-linked (or
-copied) into the output. Images the Blogger importer saved beside a post are plain
+Copies are made once: they are kept in IMAGES["cache"] (``cache/images/`` beside
+the content folder, git-ignored), named by the SHA-256 of the original's bytes, the
+width and the encoder settings, and hard-linked (or copied) into the output. That
+folder is not Pelican's CACHE_PATH on purpose: blogkit.build gives every set of
+settings a CACHE_PATH of its own and a publish builds with a temporary one, while a
+copy depends only on the original's bytes and the encoder settings in its name, so
+the preview, the production build and a publish all share one cache. Images the Blogger importer saved beside a post are plain
 ``{attach}`` images, so they go through the same pipeline. A file Pillow cannot read is
 published as it is, with a note to the author. Images on other sites are
 left as they are (their size cannot be known offline). The copies carry no EXIF
@@ -41,6 +45,8 @@ Settings (defaults applied in `_config`):
         "quality": {"avif": 55, "webp": 78, "jpeg": 82},
         "sizes": "(min-width: 60rem) 44rem, calc(100vw - 2rem)",  # the post column's width
         "output": "images/sized",     # folder of the copies in the site
+        "cache": "",                  # folder of the copies kept between builds; "" = cache/images
+                                      # beside the content folder; relative to the content's parent
     }
 """
 
@@ -70,12 +76,14 @@ DEFAULTS = {
     "quality": {"avif": 55, "webp": 78, "jpeg": 82},
     "sizes": "(min-width: 60rem) 44rem, calc(100vw - 2rem)",
     "output": "images/sized",
+    "cache": "",
 }
 CHECKS = {
     "widths": (lambda v: isinstance(v, list) and v and all(isinstance(w, int) and w > 0 for w in v), "a list of widths > 0"),
     "formats": (lambda v: isinstance(v, list) and set(v) <= {"avif", "webp"}, 'a list of "avif" and "webp"'),
     "sizes": (lambda v: isinstance(v, str) and v.strip() != "", "a sizes attribute value"),
     "output": (lambda v: isinstance(v, str) and v.strip("/") != "", "a folder inside the site"),
+    "cache": (lambda v: isinstance(v, str), 'a folder ("" for cache/images beside the content folder)'),
 }
 RASTER = {".jpg": "jpeg", ".jpeg": "jpeg", ".png": "png", ".webp": "webp", ".gif": "gif", ".bmp": "png", ".tif": "jpeg", ".tiff": "jpeg"}
 MIME = {"avif": "image/avif", "webp": "image/webp"}
@@ -104,6 +112,8 @@ def _config(settings: dict) -> dict:
     config = with_defaults(settings, NAME, DEFAULTS, CHECKS)
     config["widths"] = sorted(set(config["widths"]))
     config["output"] = config["output"].strip("/")
+    project = Path(settings["PATH"]).resolve().parent
+    config["cache"] = project / (config["cache"] or "cache/images")
     return config
 
 
@@ -182,7 +192,8 @@ def _digest(file: Path) -> str:
 
 def _encode(image, fmt: str, target: Path, quality: dict) -> None:
     """Write `image` to `target` in `fmt` via a temporary name, so a killed build leaves no half file."""
-    tmp = target.with_name(target.name + f".{os.getpid()}.tmp")
+    # Builds in other processes (and threads of this one) may write the same copy at once.
+    tmp = target.with_name(target.name + f".{os.getpid()}-{threading.get_ident()}.tmp")
     if fmt == "avif":
         image.save(tmp, "AVIF", quality=quality.get("avif", 55), speed=8)
     elif fmt == "webp":
@@ -212,7 +223,7 @@ def process(file: Path, url: str, config: dict, settings: dict) -> ImageSet:
     from PIL import Image, ImageOps
 
     siteurl = (settings.get("SITEURL") or "").rstrip("/")
-    cache = Path(settings.get("CACHE_PATH") or "cache") / "images"
+    cache = config["cache"]
     cache.mkdir(parents=True, exist_ok=True)
     kind = RASTER.get(file.suffix.lower())
     with Image.open(file) as probe:
