@@ -2,6 +2,7 @@
 
     uv run python bench/screenshots.py                 # -> bench/screenshots/current/
     uv run python bench/screenshots.py --label before  # -> bench/screenshots/before/
+    uv run python bench/screenshots.py --out /tmp/shots/after   # any folder
 
 Pages: the home page, the seed post and a label page of the real content/ (built with
 pelicanconf.py), and an image-heavy post from a temporary site (our own sample post with
@@ -137,6 +138,8 @@ def shoot(sites: dict[str, tuple[Path, str]], folder: Path) -> list[Path]:
                         # Lazy images below the fold would be blank in a full-page shot: load them all first.
                         page.evaluate("""Promise.all([...document.images].map(i => { i.loading = 'eager';
                             return i.complete ? null : new Promise(r => { i.onload = i.onerror = r; }); }))""")
+                        # ...and decoded: a decoding="async" image loaded just now may not be painted yet.
+                        page.evaluate("Promise.all([...document.images].map(i => i.decode().catch(() => null)))")
                         page.wait_for_timeout(100)
                         stem = f"{name}-{width}x{height}-{scheme}"
                         for suffix, full in (("", False), ("-full", True)):
@@ -157,8 +160,9 @@ def main() -> None:
     """Build the real site and the image sample site, then screenshot them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--label", default="current", help="subfolder of bench/screenshots/ to write (e.g. before, after)")
+    parser.add_argument("--out", type=Path, help="write the PNGs into this folder instead")
     args = parser.parse_args()
-    folder = ROOT / "bench" / "screenshots" / args.label
+    folder = (args.out or ROOT / "bench" / "screenshots" / args.label).resolve()
     with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
         base = Path(tmp)
         real = base / "real"
@@ -167,7 +171,7 @@ def main() -> None:
         sites = {page: (real / "output", path) for page, path in REAL_PAGES.items()}
         sites["images"] = (images, IMAGE_POST)
         written = shoot(sites, folder)
-    print(f"{len(written)} screenshots in {folder.relative_to(ROOT)}/")
+    print(f"{len(written)} screenshots in {folder}/")
 
 
 if __name__ == "__main__":
