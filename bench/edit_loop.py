@@ -103,7 +103,7 @@ class Preview:
         self.url = f"http://127.0.0.1:{self.port}"
         self.output = work / "output"
         self.log_path = work / "preview.log"
-        self.log = open(self.log_path, "w+", encoding="utf-8")  # noqa: SIM115 (closed in stop())
+        self.log = open(self.log_path, "w+", encoding="utf-8")  # closed in stop()
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
             [sys.executable, "-c", SERVER, str(content), str(self.output), str(work / "cache"), str(self.port)],

@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
-# Pelican's default SLUG_REGEX_SUBSTITUTIONS, for callers without a site's settings.
-DEFAULT_SUBS = [(r"[^\w\s-]", ""), (r"(?u)\A\s*", ""), (r"(?u)\s*\Z", ""), (r"[-\s]+", "-")]
+from pelican.settings import DEFAULT_CONFIG
+
+# Pelican's own default SLUG_REGEX_SUBSTITUTIONS (read from Pelican, not copied), for callers without a site's settings.
+DEFAULT_SUBS = DEFAULT_CONFIG["SLUG_REGEX_SUBSTITUTIONS"]
 FALLBACK_PREFIX = "label-"
 
 

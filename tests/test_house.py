@@ -124,3 +124,23 @@ def test_pelican_loads_our_plugins_under_their_package_names_only(site):
     for name in OURS:
         assert f"plugins.{name}" in sys.modules
         assert name not in sys.modules, f"plugins/{name} was imported a second time as {name!r}"
+
+
+def test_every_noqa_names_a_rule_the_lint_configuration_checks():
+    """A noqa for a rule ruff does not run (pyproject.toml [tool.ruff.lint]) claims a check nobody makes."""
+    import re
+    import tomllib
+
+    lint = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
+    selected = tuple(lint["lint"]["select"])
+    skipped = ("bench/hugo", *lint.get("extend-exclude", ()))
+    unclaimed = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith((".", "cache/", "output/")) or "/." in rel or rel.startswith(skipped):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for codes in re.findall(r"#\s*noqa:\s*([A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*)", line):
+                unclaimed += [f"{rel}:{number}: {code}" for code in re.split(r"\s*,\s*", codes)
+                              if not code.startswith(selected)]
+    assert unclaimed == []

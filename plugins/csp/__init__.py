@@ -18,8 +18,11 @@ inside <noscript> and <template>): an inline script, an event handler, a
 javascript: URL, an inline style, a meta refresh or a third-party script in a
 post or page is a problem naming its source file and line. A rendered page
 holding anything else the policy would block (a template's mistake) is a
-problem naming the page and template. A page is never rewritten in place but
-replaced by a new file: it may be a hard link of a file outside the build.
+problem naming the page and template. A page the last pass changes is rewritten
+in place only when it has no other hard link (_replace); one that has (it may be a
+hard link of a file outside the build) is replaced by a new file renamed over it.
+Tags and attributes of rendered pages are read with blogkit/htmlscan.py, the scanner
+the gate and plugins/strict use; a content's own HTML with html.parser, as a browser reads it.
 
 The policy allows 'self'; the comment service's origin (from the comments
 plugin: Isso's server for API calls only, as our own comments-live.js talks to
