@@ -3,8 +3,10 @@
 A foundation module: it imports nothing of blogkit or plugins/, so every floor
 (plugins that Pelican calls, blogkit's tools, tasks.py) can use it.
 
-A plugin reports a problem with report(); blogkit.build collects every record
-that carries one, and the run fails listing them all, file by file:
+A plugin reports a problem with report(), and a note that stops nothing with
+notice() (shown once as "note: ..." whatever the logger's level); blogkit.build
+collects every record that carries one, and a run with problems fails listing
+them all, file by file:
 
     from blogkit.problems import report
     report("content/posts/x.md", "unknown label slug", "rename the label", line=4)

@@ -4,7 +4,8 @@ A foundation module (imports nothing of blogkit or plugins/). blogkit.build
 opens a Run around each Pelican run; plugins (fastbuild, csp, search) reach
 it through current() instead of importing the build driver, so imports run
 one way: tasks -> blogkit tools (build, serve, publish) -> Pelican with
-plugins -> blogkit foundations (problems, runhooks, plugin_settings, ...).
+plugins -> blogkit foundations (problems, runhooks, plugin_settings, slugs,
+comment_files, htmlscan).
 
     run = runhooks.current()          # None under a bare `pelican` command
     if run is not None:

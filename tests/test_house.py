@@ -1,9 +1,10 @@
 """The house rules of the code: imports run one way, and plugins have one import name each.
 
 Floors, lowest first (README, "Where things live"):
-  0. blogkit foundations: problems, runhooks, plugin_settings, slugs, ... (import no other floor)
+  0. blogkit foundations: problems, runhooks, plugin_settings, slugs, comment_files, htmlscan
+     (import no other floor)
   1. Pelican with plugins: plugins/*
-  2. blogkit tools: build, serve, publish, check, comments, newpost, blogger/
+  2. blogkit tools: build, serve, publish, check/, comments, isso_server, newpost, progress, blogger/
   3. tasks.py
 A module imports only from its own floor or lower ones, and no two modules import each other,
 directly or round a loop, counting imports inside functions too.
