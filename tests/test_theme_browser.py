@@ -266,3 +266,32 @@ def test_theme_runs_under_a_strict_csp(fixture_site, serve_folder, chromium, pag
     page.wait_for_function("document.querySelector('.copy-code').textContent === 'Copied'")
     assert page.evaluate("window.__violations") == []
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize("path", ["/", POST])
+def test_on_a_phone_the_first_post_starts_within_120px(real_site, serve_folder, page, path):
+    """390x844: the header (title and Menu on one row) leaves the first post's day header and title near the top."""
+    server = serve_folder(real_site)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server.url + path)
+    header = page.locator(".site-header").bounding_box()
+    day = page.locator("main .date-header").first.bounding_box()
+    title = page.locator("main h1:not(.visually-hidden), main .post-title").first.bounding_box()
+    print(f"{path}: header {header['height']:.0f}px, day header at {day['y']:.0f}px, title at {title['y']:.0f}px")
+    assert header["height"] <= 70
+    assert day["y"] <= 100 and title["y"] <= 130, (day, title)
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_footer_feed_links_are_spaced_and_never_break_inside(real_site, serve_folder, page, width):
+    server = serve_folder(real_site)
+    page.set_viewport_size({"width": width, "height": 844})
+    page.goto(server.url + POST)
+    footer = page.locator("footer.site-footer")
+    assert "Subscribe to: Posts (Atom) · Posts (RSS)" in " ".join(footer.inner_text().split())
+    atom, rss = footer.locator("a", has_text="Posts (Atom)"), footer.locator("a", has_text="Posts (RSS)")
+    for link in (atom, rss):
+        assert link.evaluate("a => a.getClientRects().length") == 1, "one piece: 'Posts (Atom)' never splits"
+    a, r = atom.bounding_box(), rss.bounding_box()
+    if abs(a["y"] - r["y"]) < 2:  # on one line: a space, the dot and a space between them
+        assert r["x"] - (a["x"] + a["width"]) >= 10

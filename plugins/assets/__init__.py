@@ -6,7 +6,9 @@ is small and specific: every ``theme/static/css/*.css`` in a fixed order (tokens
 first, print last) plus Pygments rules generated from two *named* styles (light,
 and dark scoped to the same conditions as the dark design tokens), minified by
 rcssmin, checked for WCAG contrast, and named by content hash so the templates
-can link it before it is written.
+can link it before it is written. The JavaScript bundle is minified by rjsmin (the
+same author's JS minifier): the sources' comments are a third of their bytes, and
+the article's budget is 15 KB gzipped.
 
 The bundle is computed when Pelican starts (``initialized``), so its hashed URL
 is in the template context as ``ASSETS_CSS_URL`` / ``ASSETS_JS_URL``; it is
@@ -21,6 +23,7 @@ import logging
 from pathlib import Path
 
 import rcssmin
+import rjsmin
 from pelican import signals
 from pygments.styles import get_all_styles, get_style_by_name
 from pygments.token import STANDARD_TYPES, Text, Whitespace
@@ -225,8 +228,10 @@ def build_js(settings: dict) -> tuple[str, list[Path]]:
         if not path.is_file():
             raise AssetsError(f"ASSETS_JS names {name!r}, but {path} does not exist")
         sources.append(path)
-    # Each feature file is a self-contained IIFE, so joining them is safe; gzip does the rest.
-    return "\n".join(p.read_text(encoding="utf-8").strip() for p in sources) + "\n", sources
+    # Each feature file is a self-contained IIFE, so joining them is safe (one per line: a
+    # file ending without a semicolon cannot run into the next); rjsmin drops comments and
+    # spaces, gzip does the rest.
+    return "\n".join(rjsmin.jsmin(p.read_text(encoding="utf-8")).strip() for p in sources) + "\n", sources
 
 
 def _hashed(prefix: str, text: str, ext: str) -> str:
