@@ -1,8 +1,15 @@
 """Run Lighthouse on the built article, index and an image-heavy post and print the four scores and the page weight.
 
-    npm install --prefix bench lighthouse@12.8      # once; goes to bench/node_modules
+    npm ci --prefix bench --no-audit --no-fund      # once; lighthouse from bench/package-lock.json into bench/node_modules
     uv run python bench/lighthouse.py               # production build of content/ in a temp folder, served on 127.0.0.1
     uv run python bench/lighthouse.py --preset desktop --output output
+
+Per page it prints the four scores, the raw metrics behind the performance score
+(FCP, LCP, TBT, CLS: Lighthouse's simulated throttling, so a busy machine lowers the
+score while these stay readable), the requests made before any interaction with
+images counted apart, and those requests' bytes gzipped at level 6 as a server
+sends them (our local server sends them plain, so Lighthouse's own byte count is
+the uncompressed weight; it is printed too).
 
 Lighthouse drives Debian's Chromium (CHROME_PATH, default /usr/bin/chromium) with the
 project's Chromium flags and a fresh profile. This is a benchmark that prints figures;
@@ -14,11 +21,13 @@ with publishconf.py in a temporary site of its own, so content/ keeps only real 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +53,7 @@ def run_lighthouse(url: str, preset: str, workdir: Path, name: str = "report") -
     profile = tempfile.mkdtemp(prefix="lh-profile-", dir=workdir)
     command = [
         str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={report}",
-        f"--only-categories={','.join(CATEGORIES)}",
+        f"--only-categories={','.join(CATEGORIES)}", "--throttling-method=simulate",
         f"--chrome-flags={' '.join(CHROMIUM_FLAGS + [f'--user-data-dir={profile}'])}",
     ]
     if preset == "desktop":
@@ -56,11 +65,21 @@ def run_lighthouse(url: str, preset: str, workdir: Path, name: str = "report") -
     return json.loads(report.read_text(encoding="utf-8"))
 
 
-def summarise(report: dict) -> dict:
-    """The four scores, the page weight and request count, and any audit that lost points."""
+def gzipped(url: str) -> int:
+    """The bytes of one response gzipped at level 6, as a server would send it."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return len(gzip.compress(response.read(), compresslevel=6))
+
+
+def summarise(report: dict, site: str) -> dict:
+    """The four scores, the raw metrics, requests and gzipped bytes before interaction, and audits that lost points."""
     scores = {c: round(report["categories"][c]["score"] * 100) for c in CATEGORIES}
     audits = report["audits"]
-    requests = audits["network-requests"]["details"]["items"]
+    requests = [r for r in audits["network-requests"]["details"]["items"] if not r["url"].startswith("data:")]
+    images = [r for r in requests if r.get("resourceType") == "Image"]
+    others = [r for r in requests if r not in images]
+    # Ours gzipped as served in production; the comment service's answers as they came.
+    gz = sum(gzipped(r["url"]) if r["url"].startswith(site) else r.get("transferSize", 0) for r in others)
     failing = sorted(
         {
             audit_ref["id"]
@@ -73,10 +92,14 @@ def summarise(report: dict) -> dict:
     return {
         **scores,
         "bytes": int(audits["total-byte-weight"]["numericValue"]),
-        "requests": len(requests),
+        "requests": len(others),
+        "images": len(images),
+        "gz": gz,
+        "hosts": sorted({r["url"].split("/")[2] for r in requests}),
         "cls": audits["cumulative-layout-shift"]["numericValue"],
         "tbt": audits["total-blocking-time"]["numericValue"],
         "lcp": audits["largest-contentful-paint"]["numericValue"],
+        "fcp": audits["first-contentful-paint"]["numericValue"],
         "failing": failing,
     }
 
@@ -122,12 +145,17 @@ def main() -> None:
         try:
             version = subprocess.run([str(LIGHTHOUSE), "--version"], capture_output=True, text=True).stdout.strip()
             print(f"Lighthouse {version}, {args.preset}, Chromium at {os.environ.get('CHROME_PATH', '/usr/bin/chromium')}")
-            print(f"{'page':8} {'perf':>5} {'a11y':>5} {'best':>5} {'seo':>5} {'bytes':>7} {'reqs':>5} {'CLS':>6} {'LCP ms':>7} {'TBT ms':>6}  lost points on")
+            print("reqs: requests before interaction, images apart (+img); KB gz: their bytes gzipped (level 6); "
+                  "bytes: Lighthouse's total, served uncompressed here")
+            print(f"{'page':8} {'perf':>4} {'a11y':>4} {'best':>4} {'seo':>4} {'FCP ms':>6} {'LCP ms':>6} {'TBT ms':>6} {'CLS':>5} "
+                  f"{'reqs':>4} {'+img':>4} {'KB gz':>5} {'bytes':>7}  hosts; lost points on")
             for name, url in pages.items():
-                row = summarise(run_lighthouse(url, args.preset, args.keep or workdir, name))
+                origin = "/".join(url.split("/")[:3])
+                row = summarise(run_lighthouse(url, args.preset, args.keep or workdir, name), origin)
                 print(
-                    f"{name:8} {row['performance']:>5} {row['accessibility']:>5} {row['best-practices']:>5} "
-                    f"{row['seo']:>5} {row['bytes']:>7} {row['requests']:>5} {row['cls']:>6.3f} {row['lcp']:>7.0f} {row['tbt']:>6.0f}  {', '.join(row['failing']) or '-'}"
+                    f"{name:8} {row['performance']:>4} {row['accessibility']:>4} {row['best-practices']:>4} {row['seo']:>4} "
+                    f"{row['fcp']:>6.0f} {row['lcp']:>6.0f} {row['tbt']:>6.0f} {row['cls']:>5.3f} {row['requests']:>4} "
+                    f"{row['images']:>4} {row['gz'] / 1024:>5.1f} {row['bytes']:>7}  {' '.join(row['hosts'])}; {', '.join(row['failing']) or '-'}"
                 )
         finally:
             if image_server is not None:

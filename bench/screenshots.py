@@ -8,13 +8,15 @@ Pages: the home page, the seed post and a label page of the real content/ (built
 pelicanconf.py), and an image-heavy post from a temporary site (our own sample post with
 photographs generated here by Pillow, so content/ holds only the blog's real posts).
 Each page is shot at 1280x900 and 390x844 in the light and the dark scheme: once as the
-reader first sees it (the viewport) and once whole (``-full``). bench/screenshots/ is
+reader first sees it (the viewport) and once whole (``-full``). A real Isso runs on
+127.0.0.1 while they are shot, so the posts show the live comment form readers get. bench/screenshots/ is
 git-ignored; look at the PNGs before calling a design change done.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -24,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from blogkit.build import build  # noqa: E402
+from blogkit.build import build, load_settings  # noqa: E402
+from blogkit.comments import start_isso  # noqa: E402
 from blogkit.serve import free_port, serve_in_child  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -110,12 +113,14 @@ def build_image_site(base: Path, settings_file: Path = ROOT / "pelicanconf.py") 
     photo(images / "label.png", (320, 200), 3)
     photo(images / "cables.jpg", (1600, 1067), 4)
     output = base / "output"
-    build(settings_file, output, {"PATH": str(content), "CACHE_PATH": str(base / "cache")})
+    # The photographs are the same bytes every run: their sized copies come from the project's cache.
+    images = {**load_settings(settings_file)["IMAGES"], "cache": str(ROOT / "cache" / "images")}
+    build(settings_file, output, {"PATH": str(content), "CACHE_PATH": str(base / "cache"), "IMAGES": images})
     return output
 
 
-def shoot(sites: dict[str, tuple[Path, str]], folder: Path) -> list[Path]:
-    """Serve each site and save every page x viewport x scheme; return the files written."""
+def shoot(sites: dict[str, tuple[Path, str]], folder: Path, ports: dict[Path, int] | None = None) -> list[Path]:
+    """Serve each site (on ports[its output] if given) and save every page x viewport x scheme; return the files written."""
     from playwright.sync_api import sync_playwright
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -123,7 +128,7 @@ def shoot(sites: dict[str, tuple[Path, str]], folder: Path) -> list[Path]:
     servers = {}
     try:
         for name, (output, _) in sites.items():
-            port = free_port()
+            port = (ports or {}).get(output) or free_port()
             servers[name] = (serve_in_child(output, port), f"http://127.0.0.1:{port}")
         with tempfile.TemporaryDirectory(prefix="shots-profile-") as profile, sync_playwright() as pw:
             browser = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -135,6 +140,12 @@ def shoot(sites: dict[str, tuple[Path, str]], folder: Path) -> list[Path]:
                     for scheme in SCHEMES:
                         page.emulate_media(color_scheme=scheme)
                         page.goto(url, wait_until="load")
+                        if page.locator(".comments-live[data-comments-provider]").count():
+                            # Bring the comments near so the live thread and form are in the full shot.
+                            page.locator("#comments").scroll_into_view_if_needed()
+                            page.wait_for_selector(".comments-live[data-comments-ready], .comments-live[data-comments-error]",
+                                                   state="attached", timeout=15000)
+                            page.evaluate("window.scrollTo(0, 0)")
                         # Lazy images below the fold would be blank in a full-page shot: load them all first.
                         page.evaluate("""Promise.all([...document.images].map(i => { i.loading = 'eager';
                             return i.complete ? null : new Promise(r => { i.onload = i.onerror = r; }); }))""")
@@ -166,11 +177,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
         base = Path(tmp)
         real = base / "real"
-        build(ROOT / "pelicanconf.py", real / "output", {"CACHE_PATH": str(real / "cache")})
-        images = build_image_site(base / "images")
-        sites = {page: (real / "output", path) for page, path in REAL_PAGES.items()}
-        sites["images"] = (images, IMAGE_POST)
-        written = shoot(sites, folder)
+        ports = {real / "output": free_port(), base / "images" / "output": free_port()}
+        isso = start_isso(base / "isso", free_port(), [f"http://127.0.0.1:{port}" for port in ports.values()])
+        try:
+            os.environ["ISSO_URL"] = isso.url
+            build(ROOT / "pelicanconf.py", real / "output", {"CACHE_PATH": str(real / "cache")})
+            images = build_image_site(base / "images")
+            sites = {page: (real / "output", path) for page, path in REAL_PAGES.items()}
+            sites["images"] = (images, IMAGE_POST)
+            written = shoot(sites, folder, ports)
+        finally:
+            isso.stop()
     print(f"{len(written)} screenshots in {folder}/")
 
 
