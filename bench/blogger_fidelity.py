@@ -1,12 +1,17 @@
-"""Import Blogger exports into fresh projects, build them for production, run the gate; print what survived.
+"""Import Blogger exports into fresh copies of the project, publish each to a local bare remote; print what survived.
 
     uv run python bench/blogger_fidelity.py /work/shared/blogger-real/*.xml
 
-One row per export: old post/page URLs that resolve in the built site, live comments
-shown under their post with their parent, images and videos shown in the built pages,
-and the result of the strict production build (publishconf.py) and of the gate
-(blogkit.check). Every expected count comes from reading the export XML here, with
-its own small parser, never from the importer's report: the bench checks the importer.
+For each export, exactly what a new user does, with no hand edits: a fresh temporary
+copy of the project (its tracked files, sample content included), `invoke
+import-blogger EXPORT --no-download-images`, a git commit, then `invoke publish --push`
+to a file:// bare remote (which builds strictly with publishconf.py, runs the gate and
+commits the site to gh-pages). The row says whether the remote's gh-pages holds that
+commit, and the fidelity is measured on the site as published (the gh-pages tree):
+old post/page URLs that resolve, live comments shown under their post with their
+parent, images and videos shown in the post pages. If the publish fails, a production
+build is made apart to measure what it can. Every expected count comes from reading the
+export XML here, with its own small parser, never from the importer's report.
 Images are imported with --no-download-images (no network); their count is the <img>
 elements each built page shows for the post.
 """
@@ -35,8 +40,10 @@ APP = ("{http://purl.org/atom/app#}", "{http://www.w3.org/2007/app}")
 KIND = "http://schemas.google.com/g/2005#kind"
 REMOVED = re.compile(r"^\s*This (comment|post) has been removed by", re.I)
 VIDEO = re.compile(r"(youtube(-nocookie)?\.com|youtube\.googleapis\.com|player\.vimeo\.com)/", re.I)
-# What a project needs besides content: settings, theme, plugins and the helpers they import.
-PROJECT_FILES = ("pelicanconf.py", "publishconf.py", "tasks.py", "theme", "plugins", "blogkit")
+# The public addresses the publish is given: not placeholders (publish --push refuses those), never fetched.
+BENCH_ENV = {"SITEURL": "https://blogger-bench.github.io", "ISSO_URL": "https://comments.blogger-bench.github.io",
+             "GIT_AUTHOR_NAME": "fidelity bench", "GIT_AUTHOR_EMAIL": "bench@localhost",
+             "GIT_COMMITTER_NAME": "fidelity bench", "GIT_COMMITTER_EMAIL": "bench@localhost"}
 
 
 @dataclass
@@ -196,16 +203,16 @@ def _read_page(path: Path) -> _Page:
 
 
 def _project(workdir: Path) -> Path:
-    """Make a fresh project: the repository's settings, theme, plugins and helpers, an empty content/."""
+    """Make a fresh copy of the project: every file git tracks (or would), as in a new clone."""
     project = workdir / "project"
-    project.mkdir()
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(source, project / name)
-    (project / "content").mkdir()
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for relpath in sorted(set(filter(None, listed.split("\0")))):
+        source = ROOT / relpath
+        if source.is_file():  # a deleted, not yet committed file is listed too
+            target = project / relpath
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
     return project
 
 
@@ -220,39 +227,59 @@ BUILD = textwrap.dedent("""
         print(exc, file=sys.stderr)
         sys.exit(1)
 """)
-CHECK = textwrap.dedent("""
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, ".")
-    from blogkit.build import load_settings
-    from blogkit.check import check_site, format_report
-    problems = check_site(Path("output"), load_settings(Path("publishconf.py").resolve()))
-    if problems:
-        print(format_report(problems))
-        sys.exit(1)
-""")
+
+
+def _git(cwd: Path, *args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
 def run(export: Path, keep: bool = False) -> dict:
-    """Import, build and gate one export in a fresh project; compare the site with the export."""
+    """Import one export into a fresh project, publish it to a local bare remote; compare the site with the export."""
+    import os
+
     expected = read_expected(export)
     workdir = Path(tempfile.mkdtemp(prefix="blogger-fidelity-"))
+    env = {**os.environ, **BENCH_ENV}
+    env.pop("CI", None)
     row = {"export": export.name}
     try:
         project = _project(workdir)
         imported = subprocess.run(
             [sys.executable, "-m", "invoke", "import-blogger", str(export), "--no-download-images"],
-            cwd=project, capture_output=True, text=True)
+            cwd=project, capture_output=True, text=True, env=env)
         row["import"] = "ok" if imported.returncode == 0 else "FAILED: " + _last(imported.stderr or imported.stdout)
-        built = subprocess.run([sys.executable, "-c", BUILD], cwd=project, capture_output=True, text=True)
-        row["build"] = "ok" if built.returncode == 0 else "FAILED: " + _first_problem(built.stderr)
+        row["summary"] = imported.stdout
+        remote = workdir / "remote.git"
+        _git(workdir, "init", "-q", "--bare", str(remote), env=env)
+        for args in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-q", "-m", f"Import {export.name}"),
+                     ("remote", "add", "origin", remote.as_uri())):
+            _git(project, *args, env=env)
+        published = subprocess.run([sys.executable, "-m", "invoke", "publish", "--push"],
+                                   cwd=project, capture_output=True, text=True, env=env)
+        report = published.stdout + published.stderr
+        row["publish_report"] = report
+        head = _git(project, "rev-parse", "HEAD", env=env).stdout.strip()
+        pages_commit = _git(remote, "rev-parse", "-q", "--verify", "refs/heads/gh-pages", env=env).stdout.strip()
+        message = _git(remote, "log", "-1", "--format=%B", "refs/heads/gh-pages", env=env).stdout if pages_commit else ""
         output = project / "output"
-        if built.returncode == 0:
-            gate = subprocess.run([sys.executable, "-c", CHECK], cwd=project, capture_output=True, text=True)
-            row["gate"] = "ok" if gate.returncode == 0 else "FAILED: " + _first_problem(gate.stdout)
-            row["gate_report"] = gate.stdout
+        if published.returncode == 0 and pages_commit and head in message:
+            row["build"] = row["gate"] = "ok"
+            row["publish"] = f"gh-pages {pages_commit[:10]}"
+            # Measure the site as published: the remote's gh-pages tree.
+            output.mkdir()
+            archive = subprocess.run(["git", "--git-dir", str(remote), "archive", "--format=tar", "refs/heads/gh-pages"],
+                                     capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(output)], input=archive.stdout, check=True)
         else:
-            row["gate"] = "not run"
+            row["publish"] = "FAILED" + (" (no gh-pages commit on the remote)" if published.returncode == 0 else "")
+            if "build failed" in report:
+                row["build"], row["gate"] = "FAILED: " + _first_problem(report[report.index("build failed"):]), "not run"
+            elif "failed the gate" in report:
+                row["build"], row["gate"] = "ok", "FAILED: " + _first_problem(report[report.index("The site failed"):])
+            else:
+                row["build"] = row["gate"] = "not run: " + _last(report)
+            # Measure what a production build of it shows, to see what the failure costs.
+            built = subprocess.run([sys.executable, "-c", BUILD], cwd=project, capture_output=True, text=True, env=env)
             row["build_report"] = built.stderr
         pages = {old: _read_page(output / old) for old in expected.urls}
         row["urls"] = (sum(page_exists(output, old) for old in expected.urls), len(expected.urls))
@@ -263,7 +290,6 @@ def run(export: Path, keep: bool = False) -> dict:
         row["comments"] = (kept, len(expected.comments))
         row["images"] = (sum(min(pages[o].images, n) for o, n in expected.images.items()), sum(expected.images.values()))
         row["videos"] = (sum(min(pages[o].videos, n) for o, n in expected.videos.items()), sum(expected.videos.values()))
-        row["summary"] = imported.stdout
     finally:
         if keep:
             row["project"] = str(workdir)
@@ -306,17 +332,17 @@ def main(argv: list[str] | None = None) -> int:
         row = run(export, keep=args.keep)
         rows.append(row)
         if args.verbose:
-            print(f"== {export.name}\n{row.get('summary', '')}\n{row.get('build_report', '')}{row.get('gate_report', '')}")
-    header = ["export", "old URLs", "comments w/ parent", "images", "videos", "import", "build", "gate"]
+            print(f"== {export.name}\n{row.get('summary', '')}\n{row.get('publish_report', '')}{row.get('build_report', '')}")
+    header = ["export", "old URLs", "comments w/ parent", "images", "videos", "import", "build", "gate", "publish"]
     table = [[r["export"], _ratio(r["urls"]), _ratio(r["comments"]), _ratio(r["images"]), _ratio(r["videos"]),
-              r["import"][:60], r["build"][:70], r["gate"][:70]] for r in rows]
+              r["import"][:60], r["build"][:70], r["gate"][:70], r["publish"][:40]] for r in rows]
     widths = [max(len(str(line[i])) for line in [header] + table) for i in range(len(header))]
     for line in [header, ["-" * w for w in widths]] + table:
         print(" | ".join(str(cell).ljust(width) for cell, width in zip(line, widths)))
     for row in rows:
         if row.get("project"):
             print(f"{row['export']}: project kept in {row['project']}")
-    return 0 if all(r["build"] == "ok" and r["gate"] == "ok" for r in rows) else 1
+    return 0 if all(r["publish"].startswith("gh-pages") for r in rows) else 1
 
 
 if __name__ == "__main__":

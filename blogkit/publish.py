@@ -220,8 +220,11 @@ def build_and_check(settings_file: Path, tmp: str | Path, what: str, log=print) 
         log(f"note: {notice}")
     settings = load_settings(settings_file, overrides)
     log("Checking links, anchors, HTML, drafts and feeds")
+    notes: list[str] = []
     with check_status(site):
-        problems = check_site(site, settings)
+        problems = check_site(site, settings, notes=notes)
+    for note in notes:  # e.g. the HTML checker's language guesses, which are not failures
+        log(f"note: {note}")
     if problems:
         raise PublishError(f"{format_report(problems)}\n{UNCHANGED.format(branch='gh-pages')}")
     return site, settings
@@ -243,8 +246,11 @@ def is_preview(problem, settings: dict) -> bool:
 def check_built(output: Path, settings_file: Path, siteurl: str | None = None, log=print) -> None:
     """Run the gate on a built site; a local build's draft previews are counted, not refused."""
     settings = load_settings(settings_file)
+    notes: list[str] = []
     with check_status(output):
-        problems = check_site(output, settings, siteurl=siteurl)
+        problems = check_site(output, settings, siteurl=siteurl, notes=notes)
+    for note in notes:
+        log(f"note: {note}")
     previews = [problem for problem in problems if is_preview(problem, settings)]
     problems = [problem for problem in problems if problem not in previews]
     if problems:

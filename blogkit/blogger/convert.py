@@ -137,7 +137,13 @@ GOOGLE_DOCS = re.compile(r"^(?:https?:)?//(docs|drive)\.google\.com/[^\s\"'<>]+$
 EMBED_ORIGINS = ("https://www.youtube-nocookie.com", "https://player.vimeo.com", "https://docs.google.com",
                  "https://drive.google.com")
 HEADING = re.compile(r"^h([1-6])$")
-LEADING_HASHES = re.compile(r"(\s|^)(#{1,6})(?=\s|$)")
+# Python-Markdown makes a heading of any line that starts with "#", space or not ("#comment",
+# a row of "#####" around a banner): every run of hashes that starts a word is escaped.
+LEADING_HASHES = re.compile(r"(\s|^)(#+)")
+# Characters a URL may not hold as written (the WHATWG URL standard; the HTML checker refuses them).
+PELICAN_LINK = re.compile(r"^\{(filename|static|attach|tag|category|author|index)\}")
+URL_ILLEGAL = re.compile(r'[\s"<>`{}|\\^\x00-\x1f\x7f]')
+URL_BRACKETS = re.compile(r'[\s"<>`{}|\\^\x00-\x1f\x7f\[\]]')
 
 
 @dataclass
@@ -158,7 +164,7 @@ class _Converter(MarkdownConverter):
         # Text is text: "&lt;script&gt;" in a post is decoded by the parser, and written back
         # as entities so Markdown shows it instead of passing it through as raw HTML.
         text = html.escape(super().escape(text, parent_tags), quote=False)
-        # "# cat /proc/version" after a <br> is a shell prompt, not a heading.
+        # "# cat /proc/version" or "#comment" after a <br> is a shell line, not a heading.
         return LEADING_HASHES.sub(r"\1\\\2", text)
 
     def convert_img(self, el, text, parent_tags):
@@ -210,8 +216,16 @@ def lossy_table(table) -> bool:
 
 
 def _url_chars(url: str) -> str:
-    """Percent-encode characters a URL may not hold as written (Blogger kept "|" and spaces as typed)."""
-    return url.replace(" ", "%20").replace("|", "%7C")
+    """Percent-encode characters a URL may not hold as written (Blogger kept "|", "{", spaces... as typed)."""
+    if PELICAN_LINK.match(url):
+        # Pelican's own link syntax ({filename}/..., {attach}...) names a source file: Pelican decodes
+        # only %20 in it, and the importer's file names hold nothing else that needs encoding.
+        return url.replace(" ", "%20")
+    # "[" and "]" belong only in a host (an IPv6 address); the checker refuses them in a path or query.
+    authority = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", url)
+    rest = authority.end() if authority else 0
+    encode = lambda match: "".join(f"%{b:02X}" for b in match.group().encode("utf-8"))  # noqa: E731
+    return URL_ILLEGAL.sub(encode, url[:rest]) + URL_BRACKETS.sub(encode, url[rest:])
 
 
 def _md_url(url: str) -> str:
@@ -391,12 +405,15 @@ def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None
     stats["images_source"] = sum(1 for img in soup.find_all("img") if (img.get("src") or "").strip())
     embeds = _embed_elements(soup)
     stats["embeds_source"] = len(embeds)
-    mapped = 0
+    mapped = untitled = 0
     for node in embeds:
         replacement, known = _embed_figure(soup, node, notes)
         mapped += known
+        # Blogger's embeds name no title; the video's own title and thumbnail are only on the player's site.
+        untitled += known and not " ".join((node.get("title") or "").split())
         node.replace_with(replacement)
     stats["embeds_mapped"] = mapped
+    stats["embeds_untitled"] = untitled
     stats["embeds_linked"] = len(embeds) - mapped
     removed: dict[str, int] = {}
     for name, why in REMOVED.items():
@@ -408,6 +425,10 @@ def clean_html(raw: str, links: LinkMap, image_map: dict[str, str] | None = None
             node.decompose()
     for node in soup.find_all(["object", "embed", "param", "source", "track"]):  # pieces of embeds already replaced
         node.decompose()
+    # Blogger's editor nests <pre><pre>: Markdown would read the two fences as an empty block and the code as text.
+    for node in soup.find_all("pre"):
+        if node.find_parent("pre") is not None:
+            node.unwrap()
     notes += [f"{why} ({count}x)" if count > 1 else why for why, count in removed.items()]
     _caption_figures(soup, notes)
     # Anything else outside the allowlist loses its tag and keeps its text, as nh3 does below.

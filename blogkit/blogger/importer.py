@@ -21,6 +21,17 @@ from .model import Blog, Entry, Skipped
 from .parse import read_export
 
 MANIFEST = ".blogger-import.json"
+# The project ships its own blog's first post, that post's archived comments and an About page
+# (content/ in the repository), so a fresh clone builds and its tests have a real site. Importing
+# another blog into a clone removes them, else they would be published as that blog's own: only
+# files still exactly as shipped (sha256 below) and only when the export does not hold that post.
+# A sample file the author has edited is theirs now: it is kept and named in the summary.
+SAMPLE_FILES = {
+    "posts/2007/psychotherapy-of-sales.md": "1ae270b77eeccd453a7a7df67d83ad6d33a0d09c679d39c1501d89ed39d73f12",
+    "comments/2007/01/psychotherapy-of-sales.json": "1c68e7ceb7ea116fc5b28ea331bdf4ce259a3172516b6d4c99cda7c47243f1ad",
+    "pages/about.md": "1499b9cb58c173831ee8390e192ed153a03ea1d1cfd2246963cba45eedb58f3c",
+}
+SAMPLE_POST = "posts/2007/psychotherapy-of-sales.md"
 OLD_POST_PATH = re.compile(r"^(\d{4})/(\d{2})/([^/]+)\.html$")
 OLD_PAGE_PATH = re.compile(r"^p/([^/]+)\.html$")
 
@@ -58,6 +69,8 @@ class Report:
     problems: list[Skipped] = field(default_factory=list)  # entries refused or left out; the task exits non-zero
     notes: list[str] = field(default_factory=list)
     images_planned: list[tuple[str, str]] = field(default_factory=list)  # --dry-run: (URL, folder)
+    sample_removed: list[str] = field(default_factory=list)  # the project's sample files, replaced by this blog
+    sample_kept: list[str] = field(default_factory=list)  # sample files the author edited: theirs, kept
     # blogger-convert: what each post's conversion could not keep as it was, and the fidelity counts.
     conversion: list[tuple[str, str]] = field(default_factory=list)  # (post URL, what was done instead)
     fidelity: dict[str, int] = field(default_factory=dict)
@@ -84,6 +97,12 @@ class Report:
         ]
         for path, reason in self.protected:
             lines.append(f"  protected {path}: {reason}")
+        if self.sample_removed:
+            lines.append(f"  sample    {'would remove' if self.dry_run else 'removed'} the project's sample content "
+                         f"(this export is another blog): {', '.join(self.sample_removed)}")
+        if self.sample_kept:
+            lines.append(f"  sample    kept {', '.join(self.sample_kept)}: the project's sample, edited since, so yours "
+                         "now; it is published with this blog unless you delete it")
         for problem in self.problems:
             lines.append(f"  problem   {problem.what}: {problem.reason}")
         if self.dry_run:
@@ -160,6 +179,8 @@ def import_blogger(export: str | Path, options: Options) -> Report:
     isso_threads = []
 
     taken = _existing_urls(options, manifest)
+    sample = _sample_to_replace(plans, taken, options, manifest, report)
+    taken = {url: source for url, source in taken.items() if source not in sample}
     for done, plan in enumerate(plans, start=1):
         entry = plan.entry
         if options.progress:
@@ -207,6 +228,11 @@ def import_blogger(export: str | Path, options: Options) -> Report:
         files[f"comments/{stem}.json"] = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         isso_threads.append(_isso_thread(plan, comments))
 
+    if report.fidelity.get("embeds_untitled"):
+        report.notes.append(f"{report.fidelity['embeds_untitled']} video(s) and document(s) had no title in the export: each "
+                            "shows a link named after its player (\"YouTube video\") and no thumbnail, because their "
+                            "titles and thumbnails are on YouTube's (or Vimeo's, Google's) servers and the import does "
+                            "not go online for them; edit the link text in the post to give one its title")
     if links.unresolved:
         shown = ", ".join(sorted(links.unresolved)[:3]) + (" ..." if len(links.unresolved) > 3 else "")
         report.notes.append(f"{len(links.unresolved)} link(s) to old-blog pages that were not imported are "
@@ -214,9 +240,14 @@ def import_blogger(export: str | Path, options: Options) -> Report:
     if blog.comment_form_message:
         _comment_policy(blog.comment_form_message, options, report)
     _language(_blog_language(blog, report), options, report)
+    if report.sample_removed:
+        report.notes.append(f"the site's name, subtitle and author (SITENAME, SITESUBTITLE, AUTHOR in pelicanconf.py) "
+                            f"are still the project's: set your own (the Blogger blog is called {blog.title!r})")
 
     manifest.held_comments = held
     manifest.pending_comments = pending
+    if not options.dry_run:
+        _remove_sample(sample, options.content)
     try:
         for relpath, data in files.items():
             manifest.write(relpath, data, options, report)
@@ -261,6 +292,37 @@ def _existing_urls(options: Options, manifest: "_Manifest") -> dict[str, str]:
                 continue  # the strict build reports a broken file; the importer just cannot match it
             urls[url] = relpath
     return urls
+
+
+def _sample_to_replace(plans: list[Planned], taken: dict[str, str], options: Options, manifest: "_Manifest",
+                       report: Report) -> list[str]:
+    """The project's sample files, as shipped, that this import replaces (see SAMPLE_FILES); reported."""
+    if not any(not plan.entry.draft for plan in plans):
+        return []  # an export with nothing published replaces nothing
+    if any(taken.get(plan.url) == SAMPLE_POST for plan in plans):
+        return []  # this export is the sample's own blog: its first post is already here
+    replaced = []
+    for relpath, digest in SAMPLE_FILES.items():
+        path = options.content / relpath
+        if not path.is_file() or relpath in manifest.files:
+            continue
+        if _digest(path.read_bytes()) != digest:
+            report.sample_kept.append(relpath)
+        else:
+            replaced.append(relpath)
+    report.sample_removed = replaced
+    return replaced
+
+
+def _remove_sample(relpaths: list[str], content: Path) -> None:
+    """Delete the sample files and the folders only they filled."""
+    for relpath in relpaths:
+        path = content / relpath
+        path.unlink(missing_ok=True)
+        for folder in path.parents:
+            if folder == content or any(folder.iterdir()):
+                break
+            folder.rmdir()
 
 
 def _fit_month(entry: Entry) -> None:
@@ -558,7 +620,7 @@ class _Manifest:
             report.problems.append(Skipped(relpath, "not written: it resolves outside the content folder"))
             return
         new = _digest(data)
-        if target.exists():
+        if target.exists() and relpath not in report.sample_removed:  # (a --dry-run leaves the sample there)
             current = _digest(target.read_bytes())
             if current == new:
                 self.files[relpath] = new

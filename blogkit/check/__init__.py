@@ -32,15 +32,16 @@ __all__ = ["NU_CSP_STAND_INS", "NU_IGNORED", "Draft", "check_drafts", "check_fee
            "check_site", "find_drafts", "format_report", "vnu_jar"]
 
 
-def check_site(output: Path, settings: dict, html_check: bool = True, siteurl: str | None = None) -> list[Problem]:
-    """Run every check of the gate on a built site; return all problems found."""
+def check_site(output: Path, settings: dict, html_check: bool = True, siteurl: str | None = None,
+               notes: list[str] | None = None) -> list[Problem]:
+    """Run every check of the gate on a built site; return all problems found (notes go to `notes`)."""
     output = Path(output)
     if not (output / "index.html").is_file():
         return [Problem(str(output), "no index.html: this is not a built site", "build first (invoke build)")]
     siteurl = settings.get("SITEURL", "") if siteurl is None else siteurl
     problems = check_links(output, siteurl) + check_feeds(output) + check_drafts(output, settings)
     if html_check:
-        problems += check_html(output)
+        problems += check_html(output, notes=notes)
     return problems
 
 
