@@ -178,15 +178,19 @@ def test_the_quick_start_serve_builds_then_serves_the_first_post_at_its_blogger_
         process = subprocess.Popen([sys.executable, "-m", "invoke", "serve", "--port", str(port)], cwd=project,
                                    env=child_env(), stdout=out, stderr=subprocess.STDOUT)
         try:
-            wait_for_port(port, process, timeout=120)
             url = f"http://127.0.0.1:{port}"
+            # serve holds its port from the start (a busy one fails before the build), so wait for its word.
+            deadline = time.monotonic() + 300
+            while f"Serving {project}/output on" not in log.read_text(encoding="utf-8"):
+                assert process.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
+                time.sleep(0.2)
             for address in (POST, POST.removesuffix(".html")):
-                with urlopen(f"{url}/{address}", timeout=10) as answer:
+                with urlopen(f"{url}/{address}", timeout=60) as answer:
                     assert answer.status == 200
                     page = answer.read().decode("utf-8")
                 assert "<title>The Psychotherapy of Sales" in page and "_preview" not in page
             with pytest.raises(HTTPError) as missing:
-                urlopen(f"{url}/nope", timeout=10)
+                urlopen(f"{url}/nope", timeout=60)
             assert missing.value.code == 404
             assert missing.value.read() == (project / "output/404.html").read_bytes()
         finally:
