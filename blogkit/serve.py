@@ -279,6 +279,30 @@ def changes(before: dict, after: dict) -> list[Path]:
     return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
 
 
+def wake_on_changes(paths: list[Path]) -> tuple[threading.Event, threading.Event]:
+    """Return (woken, stop): `woken` is set soon after the OS reports a change under paths.
+
+    Only a wake-up call, so a save is noticed in milliseconds instead of at the
+    next poll: the mtime scan (sources/changes) still decides what changed,
+    and without OS notifications (watchfiles missing or out of watches) the
+    poll alone goes on as before. watchfiles comes with Pelican.
+    """
+    woken, stop = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        try:
+            import watchfiles
+
+            existing = [path for path in paths if path.exists()]
+            for _changes in watchfiles.watch(*existing, step=20, stop_event=stop, raise_interrupt=False):
+                woken.set()
+        except Exception:  # noqa: BLE001 - no notifications: the poll goes on alone
+            return
+
+    threading.Thread(target=watch, name="preview-watch", daemon=True).start()
+    return woken, stop
+
+
 def draft_urls(output: Path, settings: dict, siteurl: str) -> list[str]:
     """The addresses of the draft previews in a built site."""
     pattern = settings.get("DRAFT_SAVE_AS") or ""
@@ -309,6 +333,7 @@ def livereload(
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.Thread(target=httpd.serve_forever, name="preview-server", daemon=True).start()
     settings = load_settings(settings_file, overrides)
+    woken, stop_watching = wake_on_changes(watched)
     try:
         seen = sources(watched)
         if rebuild_or_report(settings_file, overrides, output):
@@ -316,7 +341,8 @@ def livereload(
         print(f"Previewing on {siteurl}/ : rebuilds on every save and reloads open pages (Ctrl-C to stop)", flush=True)
         drafts = _print_drafts(output, settings, siteurl, None)
         while True:
-            time.sleep(interval)
+            woken.wait(interval)  # a save wakes us at once; else poll every interval
+            woken.clear()
             now = sources(watched)
             if now == seen:
                 continue
@@ -338,6 +364,7 @@ def livereload(
     except KeyboardInterrupt:
         pass
     finally:
+        stop_watching.set()
         hub.close()
         httpd.shutdown()
         httpd.server_close()

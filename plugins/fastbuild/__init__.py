@@ -125,8 +125,9 @@ def _stop_pool(*_args, **_kwargs) -> None:
 
 def _reset() -> None:
     """Undo whatever an earlier build left patched (also one that failed half-way)."""
-    from . import memo, read, render, write
+    from . import hot, memo, read, render, write
 
+    hot.wait()  # the feeds of a hot edit still being written use the same patches
     read.stop()
     render.stop_url_memo()
     write.release_signals()

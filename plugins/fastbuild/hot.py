@@ -20,9 +20,13 @@ process:
 4. the page post-processors (plugins/csp: its `initialized` receiver before
    the pages are rendered, so each gets its policy as it is rendered, and its
    `finalized` one after) run for that folder, which holds only those pages;
-5. the new files replace the old ones (one rename each), the memo is updated
-   so the next full build reuses them, and the last build's after-swap
-   callbacks run again (plugins/search re-indexes in the background).
+5. the new pages replace the old ones (one rename each) and update() returns:
+   the preview reloads the open tab now;
+6. the feeds that carry the post follow in a thread (no tab shows a feed,
+   and they are about half the work): rendered, swapped in, then the memo is
+   updated so the next full build reuses every file, and the last build's
+   after-swap callbacks run again (plugins/search re-indexes in the
+   background). The next build, hot or full, waits for it first (`wait()`).
 
 Anything else (metadata, a new, renamed or deleted file, a draft, a page, a
 template, a setting, a comment file, several files) takes the full build, and
@@ -43,6 +47,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import types
 from dataclasses import dataclass
@@ -158,6 +163,15 @@ class _Hot:
 _HOT = _Hot()
 
 
+_following: list[threading.Thread] = []  # the feeds of the last hot edit, still being written
+
+
+def wait() -> None:
+    """Wait until the feeds of the last hot edit are in place (the next build, tests, the benchmark)."""
+    while _following:
+        _following.pop().join()
+
+
 class _Capture(logging.Handler):
     def __init__(self):
         super().__init__(level=logging.WARNING)
@@ -175,7 +189,9 @@ def _decline(reason: str) -> None:
 def update(settings: dict, target: Path, changed: list) -> Result | None:
     """Update the live site for one post's body edit; None when the full build must run."""
     started = time.perf_counter()
+    wait()
     stats["taken"], stats["declined"] = False, ""
+    from . import render
     from .config import _last, options
 
     if not (options(settings)["enabled"] and options(settings)["hot"] and options(settings)["incremental"]):
@@ -203,12 +219,14 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
     root = logging.getLogger()
     root.addHandler(capture)
     memo.track_content_methods()
+    render.start_url_memo()  # a body edit changes no URL
     staging = Path(tempfile.mkdtemp(prefix=f".{Path(target).name}.hot-", dir=Path(target).parent))
     try:
-        pages = _render(settings, source, old, staging)
-        if pages is None:
+        rendered = _render(settings, source, old, staging)
+        if rendered is None:
             forget()  # the kept objects may be half-updated: the full build starts afresh
             return None
+        pages, feeds = rendered
         if capture.records:
             # Say nothing here: the full build that follows reports them properly.
             forget()
@@ -218,22 +236,60 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
         forget()
         return _decline(f"{type(exc).__name__}: {exc}")
     finally:
+        render.stop_url_memo()
         memo.untrack_content_methods()
         root.removeHandler(capture)
         shutil.rmtree(staging, ignore_errors=True)
     _kept["articles"][source] = (old, header)
-    run = runhooks.Run(Path(target), Path(target), settings)
-    for callback in _kept["after_swap"]:
-        callback(run)
+    thread = threading.Thread(target=_follow, args=(settings, source, feeds, Path(target)), name="hot-path-feeds")
+    _following.append(thread)
+    thread.start()
     stats["taken"] = True
-    return Result(source, sorted(pages), time.perf_counter() - started)
+    return Result(source, sorted(pages) + sorted(feeds), time.perf_counter() - started)
+
+
+def _follow(settings: dict, source: str, feeds: dict, target: Path) -> None:
+    """Render the feeds that carry the edited post, swap them in, save the memo, run the after-swap callbacks."""
+    from pelican.writers import Writer
+
+    from . import render
+
+    capture = _Capture()
+    root = logging.getLogger()
+    root.addHandler(capture)
+    memo.track_content_methods()
+    render.start_url_memo()
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.hot-", dir=target.parent))
+    try:
+        writer = Writer(str(staging), settings=settings)
+        rendered = {}
+        for rel, feed in feeds.items():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            rendered[rel] = memo.render_tracked(lambda f=feed: Writer.write_feed(writer, *f.args))
+        _swap(staging, target, rendered, source)
+        memo.save(_kept["memo"], _kept["settings"])
+    except Exception:  # noqa: BLE001 - the next save takes the full build, which reports what is wrong
+        forget()
+        return
+    finally:
+        render.stop_url_memo()
+        memo.untrack_content_methods()
+        root.removeHandler(capture)
+        shutil.rmtree(staging, ignore_errors=True)
+    if capture.records:
+        forget()  # a feed that logged a problem: the next save takes the full build, which reports it
+    run = runhooks.Run(target, target, settings)
+    for callback in _kept.get("after_swap", ()):
+        callback(run)
 
 
 def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
-    """Read the post again, give the kept object its new body, render what read it into staging."""
+    """Read the post again, give the kept object its new body, render the pages that read it into staging.
+
+    Returns (pages rendered, the feeds to render after them), or None to decline.
+    """
     from pelican import signals
     from pelican.readers import Readers
-    from pelican.writers import Writer
 
     context = _kept["context"]
     readers = Readers(settings)
@@ -281,16 +337,15 @@ def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
     pelican = types.SimpleNamespace(settings={**settings, "OUTPUT_PATH": str(staging)}, output_path=str(staging))
     _post_processors(signals.initialized, pelican)  # e.g. csp: the policy goes in as pages are rendered
     rendered: dict[str, set] = {}
-    feed_writer = Writer(str(staging), settings=settings)
+    feeds = {rel: template for rel, (template, _context) in todo.items() if isinstance(template, write._Feed)}
     for rel, (template, page_context) in todo.items():
+        if rel in feeds:
+            continue  # after the pages, in a thread (_follow)
         path = staging / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(template, write._Feed):
-            reads = memo.render_tracked(lambda t=template: Writer.write_feed(feed_writer, *t.args))
-        else:
-            html = []
-            reads = memo.render_tracked(lambda t=template, c=page_context: html.append(t.render(c)))
-            path.write_text(html[0], encoding="utf-8")
+        html = []
+        reads = memo.render_tracked(lambda t=template, c=page_context: html.append(t.render(c)))
+        path.write_text(html[0], encoding="utf-8")
         rendered[rel] = reads
     for rel, (template, page_context, _reads) in direct.items():
         path = staging / rel
@@ -300,7 +355,7 @@ def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
         path.write_text(html[0], encoding="utf-8")
         _kept["direct"][rel] = (template, page_context, frozenset(reads))
     _post_processors(signals.finalized, pelican)
-    return {rel: rendered.get(rel) for rel in [*todo, *direct]}
+    return {rel: rendered.get(rel) for rel in [*todo, *direct] if rel not in feeds}, feeds
 
 
 def _post_processors(signal, pelican) -> None:
@@ -311,9 +366,10 @@ def _post_processors(signal, pelican) -> None:
 
 
 def _swap(staging: Path, target: Path, pages: dict, source: str) -> None:
-    """Put each re-rendered file in place (one rename each) and update the memo to match."""
+    """Put each re-rendered file in place (one rename each) and update the memo's entries to match."""
     entries = _kept["memo"].pages
     digest = memo.body_digest(_kept["articles"][source][0])
+    bodies = memo._Bodies(_kept["context"])
     for rel, reads in pages.items():
         os.replace(staging / rel, target / rel)
         for copy in _kept["copies"].get(rel, ()):
@@ -323,8 +379,6 @@ def _swap(staging: Path, target: Path, pages: dict, source: str) -> None:
         entry = entries.get(rel)
         if entry is None or reads is None:
             continue
-        bodies = memo._Bodies(_kept["context"])
         entry.bodies = {s: (digest if s == source else entry.bodies.get(s) or bodies.get(s, "?")) for s in sorted(reads)}
         stat = (target / rel).stat()
         entry.stamp = (stat.st_size, stat.st_mtime_ns)
-    memo.save(_kept["memo"], _kept["settings"])
