@@ -296,7 +296,7 @@ def wake_on_changes(paths: list[Path]) -> tuple[threading.Event, threading.Event
             existing = [path for path in paths if path.exists()]
             for _changes in watchfiles.watch(*existing, step=20, stop_event=stop, raise_interrupt=False):
                 woken.set()
-        except Exception:  # noqa: BLE001 - no notifications: the poll goes on alone
+        except Exception:  # no notifications (any reason): the poll goes on alone
             return
 
     threading.Thread(target=watch, name="preview-watch", daemon=True).start()

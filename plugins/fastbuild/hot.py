@@ -28,8 +28,10 @@ process:
    after-swap callbacks run again (plugins/search re-indexes in the
    background). The next build, hot or full, waits for it first (`wait()`).
 
-Anything else (metadata, a new, renamed or deleted file, a draft, a page, a
-template, a setting, a comment file, several files) takes the full build, and
+Drafts and hidden posts are taken too (a draft being written is the
+author's usual loop). Anything else (metadata, a new, renamed or deleted
+file, a page, a translation, a template, a setting, a comment file, several
+files) takes the full build, and
 so does any warning or error logged on the way: nothing is swapped in then,
 and the full build reports it with its usual messages.
 
@@ -68,6 +70,8 @@ POST_PROCESSORS = ("plugins.csp",)
 BODY_SAVED = signal("fastbuild.body_saved")
 
 _kept: dict = {}  # what the last fast, incremental build in this process left for the hot path
+# The lists of posts in Pelican's context the hot path takes a body edit in.
+KINDS = ("articles", "drafts", "hidden_articles")
 
 
 @dataclass
@@ -105,8 +109,9 @@ def keep(run, started: float) -> None:
     context = write.kept.get("context")
     if context is None or "memo" not in memo.last:
         return
-    articles = {}
-    for article in context.get("articles", []):
+    articles, kinds = {}, {}
+    # Published, draft and hidden posts: a draft being written is the author's usual edit loop.
+    for kind, article in [(kind, item) for kind in KINDS for item in context.get(kind, [])]:
         source = getattr(article, "source_path", None)
         if not source or not source.endswith(".md"):
             continue
@@ -116,12 +121,13 @@ def keep(run, started: float) -> None:
         except OSError:
             continue
         articles[os.path.abspath(source)] = (article, _header(source))
+        kinds[os.path.abspath(source)] = kind
     jobs, direct = write.kept["jobs"], write.kept["direct"]
     _kept.update(
         copies=_copies(Path(run.target), set(jobs) | set(direct)),
         target=Path(run.target), cache=run.settings.get("CACHE_PATH"), context=context,
         jobs=write.kept["jobs"], direct=write.kept["direct"], memo=memo.last["memo"],
-        settings=memo.last["settings"], articles=articles,
+        settings=memo.last["settings"], articles=articles, kinds=kinds,
         after_swap=[cb for cb in run._after_swap if getattr(cb, "__self__", None) is not _HOT],
     )
     runhooks.offer_hot_path(update)
@@ -209,7 +215,7 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
     source = os.path.abspath(str(changed[0]))
     found = _kept["articles"].get(source)
     if found is None or not os.path.isfile(source):
-        return _decline("not a published post of the last build (new, renamed, deleted, a page or a draft)")
+        return _decline("not a post of the last build (new, renamed, deleted, a page or a translation)")
     old, header = found
     if header is None or _header(source) != header:
         return _decline("the metadata header changed")
@@ -268,7 +274,7 @@ def _follow(settings: dict, source: str, feeds: dict, target: Path) -> None:
             rendered[rel] = memo.render_tracked(lambda f=feed: Writer.write_feed(writer, *f.args))
         _swap(staging, target, rendered, source)
         memo.save(_kept["memo"], _kept["settings"])
-    except Exception:  # noqa: BLE001 - the next save takes the full build, which reports what is wrong
+    except Exception:  # anything: the next save takes the full build, which reports what is wrong
         forget()
         return
     finally:
@@ -303,8 +309,10 @@ def _render(settings: dict, source: str, old, staging: Path) -> dict | None:
     # The article generator as its receivers see it, holding only the new object: each
     # plugin's per-post work is done on it; site-wide lists are empty (a receiver that
     # needs more fails, and the full build runs).
-    stand_in = types.SimpleNamespace(settings=settings, context=context, articles=[new], translations=[],
-                                     drafts=[], drafts_translations=[], hidden_articles=[],
+    kind = _kept["kinds"][source]
+    stand_in = types.SimpleNamespace(settings=settings, context=context, articles=[new] if kind == "articles" else [],
+                                     translations=[], drafts=[new] if kind == "drafts" else [], drafts_translations=[],
+                                     hidden_articles=[new] if kind == "hidden_articles" else [],
                                      hidden_translations=[], dates=[], tags={}, categories=[], authors=[],
                                      related_posts=[], readers=readers, path=settings["PATH"])
     signals.article_generator_finalized.send(stand_in)
