@@ -223,11 +223,15 @@ def build_site(base: Path, vectors: list[str], isso_url: str, site_url: str) -> 
             return base / "output", refused
         except BuildError as exc:
             print(f"  build refused: {len(exc.problems)} problem(s); taking those carriers out and building again")
+            handled = set()  # a file may have several problems: one step per file and build
             for problem in exc.problems:
                 match = re.search(r"probe-(\d+)\.(md|json)", str(problem.path))
                 if not match:
                     raise
                 k, kind = int(match[1]), match[2]
+                if (k, kind) in handled:
+                    continue
+                handled.add((k, kind))
                 source = content / str(problem.path).removeprefix("content/")
                 if kind == "json" and source.exists():
                     refused["archived comment file"].add(k)
@@ -370,6 +374,7 @@ def main() -> None:
                     status = post_isso(isso.url, site_url, uri, {**fields, "website": ""})
                 if status not in (201, 202):
                     isso_refused.add(k)
+                    print(f"  Isso answered {status} for vector {k}")
             refused["live Isso comment"] = isso_refused
             phases["Isso comments"] = time.monotonic() - started - sum(phases.values())
             server = serve_in_child(output, site_port)
