@@ -270,7 +270,7 @@ def report(figures: dict) -> list[str]:
         lines.append(f"  title edit: {title['total']:.2f} s (split: {_split(title)} s)")
     lines.append(f"  preview start: serving after {figures.get('server_ready', 0):.2f} s "
                  f"(first build {figures.get('first_build') or 0:.2f} s)")
-    lines.append("  split: notice = save -> the server prints 'Changed' (it polls every 0.2 s); build = its "
+    lines.append("  split: notice = save -> the server prints 'Changed' (woken by the OS, else its 0.2 s poll); build = its "
                  "'Built in' seconds; reload = 'Built' -> the tab draws the page with the text "
                  "(the first frame after its DOM is ready)")
     return lines
