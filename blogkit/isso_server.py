@@ -133,7 +133,25 @@ def serve(path: Path) -> None:
             logging.getLogger(name).addHandler(handler)
             logging.getLogger(name).propagate = False
     app = ForwardedOnlyFromProxies(make_app(conf), trusted_proxies(parser))
-    make_server(host, port, app, threaded=True).serve_forever()
+    server = make_server(host, port, app, threaded=True)
+    _leave_with_parent()
+    server.serve_forever()
+
+
+def _leave_with_parent() -> None:
+    """Exit when the process that started this one is gone (a killed `invoke comments-server` leaves no Isso)."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()  # under systemd this is 1 and never changes
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def main(argv: list[str]) -> int:

@@ -183,6 +183,30 @@ def test_a_new_random_password_is_printed_when_none_is_set(project):
         task.wait(timeout=15)
 
 
+def test_a_killed_task_leaves_no_isso_running(project):
+    import os
+    import signal
+    import time
+
+    port = free_port()
+    task = subprocess.Popen([sys.executable, "-m", "invoke", "comments-server", f"--port={port}"], cwd=project,
+                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        task.stdout.readline()
+        wait_for_port(port, task)
+        [isso_pid] = _children(task.pid)
+    finally:
+        task.kill()  # no cleanup at all: its Isso must notice on its own
+        task.wait(timeout=15)
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{isso_pid}").exists() and "isso_server" in _cmdline(isso_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    gone = not Path(f"/proc/{isso_pid}").exists() or "isso_server" not in _cmdline(isso_pid)
+    if not gone:
+        os.kill(isso_pid, signal.SIGTERM)
+    assert gone
+
+
 def _without_isso(tmp_path: Path) -> dict:
     """An environment whose Python finds every installed package except isso (a clean uninstall, simulated)."""
     import site
