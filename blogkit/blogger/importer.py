@@ -584,7 +584,7 @@ def _language(locale: str | None, options: Options, report: Report) -> None:
         return
     line = f"DEFAULT_LANG = {locale!r}  # the blog's language, from its Blogger export (invoke import-blogger)"
     report.notes.append(f"language {'would be ' if options.dry_run else ''}set to {locale!r} "
-                        f"(DEFAULT_LANG in {settings.name}) from the export's locale")
+                        f"(DEFAULT_LANG in {settings.name}) from the export (its locale, checked against its posts)")
     if not options.dry_run:
         settings.write_text(LANG_PLACEHOLDER.sub(lambda _: line, text, count=1), encoding="utf-8")
 
