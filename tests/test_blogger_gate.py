@@ -79,6 +79,27 @@ def test_a_page_with_no_lang_still_fails_the_html_check(tmp_path):
     assert notes == [] and any("lang" in p.message for p in problems)
 
 
+def test_the_gate_prints_the_language_guess_as_a_note(gated):
+    """What `invoke check` and `invoke publish` print: the guess as one 'note:' line naming the page."""
+    from blogkit.publish import check_built
+
+    site, _, _ = gated
+    lines: list[str] = []
+    check_built(site.output, ROOT / "publishconf.py", log=lines.append)
+    notes = [line for line in lines if line.startswith("note: the HTML checker guesses")]
+    assert len(notes) == 1 and TERMINAL in notes[0] and "does not stop a publish" in notes[0]
+    assert any("passed the gate" in line for line in lines)
+
+
+def test_the_sample_digests_are_those_of_the_shipped_content():
+    """The importer knows the sample by its bytes: editing a sample file in the repository must update SAMPLE_FILES."""
+    from blogkit.blogger.importer import _digest
+
+    for relpath, digest in SAMPLE_FILES.items():
+        shipped = _digest((ROOT / "content" / relpath).read_bytes())
+        assert shipped == digest, f"content/{relpath} changed: put {shipped} in SAMPLE_FILES (blogkit/blogger/importer.py)"
+
+
 def _project_content(tmp_path: Path) -> Path:
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
