@@ -239,8 +239,8 @@ def thread_ids(site: Path) -> list[str]:
     return sorted(found)
 
 
-def _unreachable(isso_url: str, exc: OSError) -> CommentsError:
-    reason = getattr(exc, "reason", exc)
+def _unreachable(isso_url: str, exc: Exception) -> CommentsError:
+    reason = getattr(exc, "reason", exc)  # a URLError's own reason, e.g. [Errno 111] Connection refused
     return CommentsError(f"cannot reach Isso at {isso_url} ({reason}): start it with `uv run invoke comments-server`, "
                          "or name the running one with --isso URL")
 
@@ -252,8 +252,8 @@ def ensure_reachable(isso_url: str, timeout: float = 5.0) -> None:
             pass
     except urllib.error.HTTPError:
         pass  # it answers: an Isso without /info, or behind a proxy, is still worth trying
-    except (OSError, ValueError) as exc:
-        raise _unreachable(isso_url, exc if isinstance(exc, OSError) else OSError(str(exc))) from None
+    except (OSError, ValueError) as exc:  # ValueError: not a URL at all
+        raise _unreachable(isso_url, exc) from None
 
 
 def site_thread_ids(settings_file: Path, isso_url: str) -> list[str]:

@@ -88,6 +88,16 @@ def gzipped_size(site: Site, served: Served, url: str) -> int:
     return len(gzip.compress(file.read_bytes(), compresslevel=6))
 
 
+def load_and_weigh(production, page, path: str, viewport: tuple[int, int], label: str):
+    """Load one page of the production site as a reader does and print its weight; (sent, *weigh's four)."""
+    site, served, isso = production
+    sent = before_interaction(page, served.url + path, viewport)
+    requests, size, images, others = weigh(site, served, isso, sent)
+    print(f"{label} {viewport}: {len(requests)} requests, {size} bytes gzipped, {len(images)} images, "
+          f"Isso: {[r['url'] for r in sent if r['url'].startswith(isso.url)]}: {[r['url'] for r in requests]}")
+    return sent, requests, size, images, others
+
+
 def weigh(site, served, isso, sent):
     """(requests but images, gzipped bytes of them, image requests, requests to other hosts)."""
     ours = [r for r in sent if r["url"].startswith(served.url + "/")]
@@ -100,9 +110,7 @@ def weigh(site, served, isso, sent):
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
 def test_the_article_is_within_15_kb_gzipped_in_3_requests_before_interaction(production, page, viewport):
     site, served, isso = production
-    sent = before_interaction(page, served.url + SEED, viewport)
-    requests, size, images, others = weigh(site, served, isso, sent)
-    print(f"article {viewport}: {len(requests)} requests, {size} bytes gzipped: {[r['url'] for r in requests]}")
+    sent, requests, size, images, others = load_and_weigh(production, page, SEED, viewport, "article")
     assert others == [], "nothing third-party before the reader asks"
     assert [r for r in sent if r["url"].startswith(isso.url)] == [], "the comment service waits for the comments"
     assert len(requests) <= BUDGET_REQUESTS, requests
@@ -114,10 +122,8 @@ def test_the_article_is_within_15_kb_gzipped_in_3_requests_before_interaction(pr
 def test_the_index_is_within_the_budget_and_asks_the_comment_service_once_without_a_preflight(production, page, viewport):
     """The live counts on the index: one simple POST to Isso (no CORS preflight) once they near the screen."""
     site, served, isso = production
-    sent = before_interaction(page, served.url + "/", viewport)
-    requests, size, images, others = weigh(site, served, isso, sent)
+    sent, requests, size, images, others = load_and_weigh(production, page, "/", viewport, "index")
     ours = [r for r in requests if r["url"].startswith(served.url)]
-    print(f"index {viewport}: {len(ours)} requests, {size} bytes gzipped, Isso: {[r['url'] for r in sent if r['url'].startswith(isso.url)]}")
     assert others == []
     assert len(ours) <= BUDGET_REQUESTS and size <= BUDGET_BYTES
     # The counts are asked for when the first of them nears the screen (at once on a phone, where
@@ -131,9 +137,7 @@ def test_the_index_is_within_the_budget_and_asks_the_comment_service_once_withou
 @pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
 def test_a_post_with_photos_is_within_the_budget_images_aside_and_loads_only_our_copies(production, page, viewport):
     site, served, isso = production
-    sent = before_interaction(page, served.url + PHOTOS, viewport)
-    requests, size, images, others = weigh(site, served, isso, sent)
-    print(f"photos {viewport}: {len(requests)} requests, {size} bytes gzipped, {len(images)} images: {[r['url'] for r in images]}")
+    sent, requests, size, images, others = load_and_weigh(production, page, PHOTOS, viewport, "photos")
     assert others == []
     assert len(requests) <= BUDGET_REQUESTS and size <= BUDGET_BYTES
     assert images and all("/images/sized/" in r["url"] for r in images), "a sized copy, never the original"
