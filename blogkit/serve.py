@@ -207,19 +207,30 @@ def wait_for_port(port: int, process=None, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout} s")
 
 
-def serve_in_child(folder: Path, port: int):
-    """Serve `folder` on 127.0.0.1:port from a child process; return it once it listens (stop it by its PID)."""
-    import subprocess
+def serve_in_child(folder: Path, port: int, timeout: float = 30.0):
+    """Serve `folder` on 127.0.0.1:port from a child process; return it once it listens (stop it by its PID).
 
-    code = "import sys; from pathlib import Path; from blogkit.serve import serve; serve(Path(sys.argv[1]), port=int(sys.argv[2]))"
+    The sign is the child's own "Serving" line, not a connection to the port: when
+    another server took the port first, a connection would reach that one instead.
+    """
+    import subprocess
+    import threading
+
+    code = ("import sys; from pathlib import Path; from blogkit.serve import ServeError, serve\n"
+            "try: serve(Path(sys.argv[1]), port=int(sys.argv[2]))\n"
+            "except ServeError as exc: sys.exit(str(exc))")
     process = subprocess.Popen([sys.executable, "-c", code, str(folder), str(port)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, process)
-    except BaseException:
-        process.terminate()
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first: list[str] = []
+    reader = threading.Thread(target=lambda: first.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    said = first[0].strip() if first else ""
+    if not said.startswith("Serving "):
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=10)
-        raise
+        raise ServeError(said or f"the server for {folder} did not start within {timeout} s")
     return process
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from blogkit.build import ROOT, build
-from blogkit.serve import free_port, serve_in_child, wait_for_port  # noqa: F401  (tests import them from here)
+from blogkit.serve import ServeError, free_port, serve_in_child, wait_for_port  # noqa: F401  (tests import them from here)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -87,9 +87,16 @@ class Served:
     """A folder served on 127.0.0.1 by our own server (the one `invoke serve` uses), in a child process."""
 
     def __init__(self, folder: Path, port: int | None = None):
-        self.port = port or free_port()
+        for attempt in range(3):
+            # A free port may be taken by another test's server before ours binds it: then try another.
+            self.port = port or free_port()
+            try:
+                self.process = serve_in_child(folder, self.port)
+                break
+            except ServeError:
+                if port or attempt == 2:
+                    raise
         self.url = f"http://127.0.0.1:{self.port}"
-        self.process = serve_in_child(folder, self.port)
 
     def stop(self) -> None:
         """Stop the server by its own PID."""

@@ -199,3 +199,15 @@ def test_the_quick_start_serve_builds_then_serves_the_first_post_at_its_blogger_
     printed = log.read_text(encoding="utf-8").splitlines()
     assert any(line.startswith(f"Built {project}/output in ") for line in printed), printed
     assert f"Serving {project}/output on {url}/ (Ctrl-C to stop)" in printed
+
+
+def test_a_child_server_whose_port_another_holds_fails_instead_of_answering_through_the_other(tmp_path):
+    """serve_in_child trusts its child's own word: a connection to a taken port would reach the other server."""
+    from blogkit.serve import ServeError, serve_in_child
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        with pytest.raises(ServeError, match=f"port {port} on 127.0.0.1 is already in use"):
+            serve_in_child(tmp_path, port)
