@@ -13,9 +13,22 @@ comment_files, htmlscan).
         run.after_swap(index)         # the new site is in place at run.target
         run.on_end(cleanup)           # always, last, clean or not: cleanup(run, ok)
         run.is_final(path)            # a file linked verbatim from the last build: leave it alone
+        run.on_page(add)              # add(run, rel): an HTML page is final in run.staging
+        run.streams_pages             # True: every page the writer writes comes through on_page
 
 Callbacks run in the order they were added; before_swap and after_swap get
 the Run, on_end gets the Run and whether the new site went live.
+
+Pages as they are final: plugins/fastbuild's writer sets run.streams_pages
+when it starts writing (after `all_generators_finalized`) and calls
+page_final(run, rel) in the main process for every HTML page it writes, as
+soon as the page is final in run.staging (rendered with its CSP meta in,
+here or in a forked worker, or hard-linked from the last build); rel is the
+page's path relative to run.staging, with "/" separators. A page written
+again later (Pelican's override of one path by another content) comes
+through again. HTML the writer does not write (redirect stubs, static .html)
+never does. When streams_pages is False (Pelican's serial path, FASTBUILD
+off) no page comes through: a plugin waits for `finalized` as before.
 """
 
 from __future__ import annotations
@@ -35,6 +48,9 @@ class Run:
     _after_swap: list = field(default_factory=list)
     _end: list = field(default_factory=list)
     _final: set = field(default_factory=set)
+    _page: list = field(default_factory=list)
+    # Set by the writer when it will call page_final for every page it writes.
+    streams_pages: bool = False
 
     def before_swap(self, callback) -> None:
         """Call callback(run) after a clean run, before the new site replaces the target."""
@@ -47,6 +63,10 @@ class Run:
     def on_end(self, callback) -> None:
         """Call callback(run, ok) when the run is over, whether or not its site went live."""
         self._end.append(callback)
+
+    def on_page(self, callback) -> None:
+        """Call callback(run, rel) in the main process whenever the writer has a page final in run.staging."""
+        self._page.append(callback)
 
     def mark_final(self, path) -> None:
         """Note that this output file is final already (plugins/fastbuild linked it from the last build)."""
@@ -94,6 +114,12 @@ def try_hot_path(settings: dict, target: Path, changed: list) -> object | None:
         if result is not None:
             return result
     return None
+
+
+def page_final(run: Run, rel: str) -> None:
+    """Tell the run's on_page callbacks that the page at rel (under run.staging) is final (the writer calls this)."""
+    for callback in run._page:
+        callback(run, rel)
 
 
 def fire_before_swap(run: Run) -> None:

@@ -25,6 +25,16 @@ are recorded and sent here, in this process, once they are written: every
 receiver gets the same (path, context) pairs in the same order as in a serial
 build, and finds the file complete. If a plugin listens to `feed_generated`
 (it is handed the feed before it is written), feeds are not deferred.
+
+Every HTML page this writer writes is announced, in this process, through
+`runhooks.page_final` as soon as it is final in the staging folder (so that
+plugins/search can index it while the rest is rendered): pages linked from
+the last build when they are linked, pages rendered here as each is
+written, pages rendered in a child as the child reports each done (it writes
+the page's path down a pipe of its own; this process reads those between
+its own pages, and to the end once its share is done), and pages written
+after the flush as Pelican's writer closes them. The writer sets
+`run.streams_pages` when it is made.
 """
 
 from __future__ import annotations
@@ -39,6 +49,8 @@ import pelican.writers
 from pelican.log import FilteredMessage
 from pelican.plugins import signals
 from pelican.writers import Writer
+
+from blogkit import runhooks
 
 from . import memo as rendermemo
 
@@ -121,6 +133,16 @@ def release_signals() -> None:
     pelican.writers.signals = signals
 
 
+def _page_done(path: str) -> None:
+    """Announce a page of the run in progress as final (runhooks.page_final), if it is HTML under its staging."""
+    run = runhooks.current()
+    if run is None or not path.endswith(".html"):
+        return
+    rel = os.path.relpath(path, run.staging)
+    if not rel.startswith(".."):
+        runhooks.page_final(run, rel.replace(os.sep, "/"))
+
+
 class ParallelWriter(Writer):
     """Pelican's Writer, rendering the article generator's pages in parallel."""
 
@@ -135,6 +157,10 @@ class ParallelWriter(Writer):
         self.deferring = True
         pelican.writers.signals = _SignalsWhileRecording(self._held)
         self.deferring_feeds = not signals.feed_generated.receivers
+        self._opened: list | None = None  # files opened by a direct write_file, announced once it is done
+        run = runhooks.current()
+        if run is not None:
+            run.streams_pages = True
 
     def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False, feed_title=None):
         if not (self.deferring_feeds and path):
@@ -152,8 +178,16 @@ class ParallelWriter(Writer):
     def write_file(self, name, template, context, *args, **kwargs):
         if self.deferring and name:
             template = _Recorder(template, self)
-        elif name and rendermemo.active():
-            template = _Tracking(template, self)
+        else:
+            if name and rendermemo.active():
+                template = _Tracking(template, self)
+            self._opened = []
+            try:
+                return super().write_file(name, template, context, *args, **kwargs)
+            finally:
+                opened, self._opened = self._opened, None
+                for path in opened:
+                    _page_done(path)
         return super().write_file(name, template, context, *args, **kwargs)
 
     def _open_w(self, filename, encoding, override=False):
@@ -165,7 +199,10 @@ class ParallelWriter(Writer):
                 # A later write over a page linked from the last build (a Save_as over a
                 # generated page): a new file, so the last build's stays as it was.
                 os.unlink(filename)
-            return super()._open_w(filename, encoding, override)
+            handle = super()._open_w(filename, encoding, override)
+            if self._opened is not None:
+                self._opened.append(handle.name)
+            return handle
         job, self._pending = self._pending, None
         # Pelican's own checks (two contents on one path), without creating the file:
         # the flush writes it, or links it from the last build (an empty file made
@@ -201,9 +238,12 @@ class ParallelWriter(Writer):
             todo = rendermemo.plan(jobs, context, self.settings)
             to_render = {id(job) for job in todo}
             reused, jobs = [job for job in jobs if id(job) not in to_render], todo
+            for path, template, _ in reused:
+                if not isinstance(template, _Feed):
+                    _page_done(path)
         pages = [job for job in jobs if not isinstance(job[1], _Feed)]
         if pages:
-            _note_reads(_render(pages[:1]))  # compiles templates and fills memos before the fork
+            _note_reads(_render(pages[:1], _page_done))  # compiles templates and fills memos before the fork
             render_parallel(pages[1:], self.workers)
         _note_reads(_render([job for job in jobs if isinstance(job[1], _Feed)]))
         stats["rendered"], stats["reused"] = len(jobs), len(reused)
@@ -237,15 +277,17 @@ def _render_one(path, template, context) -> None:
         handle.write(output)
 
 
-def _render(jobs) -> list[tuple[str, set]]:
-    """Render and write the jobs; return what each read, when a render memo is being kept."""
-    if not rendermemo.active():
-        for job in jobs:
-            _render_one(*job)
-        return []
+def _render(jobs, done=None) -> list[tuple[str, set]]:
+    """Render and write the jobs, calling done(path) after each; return what each read, when a render memo is kept."""
     reads = []
+    tracked = rendermemo.active()
     for job in jobs:
-        reads.append((job[0], rendermemo.render_tracked(lambda: _render_one(*job))))
+        if tracked:
+            reads.append((job[0], rendermemo.render_tracked(lambda: _render_one(*job))))
+        else:
+            _render_one(*job)
+        if done is not None:
+            done(job[0])
     return reads
 
 
@@ -270,21 +312,28 @@ class _Capture(logging.Handler):
         self.records.append(record)
 
 
-def _child(jobs, write_fd: int) -> None:
+def _child(jobs, write_fd: int, done_fd: int) -> None:
     capture = _Capture()
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(capture)
     error, reads = None, []
+
+    def done(path: str) -> None:  # one short line: written whole, never interleaved
+        os.write(done_fd, os.fsencode(path) + b"\n")
+
     try:
-        reads = _render(jobs)
+        reads = _render(jobs, done)
     except BaseException as exc:  # sent to the parent, which raises it
         try:
             pickle.dumps(exc)
             error = exc
         except Exception:
             error = RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+    finally:
+        # Before the result: the parent reads this pipe to its end first.
+        os.close(done_fd)
     try:
         payload = pickle.dumps((capture.records, error, reads))
     except Exception:
@@ -293,36 +342,76 @@ def _child(jobs, write_fd: int) -> None:
         out.write(payload)
 
 
+class _Progress:
+    """This process's end of a child's pipe of finished pages: announce each as it comes."""
+
+    def __init__(self, fd: int):
+        self.fd, self.rest = fd, b""
+        os.set_blocking(fd, False)
+
+    def poll(self) -> None:
+        """Announce the pages the child has finished so far, without waiting."""
+        try:
+            while chunk := os.read(self.fd, 65536):
+                self._lines(chunk)
+        except BlockingIOError:
+            pass
+
+    def finish(self) -> None:
+        """Announce the rest, waiting until the child closes the pipe."""
+        os.set_blocking(self.fd, True)
+        with os.fdopen(self.fd, "rb") as inp:
+            self._lines(inp.read())
+
+    def _lines(self, chunk: bytes) -> None:
+        *lines, self.rest = (self.rest + chunk).split(b"\n")
+        for line in lines:
+            _page_done(os.fsdecode(line))
+
+
 def render_parallel(jobs, workers: int) -> None:
     """Render (path, template, context) jobs in this process and workers - 1 forked children."""
     stats["rendered"], stats["rendered_in_children"] = len(jobs), 0
     if workers < 2 or len(jobs) < 2 * workers:
-        _note_reads(_render(jobs))
+        _note_reads(_render(jobs, _page_done))
         return
     shares = [jobs[i::workers] for i in range(workers)]
     stats["rendered_in_children"] = sum(len(share) for share in shares[1:])
     children = []
     gc.freeze()  # the children must not copy every page of the heap by collecting it
     try:
+        progress = []
         for share in shares[1:]:
             read_fd, write_fd = os.pipe()
+            done_read, done_write = os.pipe()
             pid = os.fork()
             if pid == 0:  # child
                 os.close(read_fd)
+                os.close(done_read)
                 status = 0
                 try:
-                    _child(share, write_fd)
+                    _child(share, write_fd, done_write)
                 except BaseException:
                     status = 1
                 finally:
                     os._exit(status)
             os.close(write_fd)
+            os.close(done_write)
             children.append((pid, read_fd))
+            progress.append(_Progress(done_read))
+
+        def done(path: str) -> None:
+            _page_done(path)
+            for child in progress:
+                child.poll()
+
         error = None
         try:
-            _note_reads(_render(shares[0]))
+            _note_reads(_render(shares[0], done))
         except Exception as exc:
             error = exc
+        for child in progress:
+            child.finish()
         for pid, read_fd in children:
             with os.fdopen(read_fd, "rb") as inp:
                 data = inp.read()
