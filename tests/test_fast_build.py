@@ -258,6 +258,34 @@ def test_real_settings_enable_the_fast_path(site, tmp_path):
     assert_same_as_serial_clean_build(site, tmp_path, "small")
 
 
+def test_pelicans_list_searches_give_the_same_lists_in_one_pass(site, tmp_path, monkeypatch):
+    """linear.py: the period archives and each tag's, category's and author's dates equal Pelican's own."""
+    from pelican.generators import ArticlesGenerator
+
+    from plugins.fastbuild import linear
+
+    write_posts(site, count=30)
+    seen = []
+    install = linear.install
+    monkeypatch.setattr(linear, "install", lambda generator: (seen.append(generator), install(generator)))
+    site.build(**FAST)
+    generator = seen[-1]
+    assert "_build_period_archives" in vars(generator) and "generate_tags" in vars(generator)  # ours ran
+    pelicans = ArticlesGenerator._build_period_archives(generator, generator.dates, generator.articles,
+                                                        generator.settings)
+    ours = generator.period_archives
+    assert set(ours) == set(pelicans) == {"year", "month"}
+    for granularity in pelicans:
+        assert [a["articles"] for a in ours[granularity]] == [a["articles"] for a in pelicans[granularity]]
+        assert [a["save_as"] for a in ours[granularity]] == [a["save_as"] for a in pelicans[granularity]]
+    lists = [articles for _, articles in generator.tags.items()] + [articles for _, articles in generator.categories]
+    lists.append(lists[0] + lists[0][:2])  # a post twice in one list is listed once, as Pelican's search does
+    found = linear.subsets_in_order(generator.dates, lists)
+    for articles in lists:
+        assert found[id(articles)] == [a for a in generator.dates if a in articles]
+    assert_same_as_serial_clean_build(site, tmp_path, "linear")
+
+
 def test_bad_post_fails_the_fast_build_like_the_serial_one(site, tmp_path):
     """A file a worker cannot parse is read again serially, so the error is Pelican's own."""
     write_posts(site, count=6)
@@ -367,7 +395,26 @@ def _change_get_url_setting(monkeypatch):
     monkeypatch.setattr(Content, "get_url_setting", get_url_setting)
 
 
-@pytest.mark.parametrize("change", [_rename_open_w, _change_get_url_setting], ids=["missing", "changed"])
+def _change_generate_tags(monkeypatch):
+    """A Pelican whose generate_tags reads self.dates a second time (linear.py would hand it an empty list)."""
+    import inspect
+    import linecache
+    import textwrap
+
+    import pelican.generators as generators
+
+    source = textwrap.dedent(inspect.getsource(generators.ArticlesGenerator.generate_tags)).replace(
+        "dates=dates,", "dates=dates or self.dates,")
+    assert "dates or self.dates" in source
+    name = "<a changed pelican.generators>"  # where inspect.getsource, as compat.py calls it, finds the source
+    monkeypatch.setitem(linecache.cache, name, (len(source), None, source.splitlines(True), name))
+    namespace: dict = {}
+    exec(compile(source, name, "exec"), dict(vars(generators)), namespace)
+    monkeypatch.setattr(generators.ArticlesGenerator, "generate_tags", namespace["generate_tags"])
+
+
+@pytest.mark.parametrize("change", [_rename_open_w, _change_get_url_setting, _change_generate_tags],
+                         ids=["missing", "changed", "searched-elsewhere"])
 def test_a_changed_pelican_turns_the_fast_path_off_with_one_notice(site, tmp_path, monkeypatch, change):
     from plugins import fastbuild
 
@@ -376,7 +423,8 @@ def test_a_changed_pelican_turns_the_fast_path_off_with_one_notice(site, tmp_pat
     result = site.build(**FAST)
     notes = [note for note in result.notices if note.startswith("fastbuild:")]
     assert len(notes) == 1 and "serial path" in notes[0], result.notices
-    assert ("Writer._open_w is missing" in notes[0]) or ("get_url_setting" in notes[0])
+    assert any(name in notes[0] for name in ("Writer._open_w is missing", "get_url_setting",
+                                             "generate_tags uses self.dates elsewhere")), notes[0]
     assert fastbuild.stats()["fast"] is False
     assert fastread.stats["parsed_in_workers"] == 0 and fastwrite.stats["rendered"] == 0  # nothing of ours ran
     assert_same_as_serial_clean_build(site, tmp_path, "compat")

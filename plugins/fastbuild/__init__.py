@@ -13,6 +13,8 @@ the small API at the bottom of this module). Its parts:
 - render.py: memoised groupby/sort for sidebars that group every post on every
   page, URLs computed once per object while pages are written;
 - sitewide.py: `{% sitewide %}`, the theme's sidebar rendered once per build;
+- linear.py: Pelican's period archives and tag, category and author dates
+  built in one pass instead of a list search per post (quadratic);
 - memo.py: the render memo (a page whose inputs did not change since the last
   build is linked from it, not rendered again);
 - hot.py: the preview server's hot path (one post's body edited: re-render
@@ -106,6 +108,13 @@ def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
             return
         prefetcher = read.start(generator.settings, opts["workers"])
     prefetcher.submit(todo)
+
+
+def _linear(generator) -> None:
+    from . import linear
+
+    if _fast(generator.settings):
+        linear.install(generator)
 
 
 def _prefetch_articles(generator) -> None:
@@ -220,6 +229,7 @@ def register() -> None:
     signals.initialized.connect(_start)
     signals.readers_init.connect(_use_fast_reader)
     signals.generator_init.connect(_memoise_filters)
+    signals.article_generator_init.connect(_linear)
     signals.article_generator_init.connect(_prefetch_articles)
     signals.page_generator_init.connect(_prefetch_pages)
     signals.all_generators_finalized.connect(_stop_pool)

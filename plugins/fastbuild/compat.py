@@ -1,6 +1,6 @@
 """Check, before a build, that each private Pelican internal the fast path relies on is as expected.
 
-The fast path (read.py, write.py, render.py, memo.py) is the only code of the
+The fast path (read.py, write.py, render.py, memo.py, linear.py) is the only code of the
 blog that touches Pelican's private internals. Each one it uses is listed
 here with what it must look like (that it exists, its parameters, or, for a
 module-level name replaced at run time, that the function still looks it up).
@@ -10,8 +10,10 @@ leaves the build on Pelican's own serial path, which is always correct.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
+import textwrap
 
 
 def _resolve(dotted: str):
@@ -40,9 +42,11 @@ def _parameters(func) -> list[str]:
     return list(inspect.signature(func).parameters)
 
 
+_DATES = "dates = [article for article in self.dates if article in articles]"
+
 # What the fast path uses, and how (checked in this order; each entry says why it is needed).
-# (dotted name, leading parameter names or None, text its source must contain or None)
-EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | None], ...] = (
+# (dotted name, leading parameter names or None, text (or texts) its source must contain or None)
+EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | tuple[str, ...] | None], ...] = (
     # write.py: Pelican's Writer records a page instead of rendering it, through these.
     ("pelican.writers:Writer._open_w", ("self", "filename", "encoding", "override"), "open("),
     ("pelican.writers:Writer.write_file", ("self", "name", "template", "context"), "_open_w"),
@@ -73,11 +77,40 @@ EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | None], ...] = (
     ("pelican.urlwrappers:URLWrapper.page_name", None, None),
     ("jinja2.filters:sync_do_groupby", None, None),
     ("jinja2.filters:do_sort", None, None),
+    # linear.py: Pelican's list-membership searches, handed an empty list and done in one pass instead.
+    ("pelican.contents:Article.__eq__", None, None),
+    ("pelican.generators:ArticlesGenerator._build_period_archives", ("self", "sorted_articles", "articles", "settings"),
+     ('archive["articles"] = [a for a in articles if a in dates]', 'archive["dates"] = dates')),
+    ("pelican.generators:ArticlesGenerator.generate_tags", ("self", "write"),
+     ("for tag, articles in self.tags.items():", _DATES, "articles=articles", "dates=dates")),
+    ("pelican.generators:ArticlesGenerator.generate_categories", ("self", "write"),
+     ("for cat, articles in self.categories:", _DATES, "articles=articles", "dates=dates")),
+    ("pelican.generators:ArticlesGenerator.generate_authors", ("self", "write"),
+     ("for aut, articles in self.authors:", _DATES, "articles=articles", "dates=dates")),
 )
+# linear.py hands these methods an empty list in place of one name: it must be used once, in the search.
+USED_ONCE = {
+    "pelican.generators:ArticlesGenerator._build_period_archives": "articles",
+    "pelican.generators:ArticlesGenerator.generate_tags": "self.dates",
+    "pelican.generators:ArticlesGenerator.generate_categories": "self.dates",
+    "pelican.generators:ArticlesGenerator.generate_authors": "self.dates",
+}
 
 _PROPERTIES = {"pelican.urlwrappers:URLWrapper.url", "pelican.urlwrappers:URLWrapper.save_as",
                "pelican.urlwrappers:URLWrapper.page_name"}
 _DESCRIPTORS = {"pelican.contents:Content.get_content", "pelican.contents:Content.get_summary"}
+
+
+def _uses(source: str, name: str) -> int:
+    """How many times the function in source reads `name` ("articles" or "self.dates")."""
+    owner, _, attribute = name.rpartition(".")
+    count = 0
+    for node in ast.walk(ast.parse(textwrap.dedent(source))):
+        if attribute and owner and isinstance(node, ast.Attribute):
+            count += node.attr == attribute and isinstance(node.value, ast.Name) and node.value.id == owner
+        elif not owner and isinstance(node, ast.Name):
+            count += node.id == name
+    return count
 
 
 def problems() -> list[str]:
@@ -94,13 +127,18 @@ def problems() -> list[str]:
                 actual = _parameters(obj)
                 if actual[: len(parameters)] != list(parameters):
                     raise LookupError(f"{dotted} takes ({', '.join(actual)}), expected ({', '.join(parameters)}, ...)")
+            if dotted.endswith(".__eq__") and obj is not object.__eq__:
+                raise LookupError(f"{dotted.rpartition('.')[0]} no longer compares by identity")
             if source_text is not None:
                 try:
                     source = inspect.getsource(getattr(obj, "func", obj))
                 except (OSError, TypeError) as exc:
                     raise LookupError(f"{dotted}: its source cannot be read ({exc})") from exc
-                if source_text not in source:
-                    raise LookupError(f"{dotted} no longer uses {source_text.rstrip('(')}")
+                for text in (source_text,) if isinstance(source_text, str) else source_text:
+                    if text not in source:
+                        raise LookupError(f"{dotted} no longer uses {text.rstrip('(')}")
+                if dotted in USED_ONCE and _uses(source, USED_ONCE[dotted]) != 1:
+                    raise LookupError(f"{dotted} uses {USED_ONCE[dotted]} elsewhere than in its search")
         except LookupError as exc:
             found.append(str(exc))
         except (TypeError, ValueError) as exc:  # a signature that cannot be read
