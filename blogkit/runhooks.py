@@ -116,6 +116,32 @@ def try_hot_path(settings: dict, target: Path, changed: list) -> object | None:
     return None
 
 
+_preview: dict = {}  # the preview server's two callbacks, while it runs in this process
+
+
+def attach_preview(shown, updated) -> None:
+    """The preview: shown() -> output files open in a tab now (rendered first); updated(rels) when more are in place."""
+    _preview.update(shown=shown, updated=updated)
+
+
+def detach_preview() -> None:
+    """The preview server has stopped."""
+    _preview.clear()
+
+
+def pages_shown() -> set[str]:
+    """The output files (relative paths) a preview tab shows now; empty without a preview."""
+    shown = _preview.get("shown")
+    return set(shown()) if shown is not None else set()
+
+
+def pages_updated(rels) -> None:
+    """Tell the preview that these output files were replaced after the build returned (a hot path's rest)."""
+    updated = _preview.get("updated")
+    if updated is not None:
+        updated(set(rels))
+
+
 def page_final(run: Run, rel: str) -> None:
     """Tell the run's on_page callbacks that the page at rel (under run.staging) is final (the writer calls this)."""
     for callback in run._page:

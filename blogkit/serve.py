@@ -8,18 +8,28 @@ generation number that open pages hear about by Server-Sent Events. The small
 script that listens is served from the site's own origin ('self' in the CSP)
 and is added to HTML responses by this server only, so no built site (`invoke
 build`, `publish`) ever contains it.
+
+Each open page's event stream names the page it shows (`?page=<its path>`);
+the server keeps the set of open pages and hands it to the build's hot path
+(blogkit.runhooks.attach_preview), which renders those first after a title
+edit and the rest of the site behind them. When the rest is in place the
+server says so and wakes the tabs showing one of those other pages only.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import select
 import signal
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from blogkit import runhooks
 from blogkit.build import ROOT, BuildError, build, load_settings
 
 WATCHED = ("content", "theme", "plugins", "pelicanconf.py")
@@ -36,19 +46,24 @@ class ServeError(Exception):
 
 
 class ReloadHub:
-    """The generation of the site being served; open pages wait on it."""
+    """The generation of the site being served; open pages wait on it, and say which page they show."""
+
+    KEPT_BUMPS = 64
 
     def __init__(self):
         self.generation = 0
         self.closed = False
         self._changed = threading.Condition()
+        self._open: dict[int, str] = {}  # event stream (its token) -> the output file its tab shows
+        self._bumps: list[tuple[int, frozenset | None]] = []  # recent (generation, the pages it concerns or None: all)
 
-    def bump(self) -> None:
-        """A new site is live: wake every open page."""
+    def bump(self, only=None) -> None:
+        """A new site is live: wake every open page (only those showing one of the output files `only`, if given)."""
         with self._changed:
             # Milliseconds, not a count: a page opened from an earlier server process
             # still reloads when a restarted one builds.
             self.generation = max(self.generation + 1, int(time.time() * 1000))
+            self._bumps = [*self._bumps[-(self.KEPT_BUMPS - 1):], (self.generation, None if only is None else frozenset(only))]
             self._changed.notify_all()
 
     def close(self) -> None:
@@ -62,6 +77,30 @@ class ReloadHub:
         with self._changed:
             self._changed.wait_for(lambda: self.generation != seen or self.closed, timeout)
             return self.generation
+
+    def concerns(self, page: str | None, seen: int, generation: int) -> bool:
+        """True if a tab showing `page` (an output file), told of `seen`, must hear of `generation`."""
+        with self._changed:
+            if page is None or not self._bumps or (seen < self._bumps[0][0] and len(self._bumps) == self.KEPT_BUMPS):
+                return True  # unknown, or older than what is remembered
+            return any(only is None or page in only for g, only in self._bumps if seen < g <= generation)
+
+    def opened(self, page: str) -> int:
+        """An open tab shows this output file; return its token for closed_tab()."""
+        with self._changed:
+            token = max(self._open, default=0) + 1
+            self._open[token] = page
+            return token
+
+    def closed_tab(self, token: int) -> None:
+        """The tab is gone (or reloading)."""
+        with self._changed:
+            self._open.pop(token, None)
+
+    def shown(self) -> set[str]:
+        """The output files the open tabs show now."""
+        with self._changed:
+            return set(self._open.values())
 
 
 def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000, hub: ReloadHub | None = None):
@@ -138,11 +177,18 @@ def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000, hub: Re
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
+            page = self._shown_page()
+            token = hub.opened(page) if page is not None else None
             seen = None
             try:
                 self.wfile.write(b"retry: 500\n\n")
                 while not hub.closed:
-                    generation = hub.generation if seen is None else hub.wait(seen, timeout=15)
+                    generation = hub.generation if seen is None else self._wait(seen)
+                    if generation is None:
+                        break  # the tab is gone: it no longer counts as open
+                    if generation != seen and seen is not None and not hub.concerns(page, seen, generation):
+                        seen = generation  # a newer site that leaves this tab's page as it is
+                        continue
                     # A comment line every 15 s finds a closed tab (the write fails).
                     message = f"event: build\ndata: {generation}\n\n" if generation != seen else ": still here\n\n"
                     self.wfile.write(message.encode())
@@ -150,7 +196,34 @@ def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000, hub: Re
                     seen = generation
             except OSError:  # the tab was closed or reloaded
                 pass
+            finally:
+                if token is not None:
+                    hub.closed_tab(token)
             self.close_connection = True
+
+        def _wait(self, seen: int) -> int | None:
+            """The next generation, or `seen` after 15 s (a keep-alive is due), or None once the tab has gone."""
+            for _ in range(15):
+                generation = hub.wait(seen, timeout=1)
+                if generation != seen or hub.closed:
+                    return generation
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    return None  # the browser closed the stream (the tab closed, reloaded or went elsewhere)
+            return seen
+
+        def _shown_page(self) -> str | None:
+            """The output file the tab shows, from the stream's ?page=<its location.pathname> (reload.js)."""
+            query = parse_qs(urlsplit(self.path).query)
+            pathname = (query.get("page") or [""])[0]
+            if not pathname.startswith("/"):
+                return None
+            found = self._find(pathname)
+            if found is None:
+                return None
+            if found.endswith("/"):
+                found += "index.html"
+            return unquote(found).lstrip("/")
 
         def log_message(self, *args):
             pass
@@ -184,8 +257,6 @@ def serve(output: Path, host: str = "127.0.0.1", port: int = 8000, httpd=None) -
 
 def free_port() -> int:
     """Ask the OS for a free TCP port on 127.0.0.1."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -193,8 +264,6 @@ def free_port() -> int:
 
 def wait_for_port(port: int, process=None, timeout: float = 20.0) -> None:
     """Wait until something listens on 127.0.0.1:port, or fail saying why."""
-    import socket
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -345,6 +414,13 @@ def livereload(
     threading.Thread(target=httpd.serve_forever, name="preview-server", daemon=True).start()
     settings = load_settings(settings_file, overrides)
     woken, stop_watching = wake_on_changes(watched)
+
+    def rest_in_place(rels: set[str]) -> None:
+        # A hot path put the rest of the site in place after the build returned: the tabs on those pages reload.
+        print(f"Updated the rest of the site: {len(rels)} files", flush=True)
+        hub.bump(only=rels)
+
+    runhooks.attach_preview(hub.shown, rest_in_place)
     try:
         seen = sources(watched)
         if rebuild_or_report(settings_file, overrides, output):
@@ -375,6 +451,7 @@ def livereload(
     except KeyboardInterrupt:
         pass
     finally:
+        runhooks.detach_preview()
         stop_watching.set()
         hub.close()
         httpd.shutdown()

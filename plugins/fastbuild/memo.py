@@ -201,8 +201,10 @@ class _Structure:
 
     def __init__(self):
         from pelican.contents import Content
+        from pelican.urlwrappers import URLWrapper
 
         self.content_type = Content
+        self.wrapper_type = URLWrapper
         self.tokens: list[str] = []
         self.contents: dict[int, object] = {}
         self.unstable: list[str] = []
@@ -255,6 +257,8 @@ class _Structure:
             self.objects[id(value)] = len(self.objects)
             out(f"O:{kind.__module__}.{kind.__qualname__}(")
             state = vars(value) if hasattr(value, "__dict__") else {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            if isinstance(value, self.wrapper_type):
+                state = _wrapper_state(state)
             for name, item in state.items():
                 if name != "settings":
                     out(name)
@@ -293,6 +297,20 @@ class _Structure:
                         self.tokens.append(name)
                         self.walk(item)
         return hashlib.blake2b("\x1f".join(self.tokens).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _wrapper_state(state: dict) -> dict:
+    """A tag's, category's or author's own state, without what Pelican caches on it as it is used.
+
+    URL formatting (`as_dict`) copies `name` and `slug` into the object, and `slug` is
+    computed from the name when first asked for: the same object has more state once
+    pages were written than at the flush, where a build takes its digest. A slug made
+    from the name is the name's; one set explicitly is kept.
+    """
+    kept = {key: value for key, value in state.items() if key not in ("name", "slug", "_slug")}
+    if not state.get("_slug_from_name", True):
+        kept["_slug"] = state.get("_slug")
+    return kept
 
 
 def _files_digest(paths) -> str:
