@@ -341,3 +341,70 @@ def test_a_page_that_is_a_hard_link_is_replaced_not_written_through(tmp_path):
     assert b"Content-Security-Policy" in page.read_bytes() and page.stat().st_nlink == 1
     assert page.stat().st_mode & 0o777 == 0o640  # the page keeps its permissions
     assert sorted(path.name for path in (site / "p").iterdir()) == ["index.html"]  # no temporary file left
+
+
+# --- The content check's fast path (plain_body) against html.parser ------------------
+
+# Bodies html.parser finds something in, each written where a naive pre-filter (a search for
+# "onclick", "javascript:", "<script", or a regex that trusts what looks like an attribute)
+# would miss it. plain_body must refuse every one, so that html.parser sees it.
+HIDDEN_IN_CONTENT = [
+    '<a href="java&#115;cript:go()">x</a>', '<a href="&#106;avascript:go()">x</a>', '<a href="jav&#x09;ascript:go()">x</a>',
+    '<a href="java\tscript:go()">x</a>', '<a href="\x01javascript:go()">x</a>', '<a href=" javascript:go()">x</a>',
+    '<a href="javascript&colon;go()">x</a>', '<a href="JaVaScRiPt:go()">x</a>', "<a href='vbscript:x'>x</a>",
+    '<a href="data:text/html,<b>x</b>">x</a>', '<iframe src="data:image/svg+xml,x"></iframe>', '<img src="livescript:x">',
+    '<form action="javascript:go()"><button formaction="javascript:x">b</button></form>', '<video poster="javascript:x"></video>',
+    '<svg><a xlink:href="javascript:go()">x</a></svg>', '<a href=javascript:go()>x</a>',
+    '<p title="x"onclick="go()">x</p>', "<p title='x'onclick=go()>x</p>", "<a/onclick=go()>x</a>", "<p\x0bclass=a onclick=go()>",
+    '<p class=a\u00a0onclick>x</p>', '<p class="a" ONCLICK="go()">x</p>', '<p OnMouseOver=go()>x</p>', "<p onclick>x</p>",
+    '<p onmouseover="go()">x</p>', '<img src="/a.png" onerror="go()">', '<input autofocus onfocus="go()">', "<body onload='go()'>",
+    '<a href="/x" title="y" onpointerdown="go()">x</a>', '<p on-x="1" one="2" onfoo>x</p>',
+    '<p class = "x" onclick="go()">', '<p class=="x" onclick=go()>', '<img src=x onerror=go()>', '<p data-x=1 /onclick=go()>',
+    '<noscript><p onclick="go()">x</p></noscript>', '<template><img src=x onerror=go()></template>',
+    '<p style="color: red">x</p>', "<p STYLE='x'>x</p>", '<iframe srcdoc="<script>go()</script>"></iframe>',
+    "<script>go()</script>", '<SCRIPT>go()</SCRIPT>', '<script src="https://cdn.example.com/x.js"></script>',
+    '<link rel="stylesheet" href="https://fonts.example.com/a.css">', '<iframe src="https://evil.example/x"></iframe>',
+    '<frame src="https://evil.example/x">', '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+    '<base href="https://evil.example/">', "<style>p{color:red}</style><svg><style><img src=x onerror=go()></style></svg>",
+    "<lin\u212a rel=stylesheet href=//evil.example/a.css>", '<!-- x --><p onclick="go()">x</p>', "<p>1 <2</p><p onclick=x>",
+]
+
+
+def test_content_the_fast_path_must_not_trust_is_parsed_and_refused():
+    import plugins.csp as csp
+
+    for body in HIDDEN_IN_CONTENT:
+        for markup in (body, f"<p>Some <em>text</em>.</p>\n{body}\n<p>More.</p>", f"<p>x</p>\n<p>{body}</p>"):
+            assert not csp.plain_body(markup), markup
+            found = csp.content_problems(markup)
+            assert found and found == csp.parsed_content_problems(markup), markup
+
+
+def test_plain_bodies_take_the_fast_path_and_html_parser_agrees_they_hold_nothing():
+    import plugins.csp as csp
+
+    plain = ['<h2 id="a-b">A &amp; B</h2>', '<p>Text with <em>on</em> and <code>onclick=x</code>, a &lt;script&gt;.</p>',
+             '<div class="highlight"><pre><span></span><code><span class="k">SELECT</span> <span class="s1">&#39;x&#39;</span></code></pre></div>',
+             '<p><a href="https://example.com/a?b=1&amp;c=2">link</a> <a href="#fn:1">1</a> <a href="/x/y.html">y</a></p>',
+             '<p><img alt="a &amp; b" src="https://1.bp.blogspot.com/a.jpg"/></p>', '<a href="mailto:me@example.com">me</a>',
+             '<table><tr><td colspan=2>x</td></tr></table>', '<figure class="embed" data-embed-src="https://www.youtube-nocookie.com/embed/x"><a href="https://www.youtube.com/watch?v=x">v</a></figure>',
+             '<a class="style-x" data-on="1" title="javascript: a talk" href="./javascript:x">t</a>', "<br><br/><hr />", "just text"]
+    for body in plain:
+        assert csp.plain_body(body), body
+        assert csp.parsed_content_problems(body) == []
+
+
+def test_the_fast_path_never_trusts_what_html_parser_would_report_on_random_bodies():
+    import plugins.csp as csp
+
+    rng = random.Random(16)
+    tricky = HIDDEN_IN_CONTENT + [" on ", "onclick", "=", '"', "'", "<", ">", "&", "&#", "javascript:", ":", "\t", "\u00a0",
+                                  " style", " class=x", '<a href="', '<p title="', "<!--", "-->", "<style>", "</style>", "<svg>"]
+    plain = ["<p>", "</p>", '<a href="/x">', "</a>", "<em>", "</em>", '<img src="/a.png">', "é", "text", " on and on ", "&amp;"]
+    trusted = 0
+    for _ in range(3000):
+        body = "".join(rng.choice(tricky if rng.random() < 0.25 else plain) for _ in range(rng.randint(1, 12)))
+        if csp.plain_body(body):
+            trusted += 1
+            assert csp.parsed_content_problems(body) == [], body
+    assert trusted > 100  # the fast path was taken often enough to mean something

@@ -597,14 +597,57 @@ def url_runs_script(value: str) -> bool:
     return scheme in SCRIPT_SCHEMES or (scheme == "data" and browser_url(value)[5:].lstrip().lower().startswith(("text/html", "image/svg")))
 
 
+# The content check's fast path. Most bodies (Markdown's and Pygments' output) are text and
+# plain tags: a name, then attributes each after ASCII whitespace, each value quoted or a bare
+# word. PLAIN_BODY_RE matches a whole body only if it is nothing else and holds nothing
+# content_problems looks for, so html.parser (ten times the cost) would find nothing in it:
+# - every "<" opens a start tag or an end tag of that grammar: no comment, declaration or
+#   stray "<", so no tokenizer state where the parsers could differ;
+# - no tag whose name the check looks at or that changes how its text is parsed (script,
+#   style, meta, base, link, frames, and the raw-text and foreign elements);
+# - no attribute named on..., style or srcdoc (names are ASCII: they lowercase alike);
+# - a URL attribute's value cannot resolve to a script scheme: it starts with a scheme
+#   that is not one (spelt out, so no entity, tab or control character is in it), or with
+#   a character no scheme starts with, or it holds neither ":" nor "&" (an entity could make one).
+# ASCII and IGNORECASE together: [a-z] is the 52 ASCII letters only (not "\u017f" or "\u212a").
+# Anything else is parsed, as before.
+_WS = r"[ \t\n\r\f]"
+_NAME_END = r"(?![-a-z0-9_:.])"
+_URL_ATTR = r"(?:href|src|action|formaction|xlink:href|data|poster)" + _NAME_END
+_CHECKED_ATTR = r"(?:on|(?:style|srcdoc)" + _NAME_END + r")"
+_SAFE_URL_START = r"(?:(?!(?:javascript|vbscript|livescript|data):)[a-z][a-z0-9+.-]*+:|[/#?.0-9])"
+_URL_VALUE = (rf'''=(?:"(?:{_SAFE_URL_START}[^"<>]*+|[^"<>&:]*+)"'''
+              rf'''|'(?:{_SAFE_URL_START}[^'<>]*+|[^'<>&:]*+)')''')
+_VALUE = r'''=(?:"[^"<>]*+"|'[^'<>]*+'|[-a-z0-9_.]++)'''
+_ATTR = rf"{_WS}++(?:{_URL_ATTR}(?:{_URL_VALUE})?|(?!{_CHECKED_ATTR}|{_URL_ATTR})[a-z_:][-a-z0-9_:.]*+(?:{_VALUE})?)"
+_CHECKED_TAG = (r"(?:script|style|meta|base|link|i?frame|frameset|title|textarea|xmp|noembed|noframes|noscript"
+                r"|plaintext|template|svg|math|object|embed|applet|portal)(?![a-z0-9])")
+PLAIN_BODY_RE = re.compile(rf"(?:[^<]++|<(?!{_CHECKED_TAG})[a-z][a-z0-9]*+(?:{_ATTR})*+{_WS}*+/?>|</[a-z][a-z0-9]*+>)*+",
+                           re.ASCII | re.IGNORECASE)
+
+
+def plain_body(markup: str) -> bool:
+    """Whether a content's HTML is only text and plain tags with nothing content_problems would report."""
+    return PLAIN_BODY_RE.fullmatch(markup) is not None
+
+
 def content_problems(markup: str, policy: dict[str, list[str]] | None = None, site_origin: str = "") -> list[tuple[int, str, str, str]]:
     """What in a content's HTML the policy would block or a browser would run: [(line, needle, message, hint)].
 
     Parsed as a browser parses it: entities in attribute values decoded as the HTML parser
     decodes them, tabs and newlines dropped from URLs; <noscript>, <template> and SVG are
     markup like the rest, and so is a <style>'s text (inside SVG a browser parses it as markup).
-    `needle` is what to look for in the source file to name the line.
+    `needle` is what to look for in the source file to name the line. A plain body (plain_body)
+    holds nothing of that, provably, so it is not parsed.
     """
+    if plain_body(markup):
+        return []
+    return parsed_content_problems(markup, policy, site_origin)
+
+
+def parsed_content_problems(markup: str, policy: dict[str, list[str]] | None = None,
+                            site_origin: str = "") -> list[tuple[int, str, str, str]]:
+    """content_problems without the fast path: the markup parsed by html.parser, whatever it is."""
     from html.parser import HTMLParser
 
     policy = policy or base_policy(None, {})
