@@ -119,9 +119,10 @@ def try_hot_path(settings: dict, target: Path, changed: list) -> object | None:
 _preview: dict = {}  # the preview server's two callbacks, while it runs in this process
 
 
-def attach_preview(shown, updated) -> None:
-    """The preview: shown() -> output files open in a tab now (rendered first); updated(rels) when more are in place."""
-    _preview.update(shown=shown, updated=updated)
+def attach_preview(shown, updated, following=None) -> None:
+    """The preview: shown() -> output files open in a tab now (rendered first); following(count) when a hot path
+    returns with count more files to come; updated(rels) when they are in place."""
+    _preview.update(shown=shown, updated=updated, following=following)
 
 
 def detach_preview() -> None:
@@ -133,6 +134,13 @@ def pages_shown() -> set[str]:
     """The output files (relative paths) a preview tab shows now; empty without a preview."""
     shown = _preview.get("shown")
     return set(shown()) if shown is not None else set()
+
+
+def pages_following(count: int) -> None:
+    """Tell the preview that the build returns with the open pages in place and `count` more files to follow."""
+    following = _preview.get("following")
+    if following is not None:
+        following(count)
 
 
 def pages_updated(rels) -> None:

@@ -420,7 +420,10 @@ def livereload(
         print(f"Updated the rest of the site: {len(rels)} files", flush=True)
         hub.bump(only=rels)
 
-    runhooks.attach_preview(hub.shown, rest_in_place)
+    def following(count: int) -> None:
+        print(f"The open pages are in place; {count} more files follow", flush=True)
+
+    runhooks.attach_preview(hub.shown, rest_in_place, following)
     try:
         seen = sources(watched)
         if rebuild_or_report(settings_file, overrides, output):

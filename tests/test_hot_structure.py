@@ -167,3 +167,35 @@ def test_a_site_with_archived_comments_takes_both_paths(site, tmp_path, tabs):
         assert hot.stats["taken"] is True and hot.stats["path"] == kind, hot.stats["declined"]
         assert_same_as_serial_clean_build(site, tmp_path, f"comments-{n}")
     assert "Ann Archived" in site.read("2007/02/post-1.html")
+
+
+def test_a_save_while_the_rest_is_rendered_gives_it_up_and_renders_the_whole_site_again(site, tmp_path, tabs, monkeypatch):
+    """The author saves again before the rest of a title edit is in place: that rest is dropped, and the
+    next edit (even a body edit) renders every page, so no page keeps the old title."""
+    write_posts(site, 8)
+    site.build(**FAST)
+    plain = hot._follow_structure
+    calls = []
+
+    def slow(*args):
+        # The first rest renders as if the site were large: it is still at work at the next save.
+        calls.append(args)
+        if len(calls) == 1:
+            assert hot._cancel.wait(60), "the next save did not give up the rest"
+        return plain(*args)
+
+    monkeypatch.setattr(hot, "_follow_structure", slow)
+    cancelled = hot.stats.get("cancelled", 0)
+    save_and_build(site, site.content / "posts" / "post-3.md", "Title: Post number 3", "Title: Post number three")
+    assert hot.stats["path"] == "structure"
+    assert "Post number three" in site.read("2007/04/post-3.html")  # the post's own page: first
+    assert "Post number three" not in site.read("index.html")  # the rest: not yet
+    save_and_build(site, site.content / "posts" / "post-5.md", "Last paragraph", "An edited last paragraph")
+    assert len(calls) == 2 and hot.stats["cancelled"] == cancelled + 1
+    assert hot.stats["path"] == "structure", "a body edit after a dropped rest must render the whole site"
+    hot.wait()
+    assert "Post number three" in site.read("index.html")
+    assert_same_as_serial_clean_build(site, tmp_path, "after-cancel")
+    site.build(**FAST)  # and the memo is right for the next full build
+    assert fastwrite.stats["rendered"] == 0
+    assert_same_as_serial_clean_build(site, tmp_path, "after-cancel-full")

@@ -55,7 +55,11 @@ output path and its order, but any page may show the title. Then:
    and files and the new structure digest (so the next full build reuses
    every page), saves it, tells the preview (runhooks.pages_updated: the tabs
    on those pages reload) and runs the after-swap callbacks (search index).
-   Meanwhile other pages may show the old title for a few seconds. A problem
+   Meanwhile other pages may show the old title for a few seconds. The next
+   hot edit gives that rest up if it is not in place yet (wait(cancel=True)):
+   the kept site is then "stale" and that edit, even a body edit, renders
+   every page the same way; the memo on disk keeps the last complete
+   structure, so a full build then renders every page. A problem
    logged there leaves the rest as it was and forgets what was kept: the
    next save takes the full build, which renders everything again (the memo
    on disk still has the old structure) and reports it.
@@ -218,12 +222,23 @@ _HOT = _Hot()
 
 
 _following: list[threading.Thread] = []  # the feeds of the last hot edit, still being written
+# Set by the next hot edit: the rest of a structure edit not yet in place is given up (that
+# edit renders the whole site again anyway; _kept["stale"] says it must).
+_cancel = threading.Event()
 
 
-def wait() -> None:
-    """Wait until the feeds of the last hot edit are in place (the next build, tests, the benchmark)."""
-    while _following:
-        _following.pop().join()
+def wait(cancel: bool = False) -> None:
+    """Wait until the rest of the last hot edit is in place (the next build, tests, the benchmark).
+
+    cancel: a structure edit's rest still being rendered is given up instead (the next hot edit).
+    """
+    if cancel and _following:
+        _cancel.set()
+    try:
+        while _following:
+            _following.pop().join()
+    finally:
+        _cancel.clear()
 
 
 class _Capture(logging.Handler):
@@ -243,7 +258,7 @@ def _decline(reason: str) -> None:
 def update(settings: dict, target: Path, changed: list) -> Result | None:
     """Update the live site for one post's body or display-metadata edit; None when the full build must run."""
     started = time.perf_counter()
-    wait()
+    wait(cancel=True)
     stats.update(taken=False, declined="", path="", first=[], order=[])
     from . import render
     from .config import _last, options
@@ -285,7 +300,8 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
             reason = _structure_declines(old, new, keys, settings)
             if reason:
                 return _decline(reason)
-            structure = True
+        # A structure edit whose rest was given up leaves pages of the old structure: any edit renders all.
+        structure = bool(keys) or _kept.get("stale", False)
         render.start_url_memo()  # neither edit changes a URL
         if structure:
             rendered = _render_structure(settings, source, old, new, readers, keys, staging)
@@ -313,14 +329,18 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
         shutil.rmtree(staging, ignore_errors=True)
     _kept["articles"][source] = (old, now)
     if structure:
+        _kept["stale"] = True  # until the rest is in place
         stats["path"], stats["first"] = "structure", sorted(pages)
         thread = threading.Thread(target=_follow_structure, args=(settings, pages, Path(target), started),
                                   name="hot-path-rest")
     else:
         stats["path"] = "body"
         thread = threading.Thread(target=_follow, args=(settings, source, feeds, Path(target)), name="hot-path-feeds")
+    rest = len(set(_kept["jobs"]) | set(_kept["direct"])) - len(pages)  # before the thread may forget()
     _following.append(thread)
     thread.start()
+    if structure:
+        runhooks.pages_following(rest)
     stats["taken"] = True
     return Result(source, sorted(pages) + sorted(feeds), time.perf_counter() - started)
 
@@ -602,19 +622,27 @@ def _follow_structure(settings: dict, first: dict, target: Path, started: float)
         pelican = types.SimpleNamespace(settings={**settings, "OUTPUT_PATH": str(staging)}, output_path=str(staging))
         _post_processors(signals.initialized, pelican)
         for rel, (template, page_context) in _pages().items():
+            if _cancel.is_set():
+                break
             if rel not in first:
                 reads[rel] = _render_page(template, page_context, staging / rel)
         writer = Writer(str(staging), settings=settings)
         for rel, (feed, _context) in _kept["jobs"].items():
+            if _cancel.is_set():
+                break
             if isinstance(feed, write._Feed):
                 (staging / rel).parent.mkdir(parents=True, exist_ok=True)
                 reads[rel] = memo.render_tracked(lambda f=feed: Writer.write_feed(writer, *f.args))
         _post_processors(signals.finalized, pelican)
+        if _cancel.is_set():
+            stats["cancelled"] = stats.get("cancelled", 0) + 1  # _kept["stale"] stays: the next edit renders all
+            return
         if capture.records:
             forget()  # a problem while rendering: the next save takes the full build, which reports it
             return
         _put(staging, target, [rel for rel in reads if rel not in first])
         _remember(reads, target, settings)
+        _kept["stale"] = False
     except Exception:  # anything: the next save takes the full build, which reports what is wrong
         forget()
         return
