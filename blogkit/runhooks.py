@@ -120,8 +120,8 @@ _preview: dict = {}  # the preview server's two callbacks, while it runs in this
 
 
 def attach_preview(shown, updated, following=None) -> None:
-    """The preview: shown() -> output files open in a tab now (rendered first); following(count) when a hot path
-    returns with count more files to come; updated(rels) when they are in place."""
+    """The preview: shown() -> output files open in a tab now (rendered first); following(first, count) when a hot
+    path returns with the files first in place and count more to come; updated(rels) when they are in place."""
     _preview.update(shown=shown, updated=updated, following=following)
 
 
@@ -136,11 +136,11 @@ def pages_shown() -> set[str]:
     return set(shown()) if shown is not None else set()
 
 
-def pages_following(count: int) -> None:
-    """Tell the preview that the build returns with the open pages in place and `count` more files to follow."""
+def pages_following(first, count: int) -> None:
+    """Tell the preview that the build returns with the files `first` (the open pages) in place and `count` more to follow."""
     following = _preview.get("following")
     if following is not None:
-        following(count)
+        following(sorted(first), count)
 
 
 def pages_updated(rels) -> None:

@@ -420,8 +420,8 @@ def livereload(
         print(f"Updated the rest of the site: {len(rels)} files", flush=True)
         hub.bump(only=rels)
 
-    def following(count: int) -> None:
-        print(f"The open pages are in place; {count} more files follow", flush=True)
+    def following(first: list[str], count: int) -> None:
+        print(f"The open pages are in place ({', '.join(first) or 'none'}); {count} more files follow", flush=True)
 
     runhooks.attach_preview(hub.shown, rest_in_place, following)
     try:

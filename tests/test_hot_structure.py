@@ -199,3 +199,73 @@ def test_a_save_while_the_rest_is_rendered_gives_it_up_and_renders_the_whole_sit
     site.build(**FAST)  # and the memo is right for the next full build
     assert fastwrite.stats["rendered"] == 0
     assert_same_as_serial_clean_build(site, tmp_path, "after-cancel-full")
+
+
+# The preview server as `invoke livereload` runs it (blogkit.serve.livereload, pelicanconf.py with
+# its preview settings), on a fixture site, in a child process stopped by its own PID.
+PREVIEW = """
+import sys
+from pathlib import Path
+from blogkit.serve import livereload
+content, output, cache, port = sys.argv[1:5]
+root = Path.cwd()
+livereload(root / "pelicanconf.py", Path(output), port=int(port),
+           overrides={"PATH": content, "CACHE_PATH": cache, "FASTBUILD": {"workers": 2, "min_sources": 0}},
+           watched=[Path(content)])
+"""
+
+
+def shows(page, text: str) -> bool:
+    try:
+        return text in page.inner_text("main", timeout=2000)
+    except Exception:  # the page was navigating (its own reload) at that moment
+        return False
+
+
+def test_a_title_edit_shows_in_the_open_tab_by_itself(site, tmp_path, page):
+    """In real Chromium: the tab on the home page shows a retitled post without anyone reloading it."""
+    import subprocess
+    import sys
+    import time
+
+    from blogkit.serve import free_port
+
+    write_posts(site)
+    port = free_port()
+    log = tmp_path / "preview.log"
+    with log.open("w") as out:
+        server = subprocess.Popen([sys.executable, "-u", "-c", PREVIEW, str(site.content), str(site.output),
+                                   str(tmp_path / "cache"), str(port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        def logged(needle: str, timeout: float = 120) -> str:
+            deadline = time.monotonic() + timeout
+            while needle not in log.read_text(encoding="utf-8"):
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
+                time.sleep(0.1)
+            return log.read_text(encoding="utf-8")
+
+        logged("Previewing on")
+        navigations = []
+        page.on("framenavigated", lambda frame: frame == page.main_frame and navigations.append(frame.url))
+        page.goto(f"http://127.0.0.1:{port}/")
+        assert "Post number 13" in page.inner_text("main")
+        time.sleep(1.5)  # the tab's event stream has told the server which page it shows
+        post = site.content / "posts" / "post-13.md"
+        post.write_text(post.read_text(encoding="utf-8").replace("Title: Post number 13", "Title: A retitled post"),
+                        encoding="utf-8")
+        deadline = time.monotonic() + 90
+        while not shows(page, "A retitled post"):  # never reloaded here: the page's own script does
+            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            time.sleep(0.1)
+        text = logged("Updated the rest of the site")
+        # The structure path, not the full build, and the tab's page first.
+        assert "The open pages are in place (index.html); " in text
+        assert len(navigations) >= 2  # the first visit and the page's own reload
+        assert "Post number 13" not in page.inner_text("main")
+        assert page.console_errors == []
+        # The rest followed: another page shows the new title too, and the tab stayed on its page.
+        assert "A retitled post" in (site.output / "archives.html").read_text(encoding="utf-8")
+        assert page.url == f"http://127.0.0.1:{port}/"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

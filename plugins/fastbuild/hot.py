@@ -340,7 +340,7 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
     _following.append(thread)
     thread.start()
     if structure:
-        runhooks.pages_following(rest)
+        runhooks.pages_following(pages, rest)
     stats["taken"] = True
     return Result(source, sorted(pages) + sorted(feeds), time.perf_counter() - started)
 
