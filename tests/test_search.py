@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,55 +61,24 @@ def html_pages(output: Path) -> list[str]:
     return sorted(path.relative_to(output).as_posix() for path in output.rglob("*.html"))
 
 
-def test_the_published_pages_alone_give_the_bundle_of_the_whole_site(built, tmp_path, monkeypatch):
-    """Pagefind on hard links of the published pages writes, byte for byte, the bundle it writes for the whole site."""
+def test_the_published_pages_alone_give_the_bundle_of_the_whole_site(built, tmp_path):
+    """Pagefind given the published pages writes, byte for byte, the bundle it writes given every page."""
     import plugins.search as search
 
-    published = sorted([*PUBLISHED_POSTS.values(), *PUBLISHED_PAGES.values()])
+    # Pelican's order: the newest post first, then the pages
+    published = [PUBLISHED_POSTS[slug] for slug in ("escaping", "long-read", "echo", "charlie", "alpha", "bravo", "delta")] + list(PUBLISHED_PAGES.values())
     pages = search.pages_to_index(built.output, published)
-    # the published pages, and one unmarked page that checks the marker is really there
-    assert set(published) < set(pages) and len(pages) == len(published) + 1
-    left_out = set(html_pages(built.output)) - set(pages)
+    # the published pages in the order given, and one unmarked page that checks the marker is really there
+    assert pages[:len(published)] == published and len(pages) == len(published) + 1
+    left_out = [page for page in html_pages(built.output) if page not in pages]
     assert {"index.html", "archives.html", "404.html", "category/tech.html", "search/label/servers.html",
-            "2021/01/index.html", "drafts/secret-plans.html"} <= left_out
+            "2021/01/index.html", "drafts/secret-plans.html"} <= set(left_out)
 
     whole, subset = tmp_path / "whole", tmp_path / "subset"
-    search._index_with_cli(built.output, whole, "en")
-    linked = []
-    run_binary = search._index_with_cli
-
-    def spy(folder, bundle, language):
-        linked.extend((folder / page).stat().st_ino == (built.output / page).stat().st_ino for page in pages)
-        assert sorted(html_pages(folder)) == pages
-        run_binary(folder, bundle, language)
-
-    monkeypatch.setattr(search, "_index_with_cli", spy)
-    search._index_pages(built.output, pages, subset, "en")
-    assert linked and all(linked)  # hard links, at the same paths
+    search._index_now(built.output, pages + left_out, whole, "en")
+    search._index_now(built.output, pages, subset, "en")
     assert snapshot(subset) == snapshot(whole)
     assert snapshot(built.output / "pagefind") == snapshot(whole)  # what the build itself wrote
-    assert [path.name for path in built.base.iterdir() if "pagefind" in path.name] == []
-
-
-def test_indexing_copies_when_it_cannot_link_and_leaves_no_folder_behind(built, tmp_path, monkeypatch):
-    import plugins.search as search
-
-    published = sorted([*PUBLISHED_POSTS.values(), *PUBLISHED_PAGES.values()])
-    pages = search.pages_to_index(built.output, published)
-    whole = tmp_path / "whole"
-    search._index_with_cli(built.output, whole, "en")
-
-    def no_links(source, target):
-        raise OSError("Invalid cross-device link")
-
-    monkeypatch.setattr(search.os, "link", no_links)
-    search._index_pages(built.output, pages, tmp_path / "copied", "en")
-    assert snapshot(tmp_path / "copied") == snapshot(whole)
-    # a failing Pagefind: the error comes through, the folder of links goes
-    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-such-pagefind"))
-    with pytest.raises(Exception, match="no-such-pagefind"):
-        search._index_pages(built.output, pages, tmp_path / "failed", "en")
-    assert [path.name for path in built.base.iterdir() if "pagefind" in path.name] == []
 
 
 def test_pages_to_index_keeps_what_the_whole_site_checks_would_see(tmp_path):
@@ -125,6 +95,9 @@ def test_pages_to_index_keeps_what_the_whole_site_checks_would_see(tmp_path):
     # a listing page marked by mistake is indexed too (and the count check fails the build)
     assert search.pages_to_index(site({"a.html": post, "index.html": post, "tags.html": "x"}), ["a.html"]) == \
         ["a.html", "index.html", "tags.html"]
+    # the published pages keep the order given (Pelican's), the others follow sorted
+    assert search.pages_to_index(site({"a.html": post, "b.html": post, "z.html": post, "c.html": "x", "d.html": "x"}),
+                                 ["b.html", "a.html"]) == ["b.html", "a.html", "z.html", "c.html"]
     # the marker only as words in a post: the unmarked page makes Pagefind index one page too many
     assert search.pages_to_index(site({"a.html": "about data-pagefind-body", "index.html": "x"}), ["a.html"]) == \
         ["a.html", "index.html"]
@@ -132,6 +105,61 @@ def test_pages_to_index_keeps_what_the_whole_site_checks_would_see(tmp_path):
     assert search.pages_to_index(site({"a.html": "x", "index.html": "x"}), ["a.html"]) is None
     # none of the published pages written: the whole site, as before
     assert search.pages_to_index(site({"index.html": post}), ["gone.html"]) is None
+
+
+def test_the_bundle_streamed_while_the_site_is_written_is_the_serial_builds_byte_for_byte(built, tmp_path):
+    """The fast path sends pages to Pagefind as they are final; FASTBUILD off indexes at the end: same bundle."""
+    import plugins.search as search
+
+    site = make_site(tmp_path)
+    build_site(site, ROOT / "pelicanconf.py", FASTBUILD={"workers": 2, "min_sources": 0})
+    assert search.stats["streamed"] == len(PUBLISHED_POSTS) + len(PUBLISHED_PAGES)  # all sent before `finalized`
+    streamed = snapshot(site.output / "pagefind")
+    build_site(site, ROOT / "pelicanconf.py", FASTBUILD={"enabled": False})
+    assert "streamed" not in search.stats
+    assert snapshot(site.output / "pagefind") == streamed
+    assert streamed == snapshot(built.output / "pagefind")  # and the same as another fast build's
+    assert sorted(r["url"] for r in fragments(site.output)) == sorted(
+        "/" + page for page in [*PUBLISHED_POSTS.values(), *PUBLISHED_PAGES.values()])
+
+
+def test_pages_arriving_in_any_order_give_the_bundle_of_pages_to_index(tmp_path):
+    """The stream sends each page once its predecessors came; pages never announced are looked at at the end."""
+    import plugins.search as search
+
+    site = tmp_path / "site"
+    post = '<html lang="en"><body><main data-pagefind-body><h1>{0}</h1><p>Words about {0}.</p></main></body></html>'
+    files = {f"2020/0{n}/post-{n}.html": post.format(f"topic{n}") for n in range(1, 6)}
+    files |= {"index.html": "<html><body>A listing.</body></html>", "old/stub.html": "<html><body>Moved.</body></html>",
+              "drafts/marked.html": post.format("draft")}
+    for name, text in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text(text, encoding="utf-8")
+    expected = [f"2020/0{n}/post-{n}.html" for n in (5, 4, 3, 2, 1)]  # Pelican's order: newest first
+    reference = tmp_path / "reference"
+    search._index_now(site, search.pages_to_index(site, expected), reference, "en")
+
+    stream = search._Stream(site, expected, "en")
+    try:
+        for rel in ["2020/04/post-4.html", "index.html", "2020/05/post-5.html", "2020/01/post-1.html",
+                    "drafts/marked.html", "2020/03/post-3.html"]:  # post-2 and the stub never come through
+            stream.page(None, rel)
+        assert stream.finish(tmp_path / "streamed")
+    finally:
+        stream.close()
+    assert stream.sent_while_writing == 3  # post-5, post-4, post-3: post-2 never came, so post-1 waited
+    assert snapshot(tmp_path / "streamed") == snapshot(reference)
+    assert search.indexed_page_count(reference) == 6  # the marked draft too: the count check catches it
+
+    # A page written again after Pagefind had it: the stream gives up, the build indexes from the files.
+    again = search._Stream(site, expected, "en")
+    try:
+        for rel in ["2020/05/post-5.html", "2020/05/post-5.html"]:
+            again.page(None, rel)
+        assert again.finish(tmp_path / "again") is False
+    finally:
+        again.close()
+    assert again.pagefind is None
 
 
 def test_search_page_is_a_real_form_that_loads_search_js(built):
@@ -175,9 +203,68 @@ def test_pagefind_failure_fails_the_build_and_keeps_the_previous_site(tmp_path, 
     monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-such-pagefind"))
     with pytest.raises(BuildError) as failure:
         build_site(site, ROOT / "pelicanconf.py")
-    assert re.search(r"Pagefind failed to index .*no-such-pagefind", str(failure.value))
+    assert re.search(r"Pagefind's program .*no-such-pagefind could not be started.*uv sync", str(failure.value))
     assert site.read("index.html") == before
     assert not (site.output / "2022/01/new-post.html").exists()
+
+
+def faulty_pagefind(tmp_path: Path, monkeypatch, fault: str, page: str) -> None:
+    """Make the build run the real Pagefind with one fault at one page (tests/pagefind_faults.py)."""
+    from pagefind.service import get_executable
+
+    real = get_executable()
+    script = tmp_path / "faulty-pagefind"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} {Path(__file__).with_name('pagefind_faults.py')} \"$@\"\n")
+    script.chmod(0o755)
+    for name, value in {"PAGEFIND_BINARY_PATH": script, "REAL_PAGEFIND": real, "PAGEFIND_FAULT": fault,
+                        "PAGEFIND_FAULT_PAGE": page}.items():
+        monkeypatch.setenv(name, str(value))
+
+
+STREAMED_OR_SERIAL = pytest.mark.parametrize("fastbuild", [{"workers": 2}, {"enabled": False}], ids=["streamed", "serial"])
+
+
+@STREAMED_OR_SERIAL
+def test_pagefind_dying_at_a_page_is_one_problem_naming_the_page(tmp_path, monkeypatch, fastbuild):
+    site = make_site(tmp_path)
+    build_site(site, ROOT / "pelicanconf.py")
+    before = site.read("index.html")
+    site.post("new-post", "A new post", "2022-01-01 10:00")
+    faulty_pagefind(tmp_path, monkeypatch, "crash", "2021/01/alpha.html")
+    with pytest.raises(BuildError) as failure:
+        build_site(site, ROOT / "pelicanconf.py", FASTBUILD=fastbuild)
+    assert [str(p) for p in failure.value.problems] == [
+        "built page 2021/01/alpha.html: Pagefind failed while indexing this page (killed by SIGSEGV): "
+        "pagefind: thread 'main' panicked while parsing the page (fix: check that the `pagefind[extended]` package "
+        "is installed with `uv sync`, then build again; if it keeps stopping at one page, look at that page's HTML)"]
+    assert site.read("index.html") == before  # the last good site stays
+    assert not (site.output / "2022/01/new-post.html").exists()
+
+
+@STREAMED_OR_SERIAL
+def test_pagefind_writing_something_that_is_not_a_reply_is_one_problem(tmp_path, monkeypatch, fastbuild):
+    site = make_site(tmp_path)
+    faulty_pagefind(tmp_path, monkeypatch, "garbage", "2021/02/echo.html")
+    with pytest.raises(BuildError) as failure:
+        build_site(site, ROOT / "pelicanconf.py", FASTBUILD=fastbuild)
+    assert len(failure.value.problems) == 1
+    problem = failure.value.problems[0]
+    assert problem.path == "built page 2021/02/echo.html"
+    assert problem.message.startswith("Pagefind failed while indexing this page (it answered something that is not a reply")
+    assert "uv sync" in problem.hint
+
+
+def test_a_bundle_pagefind_left_incomplete_is_one_problem_not_a_crash(tmp_path, monkeypatch):
+    """An exception that is no SearchIndexError (here: the bundle's entry file missing) is reported, not raised."""
+    site = make_site(tmp_path)
+    faulty_pagefind(tmp_path, monkeypatch, "no-entry", "2021/02/echo.html")
+    with pytest.raises(BuildError) as failure:
+        build_site(site, ROOT / "pelicanconf.py")
+    assert len(failure.value.problems) == 1
+    problem = failure.value.problems[0]
+    assert problem.path == "(site)"
+    assert re.match(r"Pagefind failed to index .*: FileNotFoundError: .*pagefind-entry\.json", problem.message)
+    assert "uv sync" in problem.hint
 
 
 def test_a_theme_that_marks_the_wrong_pages_fails_the_build(tmp_path):

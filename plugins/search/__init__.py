@@ -2,9 +2,10 @@
 
 Ours rather than PyPI's: pelican-search is built on Stork, which is no longer
 developed (pelican-plugins/search #35 asks for Pagefind). This plugin drives
-Pagefind's bundled binary (from the `pagefind[extended]` package on PyPI)
-after the site is written, on `pelican.output_path`, so a failure fails the
-build before anything is swapped into place.
+the Pagefind program (from the `pagefind[extended]` package on PyPI) in its
+service mode (`Pagefind` below): each page to index is sent to it, then it
+writes the bundle into `pelican.output_path` before `finalized` is over, so a
+failure fails the build before anything is swapped into place.
 
 What gets indexed: the theme marks the body of a *published* post or page
 with `data-pagefind-body`; Pagefind then leaves out every page without it
@@ -14,29 +15,49 @@ pages (fewer is fine: it skips a page with no words), so a theme change that
 loses the marker (Pagefind then indexes every page) or marks a draft stops
 the build instead of shipping a wrong index.
 
-Pagefind is run on a folder of hard links to the published posts and pages
-(see `pages_to_index`), not on the whole site, because it reads and parses
-every HTML file it is given and the pages it then leaves out (tag, category,
-author and archive listings, pagination, redirect stubs) are two fifths of
-them: 689 of 1,690 at 1,000 posts. The bundle is the same, byte for byte.
+Only the pages that can change the bundle are sent (see `pages_to_index`):
+the published posts and pages, in the order Pelican writes them, then any
+other page that names the marker and one that does not. The pages Pagefind
+would leave out (tag, category, author and archive listings, pagination,
+redirect stubs) are two fifths of the site and are not read by it at all.
+Pagefind numbers pages in the order it is given them, so that order is
+fixed by the site, not by a folder listing: the bundle is the same, byte for
+byte, however the pages were written.
+
+While the site is written: on the fast path (plugins/fastbuild's writer sets
+`run.streams_pages`), each page is sent as soon as it is final
+(`run.on_page`), by a thread, while the writer renders the rest; Pagefind
+reads and parses it in its own process. At `finalized` what is left (the
+pages the writer does not write, the marked extras) is sent and the bundle
+written. Pages reach Pagefind in the order above, each once its predecessors
+have come, so the streamed bundle equals the one indexed at `finalized` (the
+serial path, FASTBUILD off). A page written again after it was sent (an
+override) sends the whole list again at `finalized`.
 
 livereload builds with `"index": "background"`: the new site goes live with
 the last index (hard links), and a thread indexes the new site and swaps its
 bundle in a few seconds later, so a preview does not wait for Pagefind. A
 published site is always indexed before the build ends.
+
+Any failure of this step (Pagefind missing, stopped, refusing a page, a
+bundle that cannot be read) is one build problem saying what failed, the
+page when one is to blame, and how to fix it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import base64
 import json
 import logging
 import os
+import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -66,11 +87,15 @@ DEFAULTS = {
 
 
 class SearchIndexError(RuntimeError):
-    """Pagefind could not build a correct index of the site; `hint` says how to fix it."""
+    """Pagefind could not build a correct index of the site; `hint` says how to fix it, `page` names the page to blame."""
 
-    def __init__(self, message: str, hint: str = ""):
+    def __init__(self, message: str, hint: str = "", page: str | None = None):
         super().__init__(message)
         self.hint = hint
+        self.page = page
+
+
+INSTALL_HINT = "check that the `pagefind[extended]` package is installed with `uv sync`, then build again"
 
 
 def search_settings(settings: dict) -> dict:
@@ -83,99 +108,379 @@ def apply_defaults(pelican) -> None:
     pelican.settings["SEARCH"] = search_settings(pelican.settings)
 
 
-# Published posts and pages of the run being built, keyed by output folder;
-# filled when the generators are done, read once the site is written.
+def _language(settings: dict) -> str:
+    return (settings.get("DEFAULT_LANG") or "en").split("_")[0]
+
+
+# Published posts and pages of the run being built, keyed by output folder, in the
+# order Pelican writes them; filled when the generators are done, read once the site is written.
 _expected: dict[str, list[str]] = {}
+# The pages being sent to Pagefind while the site is written, keyed the same way.
+_streams: dict[str, "_Stream"] = {}
 _lock = threading.Lock()
+# What the last foreground index did (the benchmark prints it).
+stats: dict = {}
 
 
 def remember_published(generators) -> None:
-    """Note which files hold published posts and pages, for checking the index."""
+    """Note which files hold published posts and pages, and start sending them to Pagefind as they are written."""
     files: list[str] = []
-    output_path = None
+    output_path = settings = None
     for generator in generators:
         output_path = output_path or getattr(generator, "output_path", None)
+        settings = settings or getattr(generator, "settings", None)
+        # The order in which Pelican writes them (generate_articles, PagesGenerator.generate_output).
         if hasattr(generator, "articles"):
-            files += [a.save_as for a in generator.articles + generator.translations]
+            files += [a.save_as for a in generator.translations + generator.articles]
         if hasattr(generator, "pages"):
-            files += [p.save_as for p in generator.pages + generator.translations]
-    if output_path is not None:
-        with _lock:
-            _expected[str(Path(output_path).resolve())] = sorted(set(files))
+            files += [p.save_as for p in generator.translations + generator.pages]
+    if output_path is None:
+        return
+    site = str(Path(output_path).resolve())
+    expected = list(dict.fromkeys(files))
+    with _lock:
+        _expected[site] = expected
+    run = runhooks.current()
+    if run is not None and settings is not None and search_settings(settings)["index"] is True and expected:
+        stream = _Stream(Path(site), expected, _language(settings))
+        _streams[site] = stream
+        run.on_page(stream.page)
+        run.on_end(lambda _run, _ok: stream.close())
 
 
-def _index_with_cli(site: Path, bundle: Path, language: str) -> None:
-    """Index the HTML files under `site` with the Pagefind binary and write the bundle into `bundle`.
+# --- Pagefind's service mode -------------------------------------------------------------
 
-    The binary is run directly rather than through the package's asyncio API:
-    that API waits 0.1 s per message and, under load, now and then hands back a
-    half-read reply (JSONDecodeError), which made builds fail at random.
+
+def _pagefind_binary() -> Path:
+    from pagefind.service import get_executable
+
+    binary = get_executable()
+    if binary is None:
+        raise SearchIndexError("Pagefind's program was not found", INSTALL_HINT)
+    return binary
+
+
+class Pagefind:
+    """Pagefind's service mode (`pagefind --service`), spoken to directly: pages in, one bundle out.
+
+    Not the package's asyncio client: it waits 0.1 s before it reads each reply,
+    and it reads the program's warnings mixed into its replies (a warning then
+    breaks a reply: the JSONDecodeError that failed builds at random under load).
+    A request is base64 JSON ended by a comma; the program answers each in
+    turn, one page after another, and numbers the pages in the order they came.
     """
-    from pagefind.service import _must_get_executable
 
-    command = [str(_must_get_executable()), "--site", str(site), "--output-path", str(bundle),
-               "--force-language", language, "--quiet"]
-    run = subprocess.run(command, capture_output=True, text=True)
-    if run.returncode != 0:
-        raise SearchIndexError(f"pagefind exited with {run.returncode}: {(run.stderr or run.stdout).strip()}")
+    def __init__(self, site: Path, language: str):
+        binary = _pagefind_binary()
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self.process = subprocess.Popen([str(binary), "--service"], cwd=site, stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, stderr=self._stderr)
+        except OSError as exc:
+            self._stderr.close()
+            raise SearchIndexError(f"Pagefind's program {binary} could not be started: {exc}", INSTALL_HINT) from exc
+        self._replies: dict[int, dict] = {}
+        self._pages: dict[int, str] = {}
+        self._arrived = threading.Condition()
+        self._ended: str | None = None
+        self._last_id = 0
+        self.index_id: int | None = None
+        self.language = language
+        threading.Thread(target=self._read, name="pagefind-replies", daemon=True).start()
+
+    def open(self) -> None:
+        """Make the index the pages go into (once, before the first page)."""
+        self.index_id = self._call({"type": "NewIndex", "config": {"force_language": self.language}})["index_id"]
+
+    def add(self, page: str, html: bytes) -> None:
+        """Send one page (its path relative to the site, and its HTML) to be indexed; write() checks its reply."""
+        if self.index_id is None:
+            self.open()
+        request = {"type": "AddFile", "index_id": self.index_id, "file_path": page, "url": None,
+                   "file_contents": html.decode("utf-8", "replace")}
+        self._pages[self._send(request, page)] = page
+
+    @property
+    def pages(self) -> list[str]:
+        """The pages sent so far, in order."""
+        return list(self._pages.values())
+
+    def write(self, bundle: Path) -> None:
+        """Write the bundle of every page sent into bundle; raise SearchIndexError naming a page Pagefind refused."""
+        if self.index_id is None:
+            self.open()
+        # The bundle's files are asked for and written here, not by Pagefind's WriteFiles: it
+        # answers that before its last writes are on disk (they finish in its background
+        # threads), and it exits at once when its input closes, so a file could be cut short.
+        reply = self._call({"type": "GetFiles", "index_id": self.index_id})
+        # Replies come in the order of the requests: every page's is in by now.
+        for message_id, page in self._pages.items():
+            if self._replies.get(message_id, {}).get("type") == "Error":
+                raise SearchIndexError(f"Pagefind could not index this page: {self._replies[message_id].get('message')}",
+                                       "look for HTML Pagefind cannot read in that page (or its template)", page=page)
+        root = bundle.resolve()
+        for file in reply.get("files") or []:
+            path = (root / file["path"]).resolve()
+            if not path.is_relative_to(root):
+                raise SearchIndexError(f"Pagefind named a bundle file outside the bundle: {file['path']}", INSTALL_HINT)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(base64.b64decode(file["content"]))
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the program has used so far (Linux), or None."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def close(self) -> None:
+        """Stop the program (it ends when its input does) and let go of its pipes."""
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.close()
+                self.process.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self._stderr.close()
+
+    def _send(self, request: dict, page: str | None = None) -> int:
+        self._last_id += 1
+        message = base64.b64encode(json.dumps({"message_id": self._last_id, "payload": request}).encode()) + b","
+        try:
+            self.process.stdin.write(message)
+            self.process.stdin.flush()
+        except (OSError, ValueError) as exc:  # a closed pipe: the program has gone
+            raise self._stopped(f"before {request['type']}") from exc
+        return self._last_id
+
+    def _call(self, request: dict) -> dict:
+        message_id = self._send(request)
+        with self._arrived:
+            while message_id not in self._replies and self._ended is None:
+                self._arrived.wait()
+            reply = self._replies.get(message_id)
+        if reply is None:
+            raise self._stopped(f"at {request['type']}")
+        if reply.get("type") == "Error":
+            raise SearchIndexError(f"Pagefind refused {request['type']}: {reply.get('message')}", INSTALL_HINT)
+        return reply
+
+    def _read(self) -> None:
+        """Collect the program's replies until it stops (a thread of its own)."""
+        parts, ended = [], "it stopped"
+        try:
+            while chunk := self.process.stdout.read1(1 << 20):
+                messages = []
+                while (comma := chunk.find(b",")) >= 0:  # a reply ends with a comma (never in base64)
+                    parts.append(chunk[:comma])
+                    messages.append(b"".join(parts))
+                    parts, chunk = [], chunk[comma + 1:]
+                parts.append(chunk)
+                for message in messages:
+                    reply = json.loads(base64.b64decode(message, validate=True))
+                    with self._arrived:
+                        self._replies[int(reply["message_id"])] = dict(reply["payload"])
+                        self._arrived.notify_all()
+        except (ValueError, KeyError, TypeError) as exc:
+            ended = f"it answered something that is not a reply ({type(exc).__name__}: {exc})"
+        except OSError as exc:
+            ended = f"its replies could not be read ({exc})"
+        with self._arrived:
+            self._ended = ended
+            self._arrived.notify_all()
+
+    def _stopped(self, doing: str) -> SearchIndexError:
+        """The error for a program that has gone (or stopped answering), with its exit status and last words.
+
+        Pagefind answers one page after another, so the page it was on is the first
+        one sent without an answer (the page to blame, when it is one).
+        """
+        with self._arrived:
+            page = next((page for mid, page in self._pages.items() if mid not in self._replies), None)
+        if page is not None:
+            doing = "while indexing this page"
+        try:
+            code = self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:  # still running, but no use any more
+            self.process.kill()
+            self.process.wait()
+            code = None
+        if code is None or self._ended not in (None, "it stopped"):
+            how = self._ended or "it stopped answering"
+        elif code < 0:
+            how = f"killed by {signal.Signals(-code).name}"
+        else:
+            how = f"exit status {code}"
+        self._stderr.seek(0)
+        said = self._stderr.read()[-2000:].decode("utf-8", "replace").strip()
+        return SearchIndexError(f"Pagefind failed {doing} ({how})" + (f": {said}" if said else ""),
+                                INSTALL_HINT + "; if it keeps stopping at one page, look at that page's HTML", page=page)
+
+
+def _index_now(site: Path, pages: list[str], bundle: Path, language: str) -> None:
+    """Index `pages` (paths relative to site, in this order) and write the bundle into `bundle`."""
+    pagefind = Pagefind(site, language)
+    try:
+        for page in pages:
+            pagefind.add(page, (site / page).read_bytes())
+        pagefind.write(bundle)
+        stats["pages"] = pagefind.pages
+    finally:
+        pagefind.close()
 
 
 MARKER = b"data-pagefind-body"
 
 
 def pages_to_index(site: Path, expected: list[str]) -> list[str] | None:
-    """The pages (paths relative to site) that make the bundle Pagefind writes for the whole site; None: the whole site.
+    """The pages (paths relative to site, in the order to index them) that make the bundle of the whole site; None: the whole site.
 
-    They are the published posts and pages that were written; any other page that
-    names the marker, so that a listing page or a draft the theme marks by mistake
-    is still indexed (and the count check still catches it); and one other page
-    that does not name it, so that if the marker is only words in a post and no
-    element carries it, Pagefind still indexes a page too many. Once a page is
-    marked Pagefind skips every unmarked page, so none of these changes the bundle.
-    If no page names the marker, Pagefind would index every page: the whole site
-    it is, as before.
+    They are the published posts and pages that were written, in the order given
+    (Pelican's); then, sorted, any other page that names the marker, so that a
+    listing page or a draft the theme marks by mistake is still indexed (and the
+    count check still catches it); and the first other page that does not name it,
+    so that if the marker is only words in a post and no element carries it,
+    Pagefind still indexes a page too many. Once a page is marked Pagefind skips
+    every unmarked page, so none of these changes the bundle. If no page names
+    the marker, Pagefind would index every page: the whole site it is, as before.
     """
-    published = {page for page in expected if page and (site / page).is_file()}
+    published = [page for page in dict.fromkeys(expected) if page and (site / page).is_file()]
     if not published:
         return None
+    chosen = set(published)
     marked, unmarked = [], []
     for path in sorted(site.rglob("*.html")):
         page = path.relative_to(site).as_posix()
-        if page in published:
+        if page in chosen:
             continue
         if MARKER in path.read_bytes():
             marked.append(page)
         elif not unmarked:
             unmarked.append(page)
-    if not marked and not any(MARKER in (site / page).read_bytes() for page in sorted(published)):
+    if not marked and not any(MARKER in (site / page).read_bytes() for page in published):
         return None
-    return sorted(published.union(marked, unmarked))
+    return published + marked + unmarked
 
 
-def _index_pages(site: Path, pages: list[str], bundle: Path, language: str) -> None:
-    """Index only `pages` (paths relative to site): hard links of them in a folder of their own, same paths."""
-    folder = Path(tempfile.mkdtemp(prefix=f".{site.name}.pagefind-", dir=site.parent))
-    try:
-        link = os.link
-        for page in pages:
-            target = folder / page
-            target.parent.mkdir(parents=True, exist_ok=True)
+def _every_page(site: Path) -> list[str]:
+    return [path.relative_to(site).as_posix() for path in sorted(site.rglob("*.html"))]
+
+
+class _Stream:
+    """This run's pages, sent to Pagefind by a thread as the writer has them final, in the order of pages_to_index."""
+
+    def __init__(self, site: Path, expected: list[str], language: str):
+        self.site, self.order, self.language = site, [page for page in expected if page], language
+        self.position = {page: index for index, page in enumerate(self.order)}
+        self.next = 0  # self.order[:self.next] are sent
+        self.arrived: set[str] = set()  # published pages final, not sent yet
+        self.seen: set[str] = set()  # every page that came through
+        self.marked: set[str] = set()
+        self.unmarked: str | None = None
+        self.named = False  # some page sent names the marker
+        self.published_sent = 0
+        self.stale = False  # a page was written again after it was sent
+        self.error: BaseException | None = None
+        self.pagefind: Pagefind | None = None
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.sent_while_writing = 0
+
+    def page(self, _run, rel: str) -> None:
+        """run.on_page's callback: queue the page for the thread (never raises into the writer)."""
+        if self.thread is None:
             try:
-                link(site / page, target)
-            except OSError:  # no hard links here (another file system, say): copy, from now on
-                link = shutil.copyfile
-                link(site / page, target)
-        _index_with_cli(folder, bundle, language)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+                self.pagefind = Pagefind(self.site, self.language)  # here, before the writer forks its workers
+            except SearchIndexError as error:
+                self.error = error
+            self.thread = threading.Thread(target=self._send_as_they_come, name="search-stream", daemon=True)
+            self.thread.start()
+        self.queue.put(rel)
 
+    def _send_as_they_come(self) -> None:
+        while (rel := self.queue.get()) is not None:
+            if self.error is not None or self.stale:
+                continue  # finish() reports the error, or indexes again from the files
+            try:
+                self._came(rel)
+            except Exception as exc:  # handed to finalized, which reports it naming the page
+                self.error = exc if isinstance(exc, SearchIndexError) else SearchIndexError(
+                    f"sending this page to Pagefind failed: {type(exc).__name__}: {exc}", INSTALL_HINT, page=rel)
 
-async def _empty_bundle(bundle: Path, language: str) -> None:
-    """Write an empty Pagefind bundle (the binary refuses to index nothing)."""
-    from pagefind.index import PagefindIndex
+    def _came(self, rel: str) -> None:
+        if self.position.get(rel, len(self.order)) < self.next:
+            self.stale = True  # written again after Pagefind had it
+            return
+        self.seen.add(rel)
+        if rel in self.position:
+            self.arrived.add(rel)
+            while self.next < len(self.order) and self.order[self.next] in self.arrived:
+                self._send_published()
+        else:
+            self._note_other(rel)
 
-    async with PagefindIndex(config={"output_path": str(bundle), "force_language": language}):
-        pass
+    def _note_other(self, rel: str) -> None:
+        self.marked.discard(rel)
+        if MARKER in (self.site / rel).read_bytes():
+            self.marked.add(rel)
+        elif self.unmarked is None or rel < self.unmarked:
+            self.unmarked = rel
+
+    def _send(self, rel: str) -> None:
+        html = (self.site / rel).read_bytes()
+        self.named = self.named or MARKER in html
+        self.pagefind.add(rel, html)
+
+    def _send_published(self) -> None:
+        rel = self.order[self.next]
+        self._send(rel)
+        self.arrived.discard(rel)
+        self.published_sent += 1
+        self.next += 1
+
+    def finish(self, bundle: Path) -> bool:
+        """Send what is left, in order, and write the bundle; False: nothing was streamed (or must be again), index now."""
+        if self.thread is None:
+            return False
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        if self.stale:
+            return False
+        self.sent_while_writing = self.published_sent
+        # The rest of the published pages (ones the writer did not announce, in order), then
+        # the pages it does not write (redirect stubs, static .html) checked for the marker.
+        while self.next < len(self.order):
+            if (self.site / self.order[self.next]).is_file():
+                self._send_published()
+            else:
+                self.next += 1
+        for rel in _every_page(self.site):
+            if rel not in self.seen and rel not in self.position:
+                self._note_other(rel)
+        if not self.published_sent or (not self.named and not self.marked):
+            return False  # no published page, or no page names the marker: the whole site, as pages_to_index says
+        for rel in sorted(self.marked) + ([self.unmarked] if self.unmarked else []):
+            self._send(rel)
+        self.pagefind.write(bundle)
+        return True
+
+    def close(self) -> None:
+        """Stop Pagefind (the build is over, or failed before `finalized`)."""
+        if self.thread is not None and self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.pagefind is not None:
+            self.pagefind.close()
+            self.pagefind = None
 
 
 def indexed_page_count(bundle: Path) -> int:
@@ -184,63 +489,54 @@ def indexed_page_count(bundle: Path) -> int:
     return sum(int(language["page_count"]) for language in entry["languages"].values())
 
 
-def _run(coro):
-    """Run a coroutine to completion, also when the caller already runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    outcome: dict = {}
-
-    def target():
-        try:
-            outcome["value"] = asyncio.run(coro)
-        except BaseException as exc:  # handed back to the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name="pagefind")
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
 def build_index(pelican) -> None:
-    """Run Pagefind over the written site; report a problem if it fails or indexes the wrong pages."""
+    """Run Pagefind over the written site; report one problem if anything of it fails or it indexes the wrong pages."""
     try:
         _build_index(pelican)
     except SearchIndexError as error:
-        report(SITE, str(error), error.hint, log=log)
+        report(f"built page {error.page}" if error.page else SITE, str(error), error.hint, log=log)
+    except Exception as exc:  # one clear problem instead of a crash naming nothing
+        report(SITE, f"the search index could not be built: {type(exc).__name__}: {exc}", INSTALL_HINT, log=log)
 
 
 def _build_index(pelican) -> None:
     """Run Pagefind over the written site; raise SearchIndexError if it fails or indexes the wrong pages."""
     config = search_settings(pelican.settings)
-    if not config["index"]:
-        return
     site = Path(pelican.output_path).resolve()
     with _lock:
         expected = _expected.pop(str(site), None)
-    language = (pelican.settings.get("DEFAULT_LANG") or "en").split("_")[0]
+    stream = _streams.pop(str(site), None)
+    if not config["index"]:
+        return
+    language = _language(pelican.settings)
     bundle = site / config["bundle_dir"]
     if config["index"] == "background" and expected and _index_in_background(bundle, config["bundle_dir"], language, expected):
         return
+    started = time.perf_counter()
+    stats.clear()
     try:
-        # With nothing marked for indexing Pagefind would index every page, so a
-        # site without published posts or pages gets an empty bundle instead.
-        if expected is not None and not expected:
-            _run(_empty_bundle(bundle, language))
-        elif expected is not None and (pages := pages_to_index(site, expected)) is not None:
-            _index_pages(site, pages, bundle, language)
-        else:
-            _index_with_cli(site, bundle, language)
+        if stream is not None:
+            before = stream.pagefind.cpu_seconds() if stream.pagefind is not None else None
+            streamed = stream.finish(bundle)
+            if streamed:
+                stats.update(streamed=stream.sent_while_writing, pagefind_cpu_before_finalized=before,
+                             pagefind_cpu=stream.pagefind.cpu_seconds(), pages=stream.pagefind.pages)
+        if stream is None or not streamed:
+            # With nothing marked for indexing Pagefind would index every page, so a
+            # site without published posts or pages gets an empty bundle instead.
+            pages = [] if expected is not None and not expected else None
+            if pages is None and expected is not None:
+                pages = pages_to_index(site, expected)
+            _index_now(site, _every_page(site) if pages is None else pages, bundle, language)
         count = indexed_page_count(bundle)
-    except Exception as exc:
-        raise SearchIndexError(
-            f"Pagefind failed to index {site}: {type(exc).__name__}: {exc}",
-            "check that the `pagefind[extended]` package is installed with `uv sync`",
-        ) from exc
+    except SearchIndexError:
+        raise
+    except Exception as exc:  # reading the pages or the bundle: said as one problem
+        raise SearchIndexError(f"Pagefind failed to index {site}: {type(exc).__name__}: {exc}", INSTALL_HINT) from exc
+    finally:
+        if stream is not None:
+            stream.close()
+    stats["finalized_seconds"] = time.perf_counter() - started
     _check_count(count, expected)
     log.info("search: Pagefind indexed %d page(s) into %s", count, bundle)
 
@@ -310,10 +606,7 @@ def _index_later(generation: int, target: Path, bundle_dir: str, language: str, 
         try:
             fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.pagefind-", dir=target.parent))
             pages = pages_to_index(target, expected)
-            if pages is None:
-                _index_with_cli(target, fresh, language)
-            else:
-                _index_pages(target, pages, fresh, language)
+            _index_now(target, _every_page(target) if pages is None else pages, fresh, language)
             _check_count(indexed_page_count(fresh), expected)
             with _bundle_swap:
                 if not _newest(generation):
@@ -326,8 +619,9 @@ def _index_later(generation: int, target: Path, bundle_dir: str, language: str, 
             log.info("search: Pagefind indexed the new site in the background")
         except Exception as exc:  # the build is over: say so where the author looks
             if _newest(generation):
-                hint = getattr(exc, "hint", "")
-                print(f"search: the index was not updated: {type(exc).__name__}: {exc}" + (f" (fix: {hint})" if hint else ""),
+                hint, page = getattr(exc, "hint", ""), getattr(exc, "page", None)
+                print(f"search: the index was not updated: {type(exc).__name__}: {exc}" + (f" (built page {page})" if page else "")
+                      + (f" (fix: {hint})" if hint else ""),
                       file=sys.stderr, flush=True)
         finally:
             for folder in (fresh, old):
