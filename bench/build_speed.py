@@ -10,8 +10,12 @@ Chromium, save -> the tab shows it, 5 body edits and a title edit); cold
 builds of ours, ours with FASTBUILD off ("serial"), vanilla Pelican and Hugo
 at 1,000 posts (3 runs each, in turn) and of ours, vanilla and Hugo at 5,000
 (1 run each); the one-edit rebuild in a running process; the per-component
-profile of our build at 1,000 posts (bench/profile_build.py); each figure
-against its target. About 8 minutes on an idle 2-core machine.
+profile of our build at 1,000 posts (bench/profile_build.py); the floors
+at 1,000 posts (bench/floors.py: Markdown and Pygments alone, Pagefind alone,
+start-up, writing the files, Hugo); each figure against its target. About 8
+minutes on an idle 2-core machine. Where 5,000 posts cost more than 5x 1,000,
+step by step: `uv run python bench/profile_build.py --sizes 1000 5000` (and
+`--vanilla`), about 3 minutes more.
 
 Prints figures, asserts nothing. Every build runs in its own child process
 and the tools take turns (ours, vanilla, Hugo, then the next round in a
@@ -408,7 +412,7 @@ def report(results: list[dict]) -> None:
             print(f"scaling {tool}: 5000 posts take {ratio:.2f}x the 1000-post time ({cpu:.2f}x the CPU time)")
 
 
-def targets(results: list[dict], loop: dict | None) -> list[str]:
+def targets(results: list[dict], loop: dict | None, floors: dict | None = None) -> list[str]:
     """Each of issue 16's targets against this run's figures."""
     med = statistics.median
     lines = []
@@ -433,6 +437,9 @@ def targets(results: list[dict], loop: dict | None) -> list[str]:
         line("cold build vs vanilla Pelican", ours / med(times["vanilla"]), 1.0, "x", "1000 posts, medians, same run")
     if ours is not None and "hugo" in times:
         line("cold build vs Hugo", ours / med(times["hugo"]), 2.5, "x", "1000 posts, medians, same run")
+        if floors:
+            lines.append(f"    its floor (bench/floors.py: start-up + Markdown/Pygments in the pool + writing + Pagefind): "
+                         f"{floors['floor_wall']:.2f} s = {floors['floor_wall'] / med(times['hugo']):.2f}x this run's Hugo")
     if at and 5000 in by_size and "ours" in by_size[5000]["times"] and ours:
         line("5000 posts vs 1000", med(by_size[5000]["times"]["ours"]) / ours, 5.0, "x", "ours, medians")
     return lines
@@ -452,6 +459,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000, help="posts for the edit loop and the profile")
     parser.add_argument("--no-edit-loop", action="store_true", help="leave out the edit loop (bench/edit_loop.py)")
     parser.add_argument("--no-profile", action="store_true", help="leave out the profile (bench/profile_build.py)")
+    parser.add_argument("--no-floors", action="store_true", help="leave out the floors (bench/floors.py)")
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}", flush=True)
@@ -467,6 +475,11 @@ def main() -> None:
         tools_here = [t for t in args.tools if not large or t in args.large_tools]
         results.append(bench_size(size, runs, tools_here, 0 if large else args.rebuilds))
     profile = None if args.no_profile else _child_json([HERE / "profile_build.py", str(args.small), "--json"])
+    floors = None
+    if not args.no_floors:
+        # On the site the last cold build of ours wrote (its pages for Pagefind, its files to write again).
+        site = WORK / str(args.small) / "out-ours"
+        floors = _child_json([HERE / "floors.py", str(args.small), "--json", *(["--site", site] if site.is_dir() else [])])
     print()
     if loop:
         print("\n".join(loop["report"]))
@@ -475,9 +488,12 @@ def main() -> None:
     if profile:
         print()
         print("\n".join(profile["report"]))
+    if floors:
+        print()
+        print("\n".join(floors["report"]))
     print()
     print("targets (issue 16):")
-    print("\n".join(targets(results, loop)))
+    print("\n".join(targets(results, loop, floors)))
     print(f"load average at the end {os.getloadavg()[0]:.2f}; the whole benchmark took "
           f"{time.perf_counter() - started:.0f} s")
 

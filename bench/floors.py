@@ -1,0 +1,250 @@
+"""Measure the floors of a cold build: the parts no change to our own code can make cheaper.
+
+    uv run python bench/floors.py                 # 1,000 posts; builds the site once for Pagefind and the writes
+    uv run python bench/floors.py --site bench/corpora/work/1000/out-ours   # a site built already
+    uv run python bench/floors.py 5000 --json
+
+Prints figures, asserts nothing. Each part alone, at the given size, on this
+machine (cpu = user + system seconds of this process and the children it
+waited for; wall = elapsed):
+
+- Python-Markdown with Pygments (codehilite) on every post of the corpus, with
+  the build's own Markdown settings, in one process with one Markdown
+  instance reused (what a worker of plugins/fastbuild/read.py does per file);
+- the same through read.py's worker pool on every core (start-up, parsing,
+  the results sent back, shut-down): the read step's wall floor;
+- Pagefind alone, its binary on the pages the build indexes (those carrying
+  data-pagefind-body), as plugins/search runs it;
+- the interpreter alone, and the interpreter importing Pelican, blogkit's
+  build and every plugin in pelicanconf.py's PLUGINS (the start-up of a build);
+- writing the site's files (the same folders, names and bytes) into an empty
+  folder;
+- Hugo's whole build of the same posts (bench/hugo/), for the target "cold
+  build <= 2.5x Hugo".
+
+The last line adds the floors a build must pay one after another (start-up,
+the read step in the pool, writing the files, Pagefind) and sets the sum
+against 2.5x Hugo's build: when the floors alone exceed it, the target
+cannot be met by any change to the rest (templates, checks, plugins).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+
+MARKER = b"data-pagefind-body"
+
+
+def _cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _measure(function, *args) -> tuple[float, float]:
+    """(cpu s, wall s) of function(*args), its reaped children included."""
+    cpu, wall = _cpu(), time.perf_counter()
+    function(*args)
+    return _cpu() - cpu, time.perf_counter() - wall
+
+
+def _sources(content: Path) -> list[str]:
+    return [str(path) for path in sorted(content.rglob("*.md"))]
+
+
+def markdown_serial(settings: dict, sources: list[str]) -> None:
+    """Every source through one reused Markdown instance, as a read.py worker does."""
+    from plugins.fastbuild import read
+
+    read._init_worker(read._markdown_settings(settings), list(settings["FORMATTED_FIELDS"]))
+    for path in sources:
+        read._parse(path)
+
+
+def markdown_pool(settings: dict, sources: list[str], workers: int) -> None:
+    """Every source through read.py's pool: start it, parse all, take every result back, stop it."""
+    from plugins.fastbuild import read
+
+    prefetcher = read.Prefetcher(settings, workers)
+    try:
+        prefetcher.submit(sources)
+        for path in sources:
+            if prefetcher.take(path) is None:
+                raise SystemExit(f"the read pool could not parse {path}")
+    finally:
+        prefetcher.close()
+
+
+def pagefind(site: Path, language: str) -> tuple[int, tuple[float, float]]:
+    """Pagefind's binary on hard links of the pages the build indexes: (how many, (cpu, wall))."""
+    from pagefind.service import _must_get_executable
+
+    pages = [path for path in sorted(site.rglob("*.html")) if MARKER in path.read_bytes()]
+    folder = Path(tempfile.mkdtemp(prefix="floors-pagefind-"))
+    try:
+        for path in pages:
+            target = folder / "site" / path.relative_to(site)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(path, target)
+            except OSError:  # another file system
+                shutil.copyfile(path, target)
+        command = [str(_must_get_executable()), "--site", str(folder / "site"), "--output-path",
+                   str(folder / "bundle"), "--force-language", language, "--quiet"]
+
+        def run() -> None:
+            subprocess.run(command, check=True, capture_output=True)
+
+        figures = _measure(run)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(pages), figures
+
+
+def write_files(site: Path, bundle_dir: str) -> tuple[int, int, tuple[float, float]]:
+    """Write the site's files again (folders, names, bytes) into an empty folder: (files, bytes, (cpu, wall)).
+
+    Not the search bundle: Pagefind writes it, and its time is Pagefind's row.
+    """
+    files = [(path.relative_to(site), path.read_bytes()) for path in sorted(site.rglob("*"))
+             if path.is_file() and path.relative_to(site).parts[0] != bundle_dir]
+    target = Path(tempfile.mkdtemp(prefix="floors-write-", dir=site.parent))
+    try:
+        def write() -> None:
+            for rel, data in files:
+                path = target / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "wb") as handle:
+                    handle.write(data)
+
+        figures = _measure(write)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    return len(files), sum(len(data) for _, data in files), figures
+
+
+def start_up(runs: int = 3) -> dict[str, tuple[float, float]]:
+    """The interpreter alone, and importing what a build imports before it reads anything: median (cpu, wall)."""
+    from blogkit.build import load_settings
+
+    plugins = load_settings(ROOT / "pelicanconf.py")["PLUGINS"]
+    imports = "import pelican, pelican.generators, pelican.readers, pelican.writers, blogkit.build\n" + "".join(
+        f"import {name}\n" for name in plugins)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    found = {}
+    for label, code in (("interpreter", "pass"), ("imports", imports)):
+        figures = []
+        for _ in range(runs + 1):  # the first fills the bytecode and disk caches
+            figures.append(_measure(lambda: subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)))
+        found[label] = (statistics.median(f[0] for f in figures[1:]), statistics.median(f[1] for f in figures[1:]))
+    return found
+
+
+def hugo(content: Path, size: int) -> tuple[float, float] | None:
+    import build_speed
+
+    binary = build_speed.hugo_binary()
+    if binary is None:
+        return None
+    site = build_speed.hugo_site(content, size)
+    output = Path(tempfile.mkdtemp(prefix="floors-hugo-"))
+    try:
+        command = build_speed.hugo_cmd(binary, site, output)
+        subprocess.run(command, check=True, capture_output=True)  # warm: disk cache
+        runs = [_measure(lambda: subprocess.run(command, check=True, capture_output=True)) for _ in range(3)]
+    finally:
+        shutil.rmtree(output, ignore_errors=True)
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+def build_site(content: Path) -> Path:
+    """One cold build of ours into a temporary folder (for Pagefind's pages and the files to write)."""
+    from blogkit.build import build, load_settings
+
+    work = Path(tempfile.mkdtemp(prefix="floors-site-", dir=HERE / "corpora"))
+    search = {**load_settings(ROOT / "pelicanconf.py").get("SEARCH", {}), "index": False}
+    build(ROOT / "pelicanconf.py", work / "output", {"PATH": str(content), "CACHE_PATH": str(work / "cache"),
+                                                     "SEARCH": search})
+    return work / "output"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("size", type=int, nargs="?", default=1000)
+    parser.add_argument("--site", type=Path, help="a site built already from this corpus (default: build one)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+    content = corpus.CORPORA / f"posts-{args.size}"
+    if not content.exists():
+        corpus.generate(args.size)
+    from blogkit.build import load_settings
+
+    settings = load_settings(ROOT / "pelicanconf.py", {"PATH": str(content)})
+    sources = _sources(content)
+    workers = os.cpu_count() or 1
+    built = None
+    site = args.site
+    if site is None:
+        site = built = build_site(content)
+    try:
+        rows = {}
+        rows["markdown"] = _measure(markdown_serial, settings, sources)
+        rows["pool"] = _measure(markdown_pool, settings, sources, workers)
+        indexed, rows["pagefind"] = pagefind(site, settings.get("DEFAULT_LANG", "en"))
+        files, size_bytes, rows["write"] = write_files(site, settings.get("SEARCH", {}).get("bundle_dir", "pagefind"))
+        rows.update(start_up())
+        rows["hugo"] = hugo(content, args.size)
+    finally:
+        if built is not None:
+            shutil.rmtree(built.parent, ignore_errors=True)
+
+    def row(label: str, key: str, how: str) -> None:
+        if rows.get(key) is None:
+            print(f"| {label} | - | - | not measured ({how}) |")
+        else:
+            cpu, wall = rows[key]
+            print(f"| {label} | {cpu:.2f} | {wall:.2f} | {how} |")
+
+    print(f"floors, {args.size} posts, {workers} cores, load average {os.getloadavg()[0]:.1f}:")
+    print("| part | cpu s | wall s | what |")
+    print("|---|---:|---:|---|")
+    row("Python-Markdown + Pygments, one process", "markdown",
+        f"{len(sources)} sources, the build's Markdown settings, one instance reused")
+    row(f"the same in the read pool ({workers} workers)", "pool", "plugins/fastbuild/read.py: start, parse, results back, stop")
+    row("Pagefind alone", "pagefind", f"its binary on the {indexed} pages the build indexes")
+    row("writing the files", "write", f"{files} files, {size_bytes / 2**20:.1f} MiB, into an empty folder")
+    row("interpreter alone", "interpreter", "python -c pass, median of 3")
+    row("interpreter + Pelican + blogkit + plugins imported", "imports", "what a build imports before reading, median of 3")
+    row("Hugo's whole build", "hugo", "bench/hugo/ on the same posts, median of 3 (uv sync --group bench)")
+    floor = rows["imports"][1] + rows["pool"][1] + rows["write"][1] + rows["pagefind"][1]
+    line = (f"floor of our cold build, one after another (start-up + read pool + writing + Pagefind): {floor:.2f} s wall"
+            f" (without Pagefind, were it fully overlapped: {floor - rows['pagefind'][1]:.2f} s)")
+    if rows["hugo"] is not None:
+        limit = 2.5 * rows["hugo"][1]
+        line += (f"; 2.5x Hugo's build = {limit:.2f} s: the floors alone are "
+                 f"{floor / rows['hugo'][1]:.2f}x Hugo ({(floor - rows['pagefind'][1]) / rows['hugo'][1]:.2f}x without Pagefind)")
+    print(line)
+    if args.json:
+        print(json.dumps({"size": args.size, "workers": workers, "rows": rows, "files": files, "bytes": size_bytes,
+                          "indexed": indexed, "floor_wall": floor}))
+
+
+if __name__ == "__main__":
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    main()
