@@ -15,6 +15,8 @@ Output and cache go to a fresh temporary folder, deleted at the end.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +26,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+# Pelican's plugin loader puts the current folder first on sys.path: run from another checkout,
+# the build would import that checkout's plugins beside this one's blogkit.
+os.chdir(ROOT)
 
 import corpus  # noqa: E402
 
@@ -61,6 +66,9 @@ def main() -> None:
               {"PATH": str(content), "CACHE_PATH": str(work / "cache"), "FASTBUILD": OPTIONS[component], "SEARCH": search})
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    from plugins import fastbuild
+
+    print(f"one_build {size} {component}: {json.dumps(fastbuild.stats())}")  # which components really ran
 
 
 if __name__ == "__main__":

@@ -58,6 +58,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
+# Pelican's plugin loader puts the current folder first on sys.path: run from another checkout,
+# the build would import that checkout's plugins beside this one's blogkit.
+os.chdir(ROOT)
 
 import corpus  # noqa: E402
 
