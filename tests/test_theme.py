@@ -162,6 +162,17 @@ def test_archive_widget_counts_years_and_months_newest_open(fixture_site):
         assert (fixture_site / year / "index.html").is_file()
 
 
+def test_footer_years_are_the_sites_on_every_page(fixture_site):
+    # A year archive or a label page holds only its own posts in `dates`; the footer must not follow it.
+    footers = {
+        str(page.relative_to(fixture_site)): text(soup(page).select_one("footer.site-footer p"))
+        for page in html_pages(fixture_site) if soup(page).select_one("footer.site-footer p")
+    }
+    assert footers["index.html"].startswith("\u00a9 2019\u20132021 ")
+    assert footers["2019/index.html"] == footers["2021/index.html"] == footers["index.html"]
+    assert set(footers.values()) == {footers["index.html"]}
+
+
 def test_labels_widget_counts_posts_per_label(fixture_site):
     labels = soup(fixture_site / "archives.html").select("aside .label-list li")
     counts = {li.a.get_text(): li.select_one(".count").get_text() for li in labels}
