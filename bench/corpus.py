@@ -101,3 +101,16 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+# What bench/build_speed.py and bench/profile_build.py run as "vanilla": the pelican command's defaults,
+# no plugins, no cache.
+VANILLA_SETTINGS = """
+AUTHOR = "The Consultant"
+SITENAME = "Consulting Notes"
+TIMEZONE = "America/New_York"
+ARTICLE_PATHS = ["posts"]
+PAGE_PATHS = ["pages"]
+CACHE_CONTENT = False
+LOAD_CONTENT_CACHE = False
+"""

@@ -50,7 +50,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -189,18 +188,6 @@ def install(vanilla: bool = False) -> None:
     _wrap_method(sitewide.SitewideExtension, "_render", "sitewide parts")
 
 
-# What bench/build_speed.py runs as "vanilla": the pelican command's defaults, no plugins, no cache.
-VANILLA_SETTINGS = textwrap.dedent(
-    """
-    AUTHOR = "The Consultant"
-    SITENAME = "Consulting Notes"
-    TIMEZONE = "America/New_York"
-    ARTICLE_PATHS = ["posts"]
-    PAGE_PATHS = ["pages"]
-    CACHE_CONTENT = False
-    LOAD_CONTENT_CACHE = False
-    """
-)
 
 
 def main() -> None:
@@ -223,7 +210,7 @@ def main() -> None:
             from pelican import Pelican
             from pelican.settings import read_settings
 
-            (work / "settings.py").write_text(VANILLA_SETTINGS, encoding="utf-8")
+            (work / "settings.py").write_text(corpus.VANILLA_SETTINGS, encoding="utf-8")
             settings = read_settings(str(work / "settings.py"),
                                      override={"PATH": str(content), "OUTPUT_PATH": str(work / "output")})
             started, cpu = time.perf_counter(), _cpu()

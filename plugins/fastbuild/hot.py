@@ -250,6 +250,28 @@ class _Capture(logging.Handler):
         self.records.append(record)
 
 
+def _begin(target: Path, urls: bool = True) -> tuple[_Capture, Path]:
+    """Start a hot render: warnings captured, body reads tracked, URLs memoised, a staging folder beside target."""
+    from . import render
+
+    capture = _Capture()
+    logging.getLogger().addHandler(capture)
+    memo.track_content_methods()
+    if urls:
+        render.start_url_memo()
+    return capture, Path(tempfile.mkdtemp(prefix=f".{target.name}.hot-", dir=target.parent))
+
+
+def _end(capture: _Capture, staging: Path) -> None:
+    """Undo what _begin did (whatever happened in between)."""
+    from . import render
+
+    render.stop_url_memo()
+    memo.untrack_content_methods()
+    logging.getLogger().removeHandler(capture)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def _decline(reason: str) -> None:
     stats["declined"] = reason
     return None
@@ -285,11 +307,7 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
         return _decline("the metadata header cannot be read")
     # The last build's settings: the same (one fingerprint), with the plugins' defaults applied.
     settings = _kept["settings"]
-    capture = _Capture()
-    root = logging.getLogger()
-    root.addHandler(capture)
-    memo.track_content_methods()
-    staging = Path(tempfile.mkdtemp(prefix=f".{Path(target).name}.hot-", dir=Path(target).parent))
+    capture, staging = _begin(Path(target), urls=False)  # the URL memo starts once the edit is read
     structure = False
     try:
         new, readers = _read(settings, source, old)
@@ -323,10 +341,7 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
         forget()
         return _decline(f"{type(exc).__name__}: {exc}")
     finally:
-        render.stop_url_memo()
-        memo.untrack_content_methods()
-        root.removeHandler(capture)
-        shutil.rmtree(staging, ignore_errors=True)
+        _end(capture, staging)
     _kept["articles"][source] = (old, now)
     if structure:
         _kept["stale"] = True  # until the rest is in place
@@ -349,14 +364,8 @@ def _follow(settings: dict, source: str, feeds: dict, target: Path) -> None:
     """Render the feeds that carry the edited post, swap them in, save the memo, run the after-swap callbacks."""
     from pelican.writers import Writer
 
-    from . import render
 
-    capture = _Capture()
-    root = logging.getLogger()
-    root.addHandler(capture)
-    memo.track_content_methods()
-    render.start_url_memo()
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.hot-", dir=target.parent))
+    capture, staging = _begin(target)
     try:
         writer = Writer(str(staging), settings=settings)
         rendered = {}
@@ -369,10 +378,7 @@ def _follow(settings: dict, source: str, feeds: dict, target: Path) -> None:
         forget()
         return
     finally:
-        render.stop_url_memo()
-        memo.untrack_content_methods()
-        root.removeHandler(capture)
-        shutil.rmtree(staging, ignore_errors=True)
+        _end(capture, staging)
     if capture.records:
         forget()  # a feed that logged a problem: the next save takes the full build, which reports it
     run = runhooks.Run(target, target, settings)
@@ -609,14 +615,8 @@ def _follow_structure(settings: dict, first: dict, target: Path, started: float)
     from pelican import signals
     from pelican.writers import Writer
 
-    from . import render
 
-    capture = _Capture()
-    root = logging.getLogger()
-    root.addHandler(capture)
-    memo.track_content_methods()
-    render.start_url_memo()
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.hot-", dir=target.parent))
+    capture, staging = _begin(target)
     try:
         reads = dict(first)
         pelican = types.SimpleNamespace(settings={**settings, "OUTPUT_PATH": str(staging)}, output_path=str(staging))
@@ -647,10 +647,7 @@ def _follow_structure(settings: dict, first: dict, target: Path, started: float)
         forget()
         return
     finally:
-        render.stop_url_memo()
-        memo.untrack_content_methods()
-        root.removeHandler(capture)
-        shutil.rmtree(staging, ignore_errors=True)
+        _end(capture, staging)
     stats["rest_seconds"] = time.perf_counter() - started
     runhooks.pages_updated([rel for rel in reads if rel not in first])
     run = runhooks.Run(target, target, settings)
