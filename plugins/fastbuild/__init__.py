@@ -145,13 +145,20 @@ def _reset() -> None:
     memo.last.clear()
 
 
-def _start(pelican) -> None:
-    from . import hot, memo, read, write
+def _zero_stats() -> None:
+    """Start stats() afresh: it describes this build, whichever path it takes."""
+    from . import hot, read, write
 
-    _reset()
     read.stats["parsed_in_workers"] = 0
     write.stats.update(rendered=0, rendered_in_children=0, reused=0)
     hot.stats["taken"] = False
+
+
+def _start(pelican) -> None:
+    from . import hot, memo
+
+    _reset()
+    _zero_stats()
     if not _fast(pelican.settings):
         return
     run = runhooks.current()
@@ -216,6 +223,9 @@ def _check_settings(pelican) -> None:
 def register() -> None:
     """Connect the fast path, or nothing (Pelican's serial path) when Pelican is not as expected."""
     _last["fast"] = False
+    # Here, not only in _start (connected on the fast path only): a build on Pelican's serial
+    # path must not report what an earlier build of this process rendered.
+    _zero_stats()
     signals.initialized.connect(_check_settings)
     # A build that broke off (or a test) may have left our own wrappers on Pelican's
     # classes; the check must see Pelican's internals, not them.
