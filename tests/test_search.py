@@ -406,3 +406,22 @@ def test_livereload_indexes_in_the_background_and_publishing_does_not(tmp_path):
     no_index.write_text(f"from pelicanconf import *\nPATH = {str(ROOT / 'content')!r}\n"
                         "SEARCH = {**SEARCH, 'index': False}\n", encoding="utf-8")
     assert preview_overrides(no_index)["SEARCH"]["index"] is False
+
+
+def test_the_bundle_writer_writes_every_file_and_refuses_a_path_out_of_the_bundle(tmp_path):
+    """write_bundle makes the folders and writes the bytes; a path that is absolute or climbs out is one error."""
+    from plugins.search import SearchIndexError, write_bundle
+
+    def file(path, data):
+        return {"path": path, "content": base64.b64encode(data).decode()}
+
+    bundle = tmp_path / "site" / "pagefind"
+    write_bundle(bundle, [file("pagefind.js", b"js"), file("fragment/a.pf_fragment", b"\x00" * 70000),
+                          file("index/deep/b.pf_index", b"")])
+    assert (bundle / "pagefind.js").read_bytes() == b"js"
+    assert (bundle / "fragment" / "a.pf_fragment").read_bytes() == b"\x00" * 70000
+    assert (bundle / "index" / "deep" / "b.pf_index").read_bytes() == b""
+    for bad in ("../escape.js", "/tmp/escape.js", "fragment/../../escape.js", "", "a//b", "a\\..\\b"):
+        with pytest.raises(SearchIndexError, match="outside the bundle"):
+            write_bundle(bundle, [file(bad, b"x")])
+    assert not (tmp_path / "site" / "escape.js").exists() and not (tmp_path / "escape.js").exists()

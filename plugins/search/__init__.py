@@ -218,13 +218,7 @@ class Pagefind:
             if self._replies.get(message_id, {}).get("type") == "Error":
                 raise SearchIndexError(f"Pagefind could not index this page: {self._replies[message_id].get('message')}",
                                        "look for HTML Pagefind cannot read in that page (or its template)", page=page)
-        root = bundle.resolve()
-        for file in reply.get("files") or []:
-            path = (root / file["path"]).resolve()
-            if not path.is_relative_to(root):
-                raise SearchIndexError(f"Pagefind named a bundle file outside the bundle: {file['path']}", INSTALL_HINT)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(base64.b64decode(file["content"]))
+        write_bundle(bundle, reply.get("files") or [])
 
     def cpu_seconds(self) -> float | None:
         """CPU time the program has used so far (Linux), or None."""
@@ -322,6 +316,32 @@ class Pagefind:
         said = self._stderr.read()[-2000:].decode("utf-8", "replace").strip()
         return SearchIndexError(f"Pagefind failed {doing} ({how})" + (f": {said}" if said else ""),
                                 INSTALL_HINT + "; if it keeps stopping at one page, look at that page's HTML", page=page)
+
+
+def write_bundle(bundle: Path, files: list[dict]) -> None:
+    """Write Pagefind's bundle files ({"path", "content" in base64}) under bundle; refuse a path leading out of it."""
+    # A plain relative path of plain names is checked as text, each folder made once and each
+    # file opened once: resolving and making the folders of every file cost about 8 system
+    # calls a file, 0.3 of 0.5 CPU-s for the 1,059 files of a 1,000-post site.
+    root = os.fspath(bundle)
+    made: set[str] = set()
+    for file in files:
+        rel = file["path"]
+        names = rel.split("/")
+        if not rel or rel.startswith("/") or "\\" in rel or any(name in ("", ".", "..") for name in names):
+            raise SearchIndexError(f"Pagefind named a bundle file outside the bundle: {rel}", INSTALL_HINT)
+        folder = os.path.dirname(rel)
+        if folder not in made:
+            os.makedirs(os.path.join(root, folder), exist_ok=True)
+            made.add(folder)
+        content = base64.b64decode(file["content"])
+        fd = os.open(os.path.join(root, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
 
 
 def _index_now(site: Path, pages: list[str], bundle: Path, language: str) -> None:
