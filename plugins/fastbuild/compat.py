@@ -77,6 +77,7 @@ EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | tuple[str, ...] | None]
     ("pelican.urlwrappers:URLWrapper.page_name", None, None),
     ("jinja2.filters:sync_do_groupby", None, None),
     ("jinja2.filters:do_sort", None, None),
+    ("jinja2.filters:do_striptags", None, None),
     # linear.py: Pelican's list-membership searches, handed an empty list and done in one pass instead.
     ("pelican.contents:Article.__eq__", None, None),
     ("pelican.generators:ArticlesGenerator._build_period_archives", ("self", "sorted_articles", "articles", "settings"),
