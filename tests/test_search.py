@@ -128,7 +128,7 @@ def test_pages_arriving_in_any_order_give_the_bundle_of_pages_to_index(tmp_path)
     import plugins.search as search
 
     site = tmp_path / "site"
-    post = '<html lang="en"><body><main data-pagefind-body><h1>{0}</h1><p>Words about {0}.</p></main></body></html>'
+    post = '<html lang="en"><body><main><div data-pagefind-body><h1>{0}</h1><p>Words about {0}.</p></div></main></body></html>'
     files = {f"2020/0{n}/post-{n}.html": post.format(f"topic{n}") for n in range(1, 6)}
     files |= {"index.html": "<html><body>A listing.</body></html>", "old/stub.html": "<html><body>Moved.</body></html>",
               "drafts/marked.html": post.format("draft")}
@@ -160,6 +160,16 @@ def test_pages_arriving_in_any_order_give_the_bundle_of_pages_to_index(tmp_path)
     finally:
         again.close()
     assert again.pagefind is None
+
+    # A page Pagefind rooted at <main> would read otherwise (an img after main): the stream gives up too.
+    (site / "2020/03/post-3.html").write_text(post.format("topic3").replace("</main>", '</main><img src="/i.png">'))
+    refused = search._Stream(site, expected, "en")
+    try:
+        for rel in expected:
+            refused.page(None, rel)
+        assert refused.finish(tmp_path / "refused") is False and refused.whole
+    finally:
+        refused.close()
 
 
 def test_search_page_is_a_real_form_that_loads_search_js(built):
@@ -425,3 +435,73 @@ def test_the_bundle_writer_writes_every_file_and_refuses_a_path_out_of_the_bundl
         with pytest.raises(SearchIndexError, match="outside the bundle"):
             write_bundle(bundle, [file(bad, b"x")])
     assert not (tmp_path / "site" / "escape.js").exists() and not (tmp_path / "escape.js").exists()
+
+
+def test_pagefind_rooted_at_main_writes_the_bundle_of_the_whole_pages(built, tmp_path, monkeypatch):
+    """Rooting Pagefind at <main> and sending the pages up to </main> changes no byte of the bundle."""
+    import plugins.search as search
+
+    published = [*PUBLISHED_POSTS.values(), *PUBLISHED_PAGES.values()]
+    pages = search.pages_to_index(built.output, published)
+    # every published page of the fixture takes the short way (or this test would compare nothing)
+    assert all(search.main_part((built.output / page).read_bytes()) is not None for page in published)
+    assert all(len(search.main_part((built.output / page).read_bytes())) < len((built.output / page).read_bytes())
+               for page in published)
+    rooted, whole = tmp_path / "rooted", tmp_path / "whole"
+    search._index_now(built.output, pages, rooted, "en")
+    monkeypatch.setattr(search, "MAIN_ROOT", False)
+    search._index_now(built.output, pages, whole, "en")
+    assert snapshot(rooted) == snapshot(whole)
+
+
+PAGE = ('<!doctype html><html lang="en"><head><title>Site title</title>{head}</head><body>'
+        '<header><p>Site</p></header><main id="main">{main}</main><aside>{aside}</aside></body></html>')
+MAIN = '<article><h1>Post title</h1><div class="post-body" data-pagefind-body><p>Body words.</p></div></article>'
+
+
+@pytest.mark.parametrize("page", [
+    PAGE.format(head="", main=MAIN, aside='<img src="/me.png" alt="me">'),  # could be the result's image
+    PAGE.format(head='<meta data-pagefind-meta="author[content]" content="Me">', main=MAIN, aside=""),
+    PAGE.format(head="", main=MAIN, aside='<span data-pagefind-filter="tag">x</span>'),
+    PAGE.format(head="", main=MAIN.replace("<h1>Post title</h1>", ""), aside=""),  # the title is <title>
+    PAGE.format(head="", main=MAIN.replace("<h1>Post title</h1>", "<h1> </h1>"), aside=""),
+    PAGE.format(head="", main=MAIN, aside="<h1>Another title</h1>"),
+    PAGE.format(head="", main="<!-- a comment -->" + MAIN, aside=""),
+    PAGE.format(head="<script>var s = '<div data-pagefind-body>';</script>", main=MAIN.replace(" data-pagefind-body", ""),
+                aside=""),
+    PAGE.format(head="", main=MAIN.replace('<div class="post-body" data-pagefind-body>', '<span data-pagefind-body>')
+                .replace("</div>", "</span>"), aside=""),  # an inline body: the blocks above it add a full stop
+    PAGE.format(head="", main=MAIN + "</main><main>", aside=""),
+    PAGE.format(head="", main=MAIN, aside="").replace("<main", "<div").replace("</main>", "</div>"),
+    PAGE.format(head="", main=MAIN, aside='<script src="/_pagefind/pagefind.js"></script>'),
+])
+def test_a_page_pagefind_would_read_otherwise_under_main_is_sent_whole(page):
+    """main_part refuses every page where something Pagefind reads lies outside <main>, or cannot be told."""
+    from plugins.search import main_part
+
+    assert main_part(page.encode()) is None
+    assert main_part(PAGE.format(head="", main=MAIN, aside="<p>Sidebar</p>").encode()) is not None
+
+
+def test_an_image_only_in_the_sidebar_stays_the_results_image(tmp_path):
+    """A page main_part refuses makes the whole index rooted at <html>: the record keeps what <main> would lose."""
+    import plugins.search as search
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a.html").write_text(PAGE.format(head="", main=MAIN, aside='<img src="/me.png" alt="me">'))
+    (site / "b.html").write_text(PAGE.format(head="", main=MAIN.replace("Post title", "Other"), aside=""))
+    search._index_now(site, ["a.html", "b.html"], site / "pagefind", "en")
+    records = {record["url"]: record for record in fragments(site)}
+    assert records["/a.html"]["meta"]["image"] == "/me.png"
+    assert records["/a.html"]["meta"]["title"] == "Post title" and records["/b.html"]["meta"]["title"] == "Other"
+    # Rooted at main, Pagefind would have lost it: what the check is for.
+    pagefind = search.Pagefind(site, "en", "main")
+    try:
+        pagefind.add("a.html", (site / "a.html").read_bytes())
+        pagefind.write(tmp_path / "rooted")
+    finally:
+        pagefind.close()
+    (tmp_path / "rooted-site").mkdir()
+    shutil.move(tmp_path / "rooted", tmp_path / "rooted-site" / "pagefind")
+    assert "image" not in fragments(tmp_path / "rooted-site")[0]["meta"]

@@ -51,6 +51,7 @@ import json
 import logging
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -170,7 +171,7 @@ class Pagefind:
     turn, one page after another, and numbers the pages in the order they came.
     """
 
-    def __init__(self, site: Path, language: str):
+    def __init__(self, site: Path, language: str, root: str | None = None):
         binary = _pagefind_binary()
         self._stderr = tempfile.TemporaryFile()
         try:
@@ -185,12 +186,15 @@ class Pagefind:
         self._ended: str | None = None
         self._last_id = 0
         self.index_id: int | None = None
-        self.language = language
+        self.language, self.root = language, root
         threading.Thread(target=self._read, name="pagefind-replies", daemon=True).start()
 
     def open(self) -> None:
         """Make the index the pages go into (once, before the first page)."""
-        self.index_id = self._call({"type": "NewIndex", "config": {"force_language": self.language}})["index_id"]
+        config = {"force_language": self.language}
+        if self.root is not None:
+            config["root_selector"] = self.root
+        self.index_id = self._call({"type": "NewIndex", "config": config})["index_id"]
 
     def add(self, page: str, html: bytes) -> None:
         """Send one page (its path relative to the site, and its HTML) to be indexed; write() checks its reply."""
@@ -346,10 +350,13 @@ def write_bundle(bundle: Path, files: list[dict]) -> None:
 
 def _index_now(site: Path, pages: list[str], bundle: Path, language: str) -> None:
     """Index `pages` (paths relative to site, in this order) and write the bundle into `bundle`."""
-    pagefind = Pagefind(site, language)
+    whole = [(site / page).read_bytes() for page in pages]
+    parts = [main_part(html) for html in whole] if MAIN_ROOT else [None]
+    rooted = None not in parts
+    pagefind = Pagefind(site, language, "main" if rooted else None)
     try:
-        for page in pages:
-            pagefind.add(page, (site / page).read_bytes())
+        for page, html in zip(pages, parts if rooted else whole):
+            pagefind.add(page, html)
         pagefind.write(bundle)
         stats["pages"] = pagefind.pages
     finally:
@@ -357,6 +364,76 @@ def _index_now(site: Path, pages: list[str], bundle: Path, language: str) -> Non
 
 
 MARKER = b"data-pagefind-body"
+
+# --- what Pagefind is given of a page ------------------------------------------------------
+# Pagefind runs its handlers (a node, attributes, an end-tag hook) on every element under its
+# root selector, <html> unless told otherwise, though of a page with a data-pagefind-body
+# element it keeps only: the words of that element, the first h1 with words (the title), else
+# <title>, the first img after the title, data-pagefind-* attributes anywhere, <html lang> and
+# script/link addresses (the last two by handlers of their own, whatever the root; its
+# fossick/parser.rs). When all of that but <title> is inside the page's one <main>, and an h1
+# with words is in it, rooting Pagefind at `main` keeps the page's record the same: the words
+# reach main by the same steps and, above it, only gain spaces (normalized away) once one
+# element on the way is a block (the body element is checked to be one). The sidebar, header
+# and footer are then not walked (about a quarter of Pagefind's CPU on the 1,000-post corpus),
+# and what follows </main> is not sent. A page where this does not hold (or cannot be told
+# from its bytes: a comment, or a raw-text element left open, before the marker) makes the
+# whole index rooted at <html> again, from the whole pages. Same bundle, byte for byte (tested).
+MAIN_ROOT = True  # tests switch it off to compare the bundles
+_SPACE_OR_END = frozenset(b" \t\n\r\f/>")
+_RAW_NAMES = (b"script", b"style", b"title", b"textarea", b"xmp", b"iframe", b"noembed", b"noframes", b"noscript",
+              b"plaintext", b"template", b"svg", b"math")
+_BLOCKS = frozenset(b"h1 h2 h3 h4 h5 h6 p td div ul li article section".split())  # Pagefind's sentence elements
+_H1_WORDS_RE = re.compile(rb"<h1(?:[ \t\n\r\f/][^>]*+)?>(?:[^<]*+<(?!/h1)[^>]*+>)*?[^<]*?\w")  # on lowercased bytes
+_TAG_NAME_RE = re.compile(rb"<([a-z][a-z0-9]*+)", re.IGNORECASE)
+
+
+def _tag_at(lower: bytes, needle: bytes, start: int = 0) -> int:
+    """Where the tag `needle` (e.g. b"<main") begins in lower from start, or -1 (b"<mainx" is not it)."""
+    while (at := lower.find(needle, start)) >= 0:
+        after = at + len(needle)
+        if after == len(lower) or lower[after] in _SPACE_OR_END:
+            return at
+        start = at + 1
+    return -1
+
+
+def main_part(html: bytes) -> bytes | None:
+    """The page up to its </main> when Pagefind rooted at `main` makes the same record of it; None: it would not.
+
+    A page without the marker is any page to Pagefind once some page has it (and the count
+    check fails the build when none does), so its beginning is given as it is.
+    """
+    lower = html.lower()
+    start = _tag_at(lower, b"<main")
+    end = lower.find(b"</main")
+    if start < 0 or end < start or _tag_at(lower, b"<main", start + 1) >= 0 or lower.find(b"</main", end + 1) >= 0:
+        return None if MARKER in lower else html
+    close = lower.find(b">", end)
+    if close < 0:
+        return None
+    marker = lower.find(MARKER)
+    if marker < 0:
+        return html[:close + 1]
+    if not start < marker < end or lower.find(b"data-pagefind", 0, start) >= 0 or lower.find(b"data-pagefind", end) >= 0:
+        return None
+    # The marker is an attribute of a tag, not words in a comment or a script before it.
+    tag = lower.rfind(b"<", 0, marker)
+    if lower.rfind(b">", 0, marker) > tag or lower.find(b"<!--", 0, marker) >= 0:
+        return None
+    if any(lower.count(b"<" + name, 0, marker) != lower.count(b"</" + name, 0, marker) for name in _RAW_NAMES):
+        return None
+    body = _TAG_NAME_RE.match(lower, tag)
+    if body is None or body[1] not in _BLOCKS:
+        return None
+    # Every h1 in main (the first with words is the title), and one of them has words.
+    h1 = _tag_at(lower, b"<h1")
+    if h1 < start or _tag_at(lower, b"<h1", end) >= 0 or _H1_WORDS_RE.search(lower, h1, end) is None:
+        return None
+    # No img after main (it could be the first after the title), and no old bundle reference after it.
+    if lower.find(b"<img", end) >= 0 or lower.find(b"_pagefind", close) >= 0:
+        return None
+    return html[:close + 1]
 
 
 def pages_to_index(site: Path, expected: list[str]) -> list[str] | None:
@@ -409,6 +486,7 @@ class _Stream:
         self.stale = False  # a page was written again after it was sent
         self.error: BaseException | None = None
         self.pagefind: Pagefind | None = None
+        self.whole = False  # a page Pagefind rooted at main would read otherwise: index the whole pages at finalized
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.sent_while_writing = 0
@@ -417,7 +495,8 @@ class _Stream:
         """run.on_page's callback: queue the page for the thread (never raises into the writer)."""
         if self.thread is None:
             try:
-                self.pagefind = Pagefind(self.site, self.language)  # here, before the writer forks its workers
+                # Here, before the writer forks its workers.
+                self.pagefind = Pagefind(self.site, self.language, "main" if MAIN_ROOT else None)
             except SearchIndexError as error:
                 self.error = error
             self.thread = threading.Thread(target=self._send_as_they_come, name="search-stream", daemon=True)
@@ -426,7 +505,7 @@ class _Stream:
 
     def _send_as_they_come(self) -> None:
         while (rel := self.queue.get()) is not None:
-            if self.error is not None or self.stale:
+            if self.error is not None or self.stale or self.whole:
                 continue  # finish() reports the error, or indexes again from the files
             try:
                 self._came(rel)
@@ -456,6 +535,11 @@ class _Stream:
     def _send(self, rel: str) -> None:
         html = (self.site / rel).read_bytes()
         self.named = self.named or MARKER in html
+        if self.pagefind.root is not None:
+            html = main_part(html)
+            if html is None:
+                self.whole = True
+                return
         self.pagefind.add(rel, html)
 
     def _send_published(self) -> None:
@@ -473,7 +557,7 @@ class _Stream:
         self.thread.join()
         if self.error is not None:
             raise self.error
-        if self.stale:
+        if self.stale or self.whole:
             return False
         self.sent_while_writing = self.published_sent
         # The rest of the published pages (ones the writer did not announce, in order), then
@@ -490,6 +574,8 @@ class _Stream:
             return False  # no published page, or no page names the marker: the whole site, as pages_to_index says
         for rel in sorted(self.marked) + ([self.unmarked] if self.unmarked else []):
             self._send(rel)
+        if self.whole:
+            return False
         self.pagefind.write(bundle)
         return True
 
