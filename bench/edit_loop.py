@@ -30,8 +30,11 @@ page and then for the rest, and of one body edit.
 Between saves the bench waits `--gap` seconds, as an author types between
 saves; the search index, which the server rebuilds in the background after
 each save, has that long to finish. Each figure is split in what the server
-logged: the build's own seconds ("Built ... in X s"); the rest is noticing
-the save (a poll every 0.2 s) plus the reload in the tab.
+logged: noticing the save (save -> "Changed: ..."; the OS wakes the server),
+the build's own seconds ("Built ... in X s") and the reload in the tab (built
+-> drawn; reload.js updates the page in place when it can, else a reload
+whose parts are printed too, from the tab's navigation timing, with the files
+it fetched again over the network).
 """
 
 from __future__ import annotations
@@ -95,6 +98,19 @@ livereload(root / "pelicanconf.py", Path(output), port=int(port),
 # this machine's clock: Playwright's own waiting polls at intervals that would add to the figure.
 SHOWN_AT = """
 document.addEventListener("DOMContentLoaded", () => requestAnimationFrame(() => { window.__shownAt = Date.now(); }));
+document.addEventListener("preview:updated", () => requestAnimationFrame(() => { window.__shownAt = Date.now(); }));
+"""
+# Where the reload's time went, from the tab's navigation and resource timing: the moment the
+# new document's navigation began, its HTML arrived, and each subresource it fetched over the network.
+TIMING = """
+(since) => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const fetched = performance.getEntriesByType("resource")  // since the save, over the network (0: from the cache)
+    .filter((entry) => performance.timeOrigin + entry.startTime >= since && entry.transferSize > 0
+            && entry.initiatorType !== "fetch" && !entry.name.includes("/_preview/"));
+  return {origin: performance.timeOrigin, responseEnd: nav ? performance.timeOrigin + nav.responseEnd : null,
+          fetched: fetched.map((entry) => entry.name)};
+}
 """
 BUILT = re.compile(r"^Built .* in ([0-9.]+) s$")
 # What the preview prints when a title edit took the hot path's structure path (blogkit/serve.py).
@@ -241,8 +257,10 @@ def measure(size: int = 1000, edits: int = 5, gap: float = 3.0, timeout: float =
                     drawn = page.evaluate("window.__shownAt")  # this document: the one showing the marker
                     if drawn and saved < drawn / 1000 <= shown:
                         shown = drawn / 1000
+                    timing = page.evaluate(TIMING, saved * 1000)
                     lines = preview.wait_for("Built ", timeout)
                     phases = _phases(lines, saved, shown)
+                    _reload_split(phases, lines, timing, saved, shown)
                     if kind == "body":
                         figures["body"].append(phases)
                     else:
@@ -262,6 +280,19 @@ def measure(size: int = 1000, edits: int = 5, gap: float = 3.0, timeout: float =
         preview.stop()
         shutil.rmtree(work, ignore_errors=True)
     return figures
+
+
+def _reload_split(phases: dict, lines: list[str], timing: dict, saved: float, shown: float) -> None:
+    """Split the reload: the server's word reaching the tab, the page's HTML, the page drawn; what it refetched."""
+    built, _ = _stamped(lines, "Built ")
+    origin = timing["origin"] / 1000
+    phases["refetched"] = len(timing["fetched"])
+    if built is None or origin < saved:
+        return  # no new document (the page was updated in place): the reload is one step
+    phases["to_tab"] = origin - built
+    if timing.get("responseEnd"):
+        phases["html"] = timing["responseEnd"] / 1000 - origin
+        phases["draw"] = shown - timing["responseEnd"] / 1000
 
 
 def _save(path: Path, text: str) -> float:
@@ -287,6 +318,15 @@ def report(figures: dict) -> list[str]:
                for name in ("notice", "build", "reload") if any(p.get(name) is not None for p in body)}
         lines.append(f"  body edit x{len(body)}: p50 {median(totals):.2f} s, max {max(totals):.2f} s "
                      f"(runs {', '.join(f'{t:.2f}' for t in totals)}; p50 split: {_split(p50)} s)")
+        inside = {name: median(p[name] for p in body if p.get(name) is not None)
+                  for name in ("to_tab", "html", "draw") if any(p.get(name) is not None for p in body)}
+        if inside:
+            lines.append("  reload p50: " + " + ".join(f"{name} {value:.2f}" for name, value in inside.items())
+                         + f" s; files refetched over the network per reload: "
+                         f"{', '.join(str(p.get('refetched', '?')) for p in body)}")
+        else:
+            lines.append("  reload: the page updated in place (reload.js; no new document); files refetched per update: "
+                         f"{', '.join(str(p.get('refetched', '?')) for p in body)}")
     if figures.get("title"):
         title = figures["title"]
         if title.get("path") == "structure":
@@ -299,7 +339,9 @@ def report(figures: dict) -> list[str]:
                  f"(first build {figures.get('first_build') or 0:.2f} s)")
     lines.append("  split: notice = save -> the server prints 'Changed' (woken by the OS, else its 0.2 s poll); build = its "
                  "'Built in' seconds; reload = 'Built' -> the tab draws the page with the text "
-                 "(the first frame after its DOM is ready)")
+                 "(the first frame after its DOM is ready, or after reload.js updated it in place); "
+                 "a reload that loads a new document splits into to_tab (the server's word reaching the tab), "
+                 "html (the page's HTML) and draw (HTML -> first frame)")
     return lines
 
 

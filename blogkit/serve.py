@@ -3,11 +3,16 @@
 The preview (`invoke livereload`) is ours rather than the livereload package's:
 that package injects an inline <script>, which the site's own CSP blocks, and
 its watcher missed edits. Here a thread serves the site while the main thread
-polls the sources' mtimes and rebuilds; each build that goes live bumps a
-generation number that open pages hear about by Server-Sent Events. The small
-script that listens is served from the site's own origin ('self' in the CSP)
-and is added to HTML responses by this server only, so no built site (`invoke
-build`, `publish`) ever contains it.
+waits for the OS to report a save (Watcher: watchfiles, which comes with
+Pelican), looks at the files it names and rebuilds; a whole scan of the
+sources' mtimes now and then (or every 0.2 s without OS notifications) catches
+what the OS did not report. Each build that goes live bumps a generation
+number that open pages hear about by Server-Sent Events. The small script that
+listens (reload.js: it puts what changed into the page, or reloads it) is
+served from the site's own origin ('self' in the CSP) and is added to HTML
+responses by this server only, so no built site (`invoke build`, `publish`)
+ever contains it. The theme's bundles, named by their content, are cached by
+the tab; every other file is asked after on each load.
 
 Each open page's event stream names the page it shows (`?page=<its path>`);
 the server keeps the set of open pages and hands it to the build's hot path
@@ -20,9 +25,11 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import select
 import signal
 import socket
+import stat
 import sys
 import threading
 import time
@@ -37,8 +44,10 @@ WATCHED = ("content", "theme", "plugins", "pelicanconf.py")
 RELOAD_SCRIPT = "/_preview/reload.js"
 RELOAD_EVENTS = "/_preview/events"
 RELOAD_JS = Path(__file__).with_name("reload.js")
+# The theme's bundles, named by a hash of their content (plugins/assets): site.<10 hex digits>.css/.js.
+HASHED = re.compile(r"/site\.[0-9a-f]{10}\.(?:css|js)$")
 # Editors' swap and backup files are not sources.
-IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".part")
+IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".part", "___jb_tmp___", "___jb_old___")
 
 
 class ServeError(Exception):
@@ -141,7 +150,19 @@ def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000, hub: Re
                     return self._send(503, b"Rebuilding, try again", "text/plain", head)
                 return self._send(200, self._with_reload(body), "text/html; charset=utf-8", head)
             self.path = found
+            if hub is not None:
+                # A bundle named by its content (plugins/assets) never changes under its name: a reload
+                # takes it from the cache without asking. Anything else is asked after on every load,
+                # so an image saved again under its old name shows at once.
+                self._cache = "max-age=31536000, immutable" if HASHED.search(found) else "no-cache"
             return super().do_HEAD() if head else super().do_GET()
+
+        _cache = ""
+
+        def end_headers(self):
+            if self._cache:
+                self.send_header("Cache-Control", self._cache)
+            super().end_headers()
 
         def _find(self, path: str) -> str | None:
             # Pelican's own look-up logs a warning for every miss, which a build running
@@ -160,6 +181,10 @@ def make_server(output: Path, host: str = "127.0.0.1", port: int = 8000, hub: Re
                 return body
             tag = f'<script src="{RELOAD_SCRIPT}" data-generation="{hub.generation}" defer></script>'.encode()
             at = body.find(b"</head>")
+            # Before the page's own scripts: deferred scripts run in order, so reload.js copies the
+            # page as it was served before the theme's scripts change it (it updates the page in place).
+            first = body.find(b"<script", 0, at) if at >= 0 else -1
+            at = first if first >= 0 else at
             return body[:at] + tag + body[at:] if at >= 0 else tag + body
 
         def _send(self, status: int, body: bytes, content_type: str, head: bool):
@@ -331,6 +356,15 @@ def preview_overrides(settings_file: Path) -> dict:
     return {"SEARCH": search}
 
 
+def _ignored(name: str) -> bool:
+    """Hidden files, editors' lock, swap, backup and temporary files are not sources."""
+    return name.startswith((".", "#")) or name.endswith(IGNORED_SUFFIXES)
+
+
+def _ignored_folder(name: str) -> bool:
+    return name.startswith(".") or name == "__pycache__"
+
+
 def sources(paths: list[Path]) -> dict[Path, tuple[int, int, int]]:
     """Every watched file with its (mtime_ns, size, inode): any save changes one of them."""
     found = {}
@@ -347,9 +381,9 @@ def sources(paths: list[Path]) -> dict[Path, tuple[int, int, int]]:
             add(root)
             continue
         for folder, dirs, files in os.walk(root):
-            dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+            dirs[:] = [d for d in dirs if not _ignored_folder(d)]
             for name in files:
-                if not name.startswith((".", "#")) and not name.endswith(IGNORED_SUFFIXES):
+                if not _ignored(name):
                     add(Path(folder, name))
     return found
 
@@ -359,28 +393,92 @@ def changes(before: dict, after: dict) -> list[Path]:
     return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
 
 
-def wake_on_changes(paths: list[Path]) -> tuple[threading.Event, threading.Event]:
-    """Return (woken, stop): `woken` is set soon after the OS reports a change under paths.
+def looked_again(before: dict, reported: set[str], roots: list[Path]) -> dict | None:
+    """`before` with the files the OS reported looked at again; None when only a whole scan can tell.
 
-    Only a wake-up call, so a save is noticed in milliseconds instead of at the
-    next poll: the mtime scan (sources/changes) still decides what changed,
-    and without OS notifications (watchfiles missing or out of watches) the
-    poll alone goes on as before. watchfiles comes with Pelican.
+    The OS names the files a save touched, so the ~1,100 other files need no
+    look (a scan of them all costs about 30 ms of CPU at 1,000 posts). A folder
+    created, moved or deleted needs the whole scan (sources()).
     """
-    woken, stop = threading.Event(), threading.Event()
+    now = dict(before)
+    for name in reported:
+        path = Path(name)
+        root = next((root for root in roots if path == root or path.is_relative_to(root)), None)
+        if root is None or _ignored(path.name) or any(_ignored_folder(part) for part in path.relative_to(root).parts[:-1]):
+            continue
+        try:
+            info = path.stat()
+        except OSError:
+            inside = name.rstrip(os.sep) + os.sep
+            if now.pop(path, None) is None and any(str(known).startswith(inside) for known in now):
+                return None  # a folder went away
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            return None  # a folder came (its files may predate the OS's watch on it)
+        now[path] = (info.st_mtime_ns, info.st_size, info.st_ino)
+    return now
 
-    def watch() -> None:
+
+def in_steps(before: dict, now: dict) -> bool:
+    """True if the look may have caught a save half-way: a file added, deleted or empty.
+
+    Editors save in place (truncate, then write: the file is empty in between) or
+    write a new file and rename it over the old one (a temporary file exists in
+    between; some first move the old file away, so it is missing in between).
+    A save in place of a file that is not empty, the usual save, is complete.
+    """
+    return any(path not in before or path not in now or now[path][1] == 0 for path in changes(before, now))
+
+
+class Watcher:
+    """What the OS reports under the watched paths: a wake-up, and the files it named.
+
+    watchfiles (which comes with Pelican) hands over the changes once none has
+    come for `STEP_MS`, so the steps of one save (truncate and write; write a
+    temporary file and rename it) arrive together. Without OS notifications
+    (watchfiles missing, out of inotify watches) `active` stays False and the
+    preview polls with sources() alone, as before.
+    """
+
+    STEP_MS = 20
+
+    def __init__(self, paths: list[Path]):
+        self.woken, self.stop = threading.Event(), threading.Event()
+        self.active = False
+        self._lock = threading.Lock()
+        self._reported: set[str] = set()
+        existing = [str(path) for path in paths if path.exists()]
+        threading.Thread(target=self._watch, args=(existing,), name="preview-watch", daemon=True).start()
+
+    def _watch(self, paths: list[str]) -> None:
         try:
             import watchfiles
 
-            existing = [path for path in paths if path.exists()]
-            for _changes in watchfiles.watch(*existing, step=20, stop_event=stop, raise_interrupt=False):
-                woken.set()
+            # No filter of watchfiles' own: looked_again() applies the same rules as sources().
+            # yield_on_timeout: an empty set every second says the watch is up.
+            for batch in watchfiles.watch(*paths, watch_filter=None, step=self.STEP_MS, stop_event=self.stop,
+                                          rust_timeout=1000, yield_on_timeout=True, raise_interrupt=False):
+                self.active = True
+                if batch:
+                    with self._lock:
+                        self._reported.update(path for _change, path in batch)
+                    self.woken.set()
         except Exception:  # no notifications (any reason): the poll goes on alone
-            return
+            pass
+        self.active = False
 
-    threading.Thread(target=watch, name="preview-watch", daemon=True).start()
-    return woken, stop
+    def take(self) -> set[str]:
+        """The files reported since the last call."""
+        with self._lock:
+            self.woken.clear()
+            reported, self._reported = self._reported, set()
+        return reported
+
+
+def wake_on_changes(paths: list[Path]) -> tuple[threading.Event, threading.Event]:
+    """Return (woken, stop): `woken` is set soon after the OS reports a change under paths."""
+    watcher = Watcher(paths)
+    return watcher.woken, watcher.stop
 
 
 def draft_urls(output: Path, settings: dict, siteurl: str) -> list[str]:
@@ -404,7 +502,8 @@ def livereload(
     """Serve the site, rebuild on every save under content/, theme/, plugins/ and pelicanconf.py, reload open pages."""
     siteurl = f"http://{host}:{port}"
     overrides = {"SITEURL": siteurl, "FEED_DOMAIN": siteurl, **preview_overrides(settings_file), **(overrides or {})}
-    watched = [Path(path) for path in (watched or [ROOT / name for name in WATCHED])]
+    # Absolute, as the OS reports them (looked_again matches its paths against these).
+    watched = [Path(os.path.abspath(path)) for path in (watched or [ROOT / name for name in WATCHED])]
     output = Path(output).resolve()
     hub = ReloadHub()
     httpd = make_server(output, host, port, hub)  # first: a busy port fails before a long build
@@ -413,7 +512,7 @@ def livereload(
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.Thread(target=httpd.serve_forever, name="preview-server", daemon=True).start()
     settings = load_settings(settings_file, overrides)
-    woken, stop_watching = wake_on_changes(watched)
+    watcher = Watcher(watched)
 
     def rest_in_place(rels: set[str]) -> None:
         # A hot path put the rest of the site in place after the build returned: the tabs on those pages reload.
@@ -431,18 +530,9 @@ def livereload(
         print(f"Previewing on {siteurl}/ : rebuilds on every save and reloads open pages (Ctrl-C to stop)", flush=True)
         drafts = _print_drafts(output, settings, siteurl, None)
         while True:
-            woken.wait(interval)  # a save wakes us at once; else poll every interval
-            woken.clear()
-            now = sources(watched)
+            now = _next_look(watcher, watched, seen, interval)
             if now == seen:
                 continue
-            # Let a save that writes in steps finish, then build from what is on disk.
-            for _ in range(10):
-                time.sleep(0.05)
-                settled = sources(watched)
-                if settled == now:
-                    break
-                now = settled
             changed = changes(seen, now)
             # Compared with the look taken before the build: a save during a build starts the next one.
             seen = now
@@ -455,10 +545,44 @@ def livereload(
         pass
     finally:
         runhooks.detach_preview()
-        stop_watching.set()
+        watcher.stop.set()
         hub.close()
         httpd.shutdown()
         httpd.server_close()
+
+
+# While the OS reports changes, a whole scan now and then still catches what it cannot
+# (a watched file replaced by a rename loses its watch, a full notification queue).
+SAFETY_SCAN = 2.0
+# A save caught half-way (in_steps) is complete once the OS has reported nothing for this long.
+QUIET = 0.3
+
+
+def _next_look(watcher: Watcher, watched: list[Path], seen: dict, interval: float) -> dict:
+    """Wait for a save and return the look at the sources to build from (== seen: nothing changed)."""
+    if watcher.woken.wait(SAFETY_SCAN if watcher.active else interval):
+        now = looked_again(seen, watcher.take(), watched)
+        if now is not None:
+            # The OS's report came once the save's steps were over (Watcher.STEP_MS); a look
+            # that still shows a step under way waits for the OS to go quiet.
+            deadline = time.monotonic() + 2.0
+            while in_steps(seen, now) and time.monotonic() < deadline and watcher.woken.wait(QUIET):
+                now = looked_again(now, watcher.take(), watched)
+                if now is None:
+                    break
+            if now is not None:
+                return now
+    now = sources(watched)
+    if now == seen:
+        return now
+    # Found by a scan, not reported: let a save that writes in steps finish, then build from what is on disk.
+    for _ in range(10):
+        time.sleep(0.05)
+        settled = sources(watched)
+        if settled == now:
+            break
+        now = settled
+    return now
 
 
 def _name(path: Path) -> str:

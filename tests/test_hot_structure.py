@@ -260,7 +260,7 @@ def test_a_title_edit_shows_in_the_open_tab_by_itself(site, tmp_path, page):
         text = logged("Updated the rest of the site")
         # The structure path, not the full build, and the tab's page first.
         assert "The open pages are in place (index.html); " in text
-        assert len(navigations) >= 2  # the first visit and the page's own reload
+        assert navigations == [f"http://127.0.0.1:{port}/"]  # the page's own script put the new title in place
         assert "Post number 13" not in page.inner_text("main")
         assert page.console_errors == []
         # The rest followed: another page shows the new title too, and the tab stayed on its page.
