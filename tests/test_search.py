@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -139,35 +140,61 @@ def test_pages_arriving_in_any_order_give_the_bundle_of_pages_to_index(tmp_path)
     reference = tmp_path / "reference"
     search._index_now(site, search.pages_to_index(site, expected), reference, "en")
 
-    stream = search._Stream(site, expected, "en")
+    stream = search._Stream(site, expected, "en", site / "pagefind")
     try:
         for rel in ["2020/04/post-4.html", "index.html", "2020/05/post-5.html", "2020/01/post-1.html",
                     "drafts/marked.html", "2020/03/post-3.html"]:  # post-2 and the stub never come through
             stream.page(None, rel)
-        assert stream.finish(tmp_path / "streamed")
+        assert stream.finish()
     finally:
         stream.close()
     assert stream.sent_while_writing == 3  # post-5, post-4, post-3: post-2 never came, so post-1 waited
-    assert snapshot(tmp_path / "streamed") == snapshot(reference)
+    assert snapshot(site / "pagefind") == snapshot(reference)
+    shutil.rmtree(site / "pagefind")
     assert search.indexed_page_count(reference) == 6  # the marked draft too: the count check catches it
 
     # A page written again after Pagefind had it: the stream gives up, the build indexes from the files.
-    again = search._Stream(site, expected, "en")
+    again = search._Stream(site, expected, "en", site / "pagefind")
     try:
         for rel in ["2020/05/post-5.html", "2020/05/post-5.html"]:
             again.page(None, rel)
-        assert again.finish(tmp_path / "again") is False
+        assert again.finish() is False
     finally:
         again.close()
     assert again.pagefind is None
 
+    # Every published page and one unmarked page came: the thread writes the bundle before finish(),
+    # while the rest of the site would still be rendered; the same bundle as pages_to_index's.
+    (site / "drafts/marked.html").rename(tmp_path / "marked.html")
+    early_reference = tmp_path / "early-reference"
+    search._index_now(site, search.pages_to_index(site, expected), early_reference, "en")
+    for late in (None, "drafts/marked.html"):
+        early = search._Stream(site, expected, "en", site / "pagefind")
+        try:
+            for rel in [*expected, "index.html"]:
+                early.page(None, rel)
+            deadline = time.monotonic() + 60
+            while early.written is None and early.error is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert early.written is not None and (site / "pagefind" / "pagefind-entry.json").is_file()
+            if late is None:
+                assert early.finish() is True
+                assert snapshot(site / "pagefind") == snapshot(early_reference)
+                shutil.rmtree(site / "pagefind")
+            else:  # a marked page after the bundle was written: it is thrown away, the build indexes again
+                (tmp_path / "marked.html").rename(site / late)
+                early.page(None, late)
+                assert early.finish() is False and not (site / "pagefind").exists()
+        finally:
+            early.close()
+
     # A page Pagefind rooted at <main> would read otherwise (an img after main): the stream gives up too.
     (site / "2020/03/post-3.html").write_text(post.format("topic3").replace("</main>", '</main><img src="/i.png">'))
-    refused = search._Stream(site, expected, "en")
+    refused = search._Stream(site, expected, "en", site / "pagefind")
     try:
         for rel in expected:
             refused.page(None, rel)
-        assert refused.finish(tmp_path / "refused") is False and refused.whole
+        assert refused.finish() is False and refused.whole
     finally:
         refused.close()
 

@@ -143,7 +143,7 @@ def remember_published(generators) -> None:
         _expected[site] = expected
     run = runhooks.current()
     if run is not None and settings is not None and search_settings(settings)["index"] is True and expected:
-        stream = _Stream(Path(site), expected, _language(settings))
+        stream = _Stream(Path(site), expected, _language(settings), Path(site) / search_settings(settings)["bundle_dir"])
         _streams[site] = stream
         run.on_page(stream.page)
         run.on_end(lambda _run, _ok: stream.close())
@@ -473,8 +473,14 @@ def _every_page(site: Path) -> list[str]:
 class _Stream:
     """This run's pages, sent to Pagefind by a thread as the writer has them final, in the order of pages_to_index."""
 
-    def __init__(self, site: Path, expected: list[str], language: str):
-        self.site, self.order, self.language = site, [page for page in expected if page], language
+    def __init__(self, site: Path, expected: list[str], language: str, bundle: Path):
+        self.site, self.order, self.language, self.bundle = site, [page for page in expected if page], language, bundle
+        # The bundle written by the thread once every published page was sent (the writer renders
+        # the listing pages and feeds meanwhile); a marked page coming later makes it wrong.
+        self.written: float | None = None
+        self.writing: float | None = None
+        self.finished: float | None = None
+        self.late_marked = False
         self.position = {page: index for index, page in enumerate(self.order)}
         self.next = 0  # self.order[:self.next] are sent
         self.arrived: set[str] = set()  # published pages final, not sent yet
@@ -522,8 +528,29 @@ class _Stream:
             self.arrived.add(rel)
             while self.next < len(self.order) and self.order[self.next] in self.arrived:
                 self._send_published()
+            if self.next == len(self.order):
+                self._write_early()
         else:
             self._note_other(rel)
+            if self.written is not None and rel in self.marked:
+                self.late_marked = True
+            elif self.written is None and self.next == len(self.order):
+                self._write_early()  # the first unmarked page came after the last published one
+
+    def _write_early(self) -> None:
+        """Every published page is sent: write the bundle now, while the rest of the site is rendered."""
+        if self.unmarked is None or (not self.named and not self.marked) or self.whole:
+            return  # finish() decides, as pages_to_index does
+        self._send_extras()
+        if not self.whole:
+            self.writing = time.perf_counter()
+            self.pagefind.write(self.bundle)
+            self.written = time.perf_counter()
+
+    def _send_extras(self) -> None:
+        """The marked pages that are not published ones, then one unmarked page (see pages_to_index)."""
+        for rel in sorted(self.marked) + ([self.unmarked] if self.unmarked else []):
+            self._send(rel)
 
     def _note_other(self, rel: str) -> None:
         self.marked.discard(rel)
@@ -549,17 +576,24 @@ class _Stream:
         self.published_sent += 1
         self.next += 1
 
-    def finish(self, bundle: Path) -> bool:
+    def finish(self) -> bool:
         """Send what is left, in order, and write the bundle; False: nothing was streamed (or must be again), index now."""
         if self.thread is None:
             return False
+        self.finished = time.perf_counter()  # `finalized` asks for the bundle
         self.queue.put(None)
         self.thread.join()
         if self.error is not None:
             raise self.error
         if self.stale or self.whole:
-            return False
+            return self._discard()
         self.sent_while_writing = self.published_sent
+        if self.written is not None:
+            # Written early: right unless a marked page came (or is found) after it.
+            marked = self.late_marked or any(
+                rel not in self.seen and rel not in self.position and MARKER in (self.site / rel).read_bytes()
+                for rel in _every_page(self.site))
+            return not marked or self._discard()
         # The rest of the published pages (ones the writer did not announce, in order), then
         # the pages it does not write (redirect stubs, static .html) checked for the marker.
         while self.next < len(self.order):
@@ -572,12 +606,18 @@ class _Stream:
                 self._note_other(rel)
         if not self.published_sent or (not self.named and not self.marked):
             return False  # no published page, or no page names the marker: the whole site, as pages_to_index says
-        for rel in sorted(self.marked) + ([self.unmarked] if self.unmarked else []):
-            self._send(rel)
+        self._send_extras()
         if self.whole:
             return False
-        self.pagefind.write(bundle)
+        self.pagefind.write(self.bundle)
         return True
+
+    def _discard(self) -> bool:
+        """Forget a bundle written early (finish() then returns False: the build indexes from the files)."""
+        if self.written is not None:
+            shutil.rmtree(self.bundle, ignore_errors=True)
+            self.written = None
+        return False
 
     def close(self) -> None:
         """Stop Pagefind (the build is over, or failed before `finalized`)."""
@@ -623,10 +663,13 @@ def _build_index(pelican) -> None:
     try:
         if stream is not None:
             before = stream.pagefind.cpu_seconds() if stream.pagefind is not None else None
-            streamed = stream.finish(bundle)
+            streamed = stream.finish()
             if streamed:
                 stats.update(streamed=stream.sent_while_writing, pagefind_cpu_before_finalized=before,
-                             pagefind_cpu=stream.pagefind.cpu_seconds(), pages=stream.pagefind.pages)
+                             pagefind_cpu=stream.pagefind.cpu_seconds(), pages=stream.pagefind.pages,
+                             # seconds before `finalized` the early write began and ended (< 0: it waited)
+                             early_write=(stream.finished - stream.writing, stream.finished - stream.written)
+                             if stream.written else None)
         if stream is None or not streamed:
             # With nothing marked for indexing Pagefind would index every page, so a
             # site without published posts or pages gets an empty bundle instead.
