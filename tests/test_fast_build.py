@@ -78,6 +78,7 @@ def test_fast_build_is_byte_identical_cold_and_after_edit_rename_delete(site, tm
 
     site.build(**FAST)  # cold: no cache, no output
     assert fastread.stats["parsed_in_workers"] == 15  # 14 posts + the About page
+    assert fastread.stats["early_start"] is True  # cold: the pool started at Pelican's `initialized`
     assert fastwrite.stats["rendered_in_children"] > 0
     assert_same_as_serial_clean_build(site, tmp_path, "cold")
 
@@ -88,6 +89,7 @@ def test_fast_build_is_byte_identical_cold_and_after_edit_rename_delete(site, tm
     os.utime(path, (path.stat().st_mtime + 5,) * 2)  # mtime-based cache: make the change visible
     site.build(**FAST)
     assert fastread.stats["parsed_in_workers"] == 1
+    assert fastread.stats["early_start"] is False  # a cache to load: the generators decide what is parsed
     # Incremental rendering: the edited post's page, the lists and feeds that show it are
     # rendered again; every other page is linked from the last build.
     assert 0 < fastwrite.stats["rendered"] < fastwrite.stats["reused"]
@@ -297,6 +299,55 @@ def test_bad_post_fails_the_fast_build_like_the_serial_one(site, tmp_path):
     assert [str(p) for p in fast.value.problems] == [str(p) for p in serial.value.problems]
     assert "broken.md" in str(fast.value)
     assert not site.output.exists()  # nothing half-written
+
+
+PERMALINKS = """
+from pelican import signals
+
+
+def permalinks(pelican):
+    # A plugin that changes the Markdown options when Pelican is initialized, after the pool started.
+    configs = pelican.settings["MARKDOWN"]["extension_configs"]
+    configs["markdown.extensions.toc"] = {**configs["markdown.extensions.toc"], "permalink": True}
+
+
+def register():
+    signals.initialized.connect(permalinks)
+"""
+
+
+def test_markdown_options_changed_after_the_early_start_are_the_ones_used(site, tmp_path):
+    """The pool starts at `initialized`; a plugin changing MARKDOWN later must not get the old options."""
+    plugins = tmp_path / "test-plugins"
+    (plugins / "permalinks").mkdir(parents=True)
+    (plugins / "permalinks" / "__init__.py").write_text(PERMALINKS, encoding="utf-8")
+    settings = load_settings()
+    with_plugin = {"PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(plugins)],
+                   "PLUGINS": [*settings["PLUGINS"], "permalinks"]}
+    write_posts(site, count=6)
+    site.build(**FAST, **with_plugin)
+    assert fastread.stats["parsed_in_workers"] == 7
+    assert 'class="headerlink"' in site.read("2007/02/post-1.html")  # the changed option's mark
+    build(ROOT / "pelicanconf.py", tmp_path / "reference",
+          site.overrides(CACHE_PATH=str(tmp_path / "serial-cache"), **SERIAL, **with_plugin))
+    assert tree(site.output) == tree(tmp_path / "reference")
+
+
+def test_a_source_saved_after_its_worker_parsed_it_is_read_again(site):
+    """A worker's result for a file saved since it read it is not used: Pelican reads the file itself."""
+    settings = load_settings(overrides=site.overrides())
+    path = site.post("saved", body="The first words.")
+    prefetcher = fastread.Prefetcher(settings, workers=2)
+    try:
+        prefetcher.submit([str(path)])
+        next(iter(prefetcher.futures.values()))[0].result()  # the worker has parsed it
+        os.utime(path, (path.stat().st_mtime + 5,) * 2)
+        assert prefetcher.take(str(path)) is None
+        prefetcher.submit([str(path)])
+        content, meta, _formatted = prefetcher.take(str(path))
+        assert "The first words." in content and meta["slug"] == ["saved"]
+    finally:
+        prefetcher.close()
 
 
 def test_a_template_error_in_a_forked_renderer_is_raised_here(tmp_path):

@@ -102,7 +102,7 @@ def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
         path = os.path.abspath(os.path.join(generator.path, rel))
         if path.rsplit(".", 1)[-1] in markdown_exts and generator.readers.get_cached_data(path, None) is None:
             todo.append(path)
-    prefetcher = read.current()
+    prefetcher = read.current_for(generator.settings)
     if prefetcher is None:
         if len(todo) < opts["min_sources"]:
             return
@@ -149,13 +149,13 @@ def _zero_stats() -> None:
     """Start stats() afresh: it describes this build, whichever path it takes."""
     from . import hot, read, write
 
-    read.stats["parsed_in_workers"] = 0
+    read.stats.update(parsed_in_workers=0, early_start=False)
     write.stats.update(rendered=0, rendered_in_children=0, reused=0)
     hot.stats["taken"] = False
 
 
 def _start(pelican) -> None:
-    from . import hot, memo
+    from . import hot, memo, read
 
     _reset()
     _zero_stats()
@@ -163,6 +163,7 @@ def _start(pelican) -> None:
         return
     run = runhooks.current()
     opts = options(pelican.settings)
+    read.start_early(pelican.path, pelican.settings, opts["workers"], opts["min_sources"])
     if run is not None:
         hot.forget(run.target)  # this build replaces what was kept of that site
     if run is not None and opts["incremental"]:

@@ -16,11 +16,14 @@ error is reported exactly as Pelican reports it.
 
 from __future__ import annotations
 
+import copy
 import logging
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from types import SimpleNamespace
 
+from pelican.generators import Generator
 from pelican.readers import DUPLICATES_DEFINITIONS_ALLOWED, MarkdownReader as _PelicanMarkdownReader
 from pelican.utils import pelican_open
 
@@ -81,9 +84,12 @@ def _init_worker(markdown_settings: dict, formatted_fields: list[str]) -> None:
 
 
 def _parse(path: str):
-    """Return (html, raw metadata, formatted metadata) of one Markdown file."""
+    """Return (mtime, html, raw metadata, formatted metadata) of one Markdown file."""
     md, fields_md = _worker["md"], _worker["fields_md"]
     md.reset()
+    # Stamped before reading: a file saved while (or after) it is parsed then differs from
+    # its stamp, and the main process reads it again itself (see Prefetcher.take).
+    stamp = os.stat(path).st_mtime_ns
     with pelican_open(path) as text:
         content = md.convert(text)
     meta = getattr(md, "Meta", None)
@@ -93,10 +99,26 @@ def _parse(path: str):
             if name.lower() in _worker["formatted_fields"]:
                 fields_md.reset()
                 formatted[name] = fields_md.convert("\n".join(value))
-    return content, meta, formatted
+    return stamp, content, meta, formatted
+
+
+def _parse_many(paths: list[str]) -> list:
+    """Parse a batch of files: one task per batch, not per file, costs both sides far less in the pool."""
+    results = []
+    for path in paths:
+        try:
+            results.append(_parse(path))
+        except Exception:  # noqa: BLE001 - the serial read raises it again and reports it the way Pelican does
+            results.append(None)
+    return results
 
 
 # --- in the main process ---------------------------------------------------------------
+
+
+# Files per task: a task costs both processes about a millisecond (pickling, the queues, the
+# executor's threads), as much as a short post's parse; batches of this many cut that to a sixteenth.
+BATCH = 16
 
 
 class Prefetcher:
@@ -104,47 +126,79 @@ class Prefetcher:
 
     def __init__(self, settings: dict, workers: int):
         ctx = multiprocessing.get_context("fork")
-        self.pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(_markdown_settings(settings), list(settings["FORMATTED_FIELDS"])),
-        )
-        self.futures: dict[str, Future] = {}
+        self.workers = workers
+        self.initargs = _initargs(settings)
+        # A copy: the settings' own MARKDOWN dict may be changed later (see current_for).
+        self.options = _snapshot(self.initargs)
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                        initargs=self.initargs)
+        self.futures: dict[str, tuple[Future, int]] = {}  # path -> (its batch's future, its place in the batch)
 
     def submit(self, paths) -> None:
+        todo = []
         for path in paths:
             path = os.path.abspath(path)
             if path not in self.futures:
-                self.futures[path] = self.pool.submit(_parse, path)
+                self.futures[path] = None  # placeholder: a path listed twice is parsed once
+                todo.append(path)
+        # Smaller batches for a few files, so that every worker gets some.
+        size = max(1, min(BATCH, len(todo) // (self.workers * 4)))
+        for start in range(0, len(todo), size):
+            batch = todo[start:start + size]
+            future = self.pool.submit(_parse_many, batch)
+            for place, path in enumerate(batch):
+                self.futures[path] = (future, place)
 
     def take(self, path: str):
         """The worker's result for path, or None when it has none (then read serially)."""
-        future = self.futures.pop(os.path.abspath(path), None)
-        if future is None:
+        entry = self.futures.pop(os.path.abspath(path), None)
+        if entry is None:
             return None
+        future, place = entry
         try:
-            return future.result()
-        except Exception:  # the serial read will raise and report it the way Pelican does
+            result = future.result()[place]
+        except Exception:  # noqa: BLE001 - a worker that died: the serial read will report the file's problem
             return None
+        if result is None:
+            return None
+        stamp, *parsed = result
+        try:
+            if os.stat(path).st_mtime_ns != stamp:  # saved since the worker read it
+                return None
+        except OSError:
+            return None
+        return parsed
 
     def close(self) -> None:
-        for future in self.futures.values():
+        for future in {entry[0] for entry in self.futures.values() if entry is not None}:
             future.cancel()
         self.futures.clear()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _initargs(settings: dict) -> tuple:
+    return _markdown_settings(settings), list(settings["FORMATTED_FIELDS"])
+
+
+def _snapshot(value):
+    """A deep copy to compare later, or a fresh object (equal to nothing) if it cannot be copied."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # noqa: BLE001 - an option object that cannot be copied: compare as changed
+        return object()
+
+
 _current: Prefetcher | None = None
-# What the last build did, for tests and the benchmark: files parsed by workers.
-stats = {"parsed_in_workers": 0}
+# What the last build did, for tests and the benchmark: files parsed by workers, and whether
+# the pool started at start-up (start_early) rather than when the generators listed the files.
+stats = {"parsed_in_workers": 0, "early_start": False}
 
 
 def start(settings: dict, workers: int) -> Prefetcher:
     """Start the pool for this build (stopping a leftover one)."""
     global _current
     stop()
-    stats["parsed_in_workers"] = 0
+    stats.update(parsed_in_workers=0, early_start=False)
     _current = Prefetcher(settings, workers)
     return _current
 
@@ -159,6 +213,60 @@ def stop() -> None:
     if _current is not None:
         _current.close()
         _current = None
+
+
+def current_for(settings: dict) -> Prefetcher | None:
+    """This build's pool, if its workers parse with these settings' Markdown options (else it is stopped)."""
+    if _current is not None and _current.options != _initargs(settings):
+        stop()  # a plugin changed MARKDOWN after the early start: those results would differ
+    return _current
+
+
+class _Lister:
+    """What Pelican's Generator.get_files reads of a generator, before any generator exists."""
+
+    get_files = Generator.get_files
+    _include_path = Generator._include_path
+
+    def __init__(self, path: str, settings: dict, extensions: list[str]):
+        self.path, self.settings = path, settings
+        self.readers = SimpleNamespace(extensions=extensions)
+
+
+def _cold(settings: dict) -> bool:
+    """Whether Pelican will find no content cache to load (then every source is parsed)."""
+    if not settings.get("LOAD_CONTENT_CACHE"):
+        return True
+    folder = settings.get("CACHE_PATH") or ""
+    try:
+        return not any(name.startswith(("ArticlesGenerator", "PagesGenerator")) for name in os.listdir(folder))
+    except OSError:
+        return True
+
+
+def start_early(path: str, settings: dict, workers: int, min_sources: int) -> None:
+    """In a cold build, start parsing every Markdown source now, while Pelican still sets up.
+
+    Called at Pelican's `initialized`: the generators (and their file lists)
+    come about a second later, a second in which the other core is idle. The
+    generators' own lists are submitted again then (what is already parsing
+    is skipped, what is missing is added), so a list that differs costs time,
+    never a wrong result.
+    """
+    if workers < 2 or not _cold(settings) or not _PelicanMarkdownReader.enabled:
+        return
+    readers = settings.get("READERS", {})
+    extensions = [ext for ext in _PelicanMarkdownReader.file_extensions
+                  if readers.get(ext, _PelicanMarkdownReader) is _PelicanMarkdownReader]
+    lister = _Lister(path, settings, extensions)
+    todo = []
+    for paths, excludes in (("ARTICLE_PATHS", "ARTICLE_EXCLUDES"), ("PAGE_PATHS", "PAGE_EXCLUDES")):
+        # Articles first, in the set's order, as the generators will ask for them.
+        files = lister.get_files(settings[paths], exclude=settings[excludes])
+        todo += [os.path.join(path, rel) for rel in files]
+    if todo and len(todo) >= min_sources:
+        start(settings, workers).submit(todo)
+        stats["early_start"] = True
 
 
 class MarkdownReader(_PelicanMarkdownReader):
