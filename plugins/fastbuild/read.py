@@ -108,7 +108,7 @@ def _parse_many(paths: list[str]) -> list:
     for path in paths:
         try:
             results.append(_parse(path))
-        except Exception:  # noqa: BLE001 - the serial read raises it again and reports it the way Pelican does
+        except Exception:  # the serial read raises it again and reports it the way Pelican does
             results.append(None)
     return results
 
@@ -157,7 +157,7 @@ class Prefetcher:
         future, place = entry
         try:
             result = future.result()[place]
-        except Exception:  # noqa: BLE001 - a worker that died: the serial read will report the file's problem
+        except Exception:  # a worker that died: the serial read will report the file's problem
             return None
         if result is None:
             return None
@@ -184,7 +184,7 @@ def _snapshot(value):
     """A deep copy to compare later, or a fresh object (equal to nothing) if it cannot be copied."""
     try:
         return copy.deepcopy(value)
-    except Exception:  # noqa: BLE001 - an option object that cannot be copied: compare as changed
+    except Exception:  # an option object that cannot be copied: compare as changed
         return object()
 
 
