@@ -262,14 +262,15 @@ def _begin(target: Path, urls: bool = True) -> tuple[_Capture, Path]:
     return capture, Path(tempfile.mkdtemp(prefix=f".{target.name}.hot-", dir=target.parent))
 
 
-def _end(capture: _Capture, staging: Path) -> None:
-    """Undo what _begin did (whatever happened in between)."""
+def _end(capture: _Capture, staging: Path | None) -> None:
+    """Undo what _begin did (whatever happened in between); staging None: the thread that follows removes it."""
     from . import render
 
     render.stop_url_memo()
     memo.untrack_content_methods()
     logging.getLogger().removeHandler(capture)
-    shutil.rmtree(staging, ignore_errors=True)
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _decline(reason: str) -> None:
@@ -309,6 +310,7 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
     settings = _kept["settings"]
     capture, staging = _begin(Path(target), urls=False)  # the URL memo starts once the edit is read
     structure = False
+    swapped = False  # then the thread that follows removes the staging folder (its emptied folders)
     try:
         new, readers = _read(settings, source, old)
         keys = _changed_metadata(old, new)
@@ -337,20 +339,23 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
             _put(staging, Path(target), pages)
         else:
             _swap(staging, Path(target), pages, source)
+        swapped = True
     except Exception as exc:  # anything unexpected: the full build is always right
         forget()
         return _decline(f"{type(exc).__name__}: {exc}")
     finally:
-        _end(capture, staging)
+        # Removing the staging folders costs ~20 ms (a few rmdir); the tab need not wait for it.
+        _end(capture, None if swapped else staging)
     _kept["articles"][source] = (old, now)
     if structure:
         _kept["stale"] = True  # until the rest is in place
         stats["path"], stats["first"] = "structure", sorted(pages)
-        thread = threading.Thread(target=_follow_structure, args=(settings, pages, Path(target), started),
+        thread = threading.Thread(target=_follow_structure, args=(settings, pages, Path(target), started, staging),
                                   name="hot-path-rest")
     else:
         stats["path"] = "body"
-        thread = threading.Thread(target=_follow, args=(settings, source, feeds, Path(target)), name="hot-path-feeds")
+        thread = threading.Thread(target=_follow, args=(settings, source, feeds, Path(target), staging),
+                                  name="hot-path-feeds")
     rest = len(set(_kept["jobs"]) | set(_kept["direct"])) - len(pages)  # before the thread may forget()
     _following.append(thread)
     thread.start()
@@ -360,11 +365,14 @@ def update(settings: dict, target: Path, changed: list) -> Result | None:
     return Result(source, sorted(pages) + sorted(feeds), time.perf_counter() - started)
 
 
-def _follow(settings: dict, source: str, feeds: dict, target: Path) -> None:
-    """Render the feeds that carry the edited post, swap them in, save the memo, run the after-swap callbacks."""
+def _follow(settings: dict, source: str, feeds: dict, target: Path, used: Path) -> None:
+    """Render the feeds that carry the edited post, swap them in, save the memo, run the after-swap callbacks.
+
+    used: the staging folder of the pages, emptied by their swap, to remove.
+    """
     from pelican.writers import Writer
 
-
+    shutil.rmtree(used, ignore_errors=True)
     capture, staging = _begin(target)
     try:
         writer = Writer(str(staging), settings=settings)
@@ -510,9 +518,15 @@ def _render(settings: dict, source: str, old, new, readers, staging: Path) -> di
     entries = _kept["memo"].pages
     todo = {rel: job for rel, job in _kept["jobs"].items() if rel in entries and source in entries[rel].bodies}
     direct = {rel: item for rel, item in _kept["direct"].items() if source in item[2]}
-    # A sitewide part that read this body is rendered again, once, with the pages.
+    # A sitewide part that read this body is rendered again, once, with the pages. Each
+    # environment's cache is looked through once (not once per page: ~25 ms at 1,000 posts).
+    environments = {}
     for template, _context in list(todo.values()) + [item[:2] for item in direct.values()]:
-        cache = getattr(getattr(template, "environment", None), "sitewide_cache", None)
+        environment = getattr(template, "environment", None)
+        if environment is not None:
+            environments[id(environment)] = environment
+    for environment in environments.values():
+        cache = getattr(environment, "sitewide_cache", None)
         if cache:
             for name in [name for name, (_html, reads) in cache.items() if source in reads]:
                 del cache[name]
@@ -610,12 +624,15 @@ def _put(staging: Path, target: Path, rels) -> None:
         stats["order"].append(rel)
 
 
-def _follow_structure(settings: dict, first: dict, target: Path, started: float) -> None:
-    """Render every other page and feed after a structure edit, swap them in, update and save the memo."""
+def _follow_structure(settings: dict, first: dict, target: Path, started: float, used: Path) -> None:
+    """Render every other page and feed after a structure edit, swap them in, update and save the memo.
+
+    used: the staging folder of the open pages, emptied by their swap, to remove.
+    """
     from pelican import signals
     from pelican.writers import Writer
 
-
+    shutil.rmtree(used, ignore_errors=True)
     capture, staging = _begin(target)
     try:
         reads = dict(first)
