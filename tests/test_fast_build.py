@@ -189,15 +189,19 @@ def test_a_fresh_process_reuses_the_pages_of_the_last_one(site):
 
 
 def test_a_page_written_over_a_reused_one_never_writes_through_the_link(site):
-    """A Save_as over a generated page replaces a page linked from the last build: a new file."""
+    """A Save_as over a generated page is that path's last writer: linked when unchanged, else a new file."""
     write_posts(site, count=4)
     site.write("pages/sales.md", "Title: Sales\nSave_as: search/label/sales.html\n\nOur own Sales page.\n")
     site.build(**FAST)
     held = site.base / "held-link.html"
     os.link(site.output / "search/label/sales.html", held)  # the last build's file, as the live site has it
-    site.build(**FAST)  # nothing changed: every page of the articles generator is linked
+    site.build(**FAST)  # nothing changed: every page is linked, the Save_as one too
     assert fastwrite.stats["rendered"] == 0
     assert "Our own Sales page." in site.read("search/label/sales.html")
+    site.write("pages/sales.md", "Title: Sales\nSave_as: search/label/sales.html\n\nOur new Sales page.\n")
+    site.build(**FAST)
+    assert "Our new Sales page." in site.read("search/label/sales.html")
+    assert "Our own Sales page." in held.read_text(encoding="utf-8")  # the last build's file was not written through
     assert os.stat(held).st_ino != os.stat(site.output / "search/label/sales.html").st_ino
 
 
@@ -353,14 +357,14 @@ def test_a_source_saved_after_its_worker_parsed_it_is_read_again(site):
 def test_a_template_error_in_a_forked_renderer_is_raised_here(tmp_path):
     env = jinja2.Environment()
     ok = env.from_string("page {{ n }}")
-    bad = env.from_string("{% if n == 3 %}{{ missing.attribute.deeper }}{% endif %}page {{ n }}")
+    bad = env.from_string("{% if n == 1 %}{{ missing.attribute.deeper }}{% endif %}page {{ n }}")
     jobs = [(str(tmp_path / f"{n}.html"), bad, {"n": n}) for n in range(8)]
-    # Two workers: the child renders jobs 1, 3, 5, 7, so the failing page is the child's.
+    # Two workers: the child renders job 1 first (then takes the next jobs free), so the failing page is the child's.
     with pytest.raises(jinja2.UndefinedError, match="missing"):
         fastwrite.render_parallel(jobs, workers=2)
     jobs = [(str(tmp_path / f"ok-{n}.html"), ok, {"n": n}) for n in range(8)]
     fastwrite.render_parallel(jobs, workers=2)
-    assert fastwrite.stats["rendered_in_children"] == 4
+    assert 1 <= fastwrite.stats["rendered_in_children"] < 8
     assert [(tmp_path / f"ok-{n}.html").read_text() for n in range(8)] == [f"page {n}" for n in range(8)]
 
 

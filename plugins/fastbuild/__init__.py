@@ -8,8 +8,8 @@ the small API at the bottom of this module). Its parts:
 
 - read.py: a pool of worker processes parsing Markdown and highlighting code
   ahead of Pelican's reader loop;
-- write.py: the article generator's pages recorded, then rendered in forked
-  processes (or linked from the last build);
+- write.py: the article and page generators' pages recorded, then rendered in
+  forked processes (or linked from the last build);
 - render.py: memoised groupby/sort for sidebars that group every post on every
   page, URLs computed once per object while pages are written;
 - sitewide.py: `{% sitewide %}`, the theme's sidebar rendered once per build;
@@ -246,4 +246,4 @@ def register() -> None:
     signals.all_generators_finalized.connect(_stop_pool)
     signals.finalized.connect(_finish)
     signals.get_writer.connect(_writer)
-    signals.article_writer_finalized.connect(_flush)
+    signals.page_writer_finalized.connect(_flush)  # the pages generator writes after the articles one

@@ -1,14 +1,18 @@
-"""Render the article generator's pages on all cores, in forked processes.
+"""Render the article and page generators' pages on all cores, in forked processes.
 
 Pelican renders and writes every page in one process. Our writer lets
 Pelican's own `Writer.write_file` run as usual (pagination, the path checks
 that refuse two contents writing the same file, `os.makedirs`, the log
 lines), but hands it a stand-in template that only records what to render,
-and no file is created until the page is rendered. When the articles
-generator has finished (`article_writer_finalized`), the recorded pages are rendered: the
-first one in this process (which compiles the templates and fills the
-memoised sidebar data before the fork, so the children inherit them), the
-rest shared between this process and `workers - 1` forked children. A
+and no file is created until the page is rendered. When the articles and
+pages generators have finished (`page_writer_finalized`; Pelican runs the
+pages generator right after the articles one), the recorded pages are
+rendered, the posts' and pages' own pages first, then the lists: the first one
+in this process (which compiles the templates and fills the memoised sidebar
+data before the fork, so the children inherit them), the rest taken one by
+one, in order, by this process and `workers - 1` forked children from a
+shared counter, so they end together; this process renders the feeds once
+the own pages are taken. A
 child sends back its warnings and, if a template failed, the exception; both
 are raised again here, so a failed render fails the build exactly as it does
 in a serial build. After the flush the writer writes immediately, as
@@ -58,7 +62,7 @@ logger = logging.getLogger(__name__)
 # What the last flush did, for tests and the benchmark.
 stats = {"rendered": 0, "rendered_in_children": 0, "reused": 0}
 # What the hot path needs of the last build (hot.py): every page's template and context, by
-# path in the output folder ("jobs": the article generator's; "direct": written after the
+# path in the output folder ("jobs": the article and page generators'; "direct": written after the
 # flush, with the bodies each read), and Pelican's context.
 kept: dict = {}
 
@@ -144,7 +148,7 @@ def _page_done(path: str) -> None:
 
 
 class ParallelWriter(Writer):
-    """Pelican's Writer, rendering the article generator's pages in parallel."""
+    """Pelican's Writer, rendering the article and page generators' pages in parallel."""
 
     workers = 2
 
@@ -241,11 +245,13 @@ class ParallelWriter(Writer):
             for path, template, _ in reused:
                 if not isinstance(template, _Feed):
                     _page_done(path)
-        pages = [job for job in jobs if not isinstance(job[1], _Feed)]
+        # The posts' and pages' own pages first (the pages Pagefind indexes: plugins/search can
+        # finish its index while the lists and feeds are rendered), then the lists, in Pelican's order.
+        pages = sorted((job for job in jobs if not isinstance(job[1], _Feed)), key=lambda job: not _own_page(job))
+        feeds = [job for job in jobs if isinstance(job[1], _Feed)]
         if pages:
             _note_reads(_render(pages[:1], _page_done))  # compiles templates and fills memos before the fork
-            render_parallel(pages[1:], self.workers)
-        _note_reads(_render([job for job in jobs if isinstance(job[1], _Feed)]))
+        render_parallel(pages[1:], self.workers, feeds, sum(map(_own_page, pages[1:])))
         stats["rendered"], stats["reused"] = len(jobs), len(reused)
         for path, template, _ in reused:
             if isinstance(template, _Feed):
@@ -318,9 +324,11 @@ def _child(jobs, write_fd: int, done_fd: int) -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(capture)
-    error, reads = None, []
+    error, reads, count = None, [], 0
 
     def done(path: str) -> None:  # one short line: written whole, never interleaved
+        nonlocal count
+        count += 1
         os.write(done_fd, os.fsencode(path) + b"\n")
 
     try:
@@ -335,9 +343,9 @@ def _child(jobs, write_fd: int, done_fd: int) -> None:
         # Before the result: the parent reads this pipe to its end first.
         os.close(done_fd)
     try:
-        payload = pickle.dumps((capture.records, error, reads))
+        payload = pickle.dumps((capture.records, error, reads, count))
     except Exception:
-        payload = pickle.dumps(([], RuntimeError("a render worker could not report its result"), []))
+        payload = pickle.dumps(([], RuntimeError("a render worker could not report its result"), [], count))
     with os.fdopen(write_fd, "wb") as out:
         out.write(payload)
 
@@ -369,19 +377,62 @@ class _Progress:
             _page_done(os.fsdecode(line))
 
 
-def render_parallel(jobs, workers: int) -> None:
-    """Render (path, template, context) jobs in this process and workers - 1 forked children."""
-    stats["rendered"], stats["rendered_in_children"] = len(jobs), 0
+def _own_page(job) -> bool:
+    """True for a post's or page's own page (its save_as), not a list of them."""
+    context = job[2]
+    content = context.get("article") or context.get("page")
+    save_as = getattr(content, "save_as", None)
+    return bool(save_as) and job[0].endswith(save_as) and job[0][-len(save_as) - 1:-len(save_as)] in ("/", os.sep)
+
+
+class _Queue:
+    """The next job's number, shared by this process and its forked children (each takes the next one free)."""
+
+    def __init__(self, start: int):
+        import mmap
+        import multiprocessing
+
+        self.shared = mmap.mmap(-1, 8)  # anonymous and shared: the forked children see the same bytes
+        self.shared[:8] = start.to_bytes(8, "little")
+        self.lock = multiprocessing.Lock()
+
+    def take(self) -> int:
+        with self.lock:
+            number = int.from_bytes(self.shared[:8], "little")
+            self.shared[:8] = (number + 1).to_bytes(8, "little")
+        return number
+
+    def peek(self) -> int:
+        """The number of the next job free (none taken)."""
+        return int.from_bytes(self.shared[:8], "little")
+
+
+def _taking(jobs, first: int, queue: "_Queue | None"):
+    """Job `first`, then each job this process takes from the queue, until none is left."""
+    if first < len(jobs):
+        yield jobs[first]
+    while queue is not None and (number := queue.take()) < len(jobs):
+        yield jobs[number]
+
+
+def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
+    """Render (path, template, context) jobs in this process and workers - 1 forked children.
+
+    Each process renders one job of its own, then takes the next one free, in order, so the
+    jobs are done about in their order and the processes end together. `own` (feeds) is
+    rendered in this process only, once it has taken the jobs before `before_own`.
+    """
+    stats["rendered"], stats["rendered_in_children"] = len(jobs) + len(own), 0
     if workers < 2 or len(jobs) < 2 * workers:
         _note_reads(_render(jobs, _page_done))
+        _note_reads(_render(own))
         return
-    shares = [jobs[i::workers] for i in range(workers)]
-    stats["rendered_in_children"] = sum(len(share) for share in shares[1:])
+    queue = _Queue(workers)
     children = []
     gc.freeze()  # the children must not copy every page of the heap by collecting it
     try:
         progress = []
-        for share in shares[1:]:
+        for number in range(1, workers):
             read_fd, write_fd = os.pipe()
             done_read, done_write = os.pipe()
             pid = os.fork()
@@ -390,7 +441,7 @@ def render_parallel(jobs, workers: int) -> None:
                 os.close(done_read)
                 status = 0
                 try:
-                    _child(share, write_fd, done_write)
+                    _child(_taking(jobs, number, queue), write_fd, done_write)
                 except BaseException:
                     status = 1
                 finally:
@@ -400,14 +451,26 @@ def render_parallel(jobs, workers: int) -> None:
             children.append((pid, read_fd))
             progress.append(_Progress(done_read))
 
+        feeds = {job[0] for job in own}
+
         def done(path: str) -> None:
-            _page_done(path)
+            if path not in feeds:
+                _page_done(path)
             for child in progress:
                 child.poll()
 
+        def mine():
+            taken = _taking(jobs, 0, queue)
+            for job in taken:
+                yield job
+                if own and queue.peek() >= before_own:
+                    break
+            yield from own
+            yield from taken
+
         error = None
         try:
-            _note_reads(_render(shares[0], done))
+            _note_reads(_render(mine(), done))
         except Exception as exc:
             error = exc
         for child in progress:
@@ -419,7 +482,8 @@ def render_parallel(jobs, workers: int) -> None:
             if not data:
                 error = error or RuntimeError(f"a render worker (pid {pid}) died with status {status}")
                 continue
-            records, child_error, reads = pickle.loads(data)
+            records, child_error, reads, count = pickle.loads(data)
+            stats["rendered_in_children"] += count
             _note_reads(reads)
             for record in records:
                 try:
