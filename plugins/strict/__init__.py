@@ -81,6 +81,7 @@ class _Run:
         self.save_as: dict[int, str] = {}  # id(content) -> its save_as, within one signal
         # What check_links needs, kept from the last run for check_saved (the preview's hot path).
         self.links: dict = {}
+        self.namers: dict = {}  # content folder -> its memoised source_name (see _name)
         # Pelican's signals are global: a plugin once registered in a process keeps
         # receiving them, even in a later build whose PLUGINS leave it out.
         self.active = False
@@ -90,11 +91,16 @@ _run = _Run()
 
 
 def _name(settings: dict):
-    """Return a function naming a source file as Problems do (content/posts/x.md), memoised."""
+    """Return a function naming a source file as Problems do (content/posts/x.md), memoised for the run."""
     from functools import lru_cache
 
-    root = Path(settings["PATH"])
-    return lru_cache(maxsize=None)(lambda path: source_name(path, root))
+    root = str(settings["PATH"])
+    # One per run and content folder: each name resolves its path on disk (about 0.2 ms), and
+    # _check_file asks for the folder's own name once per file.
+    namer = _run.namers.get(root)
+    if namer is None:
+        namer = _run.namers[root] = lru_cache(maxsize=None)(lambda path: source_name(path, Path(root)))
+    return namer
 
 
 def _error(problem: Problem, covers=()) -> None:
@@ -321,6 +327,7 @@ def start(pelican) -> None:
     if _run.active:
         settings_of(pelican.settings)  # a bad STRICT_* setting is reported at start-up
     _run.sources.clear()
+    _run.namers.clear()
     _run.settings = {}
     _run.written.clear()
     _run.outputs.clear()
