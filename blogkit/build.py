@@ -8,6 +8,8 @@ failed or interrupted build never leaves a half-written site behind.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import logging
 import os
 import re
@@ -24,6 +26,12 @@ from blogkit import runhooks
 from blogkit.problems import BuildError, Problem, source_name  # noqa: F401 (BuildError re-exported for callers of build())
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# At exit the interpreter runs its cycle collector over the whole heap while it tears the
+# modules down: after a build (1,000 posts: every post, page context and memo kept) that cost
+# about 0.45 CPU-s, alone, after the site was in place. Frozen objects are left out of it; the
+# build's own files are closed and complete before build() returns, so nothing waits on it.
+atexit.register(gc.freeze)
 
 
 @dataclass
