@@ -350,13 +350,17 @@ def write_bundle(bundle: Path, files: list[dict]) -> None:
 
 def _index_now(site: Path, pages: list[str], bundle: Path, language: str) -> None:
     """Index `pages` (paths relative to site, in this order) and write the bundle into `bundle`."""
-    whole = [(site / page).read_bytes() for page in pages]
-    parts = [main_part(html) for html in whole] if MAIN_ROOT else [None]
-    rooted = None not in parts
-    pagefind = Pagefind(site, language, "main" if rooted else None)
+    parts: list[bytes] | None = [] if MAIN_ROOT else None
+    for page in pages if MAIN_ROOT else ():
+        part = main_part((site / page).read_bytes())
+        if part is None:
+            parts = None  # the whole pages, rooted at <html>, read again below
+            break
+        parts.append(part)
+    pagefind = Pagefind(site, language, "main" if parts is not None else None)
     try:
-        for page, html in zip(pages, parts if rooted else whole):
-            pagefind.add(page, html)
+        for index, page in enumerate(pages):
+            pagefind.add(page, parts[index] if parts is not None else (site / page).read_bytes())
         pagefind.write(bundle)
         stats["pages"] = pagefind.pages
     finally:
