@@ -532,3 +532,15 @@ def test_an_image_only_in_the_sidebar_stays_the_results_image(tmp_path):
     (tmp_path / "rooted-site").mkdir()
     shutil.move(tmp_path / "rooted", tmp_path / "rooted-site" / "pagefind")
     assert "image" not in fragments(tmp_path / "rooted-site")[0]["meta"]
+
+
+def test_every_page_lists_the_html_files_in_the_order_of_sorted_paths(tmp_path):
+    """_every_page gives what sorted(Path.rglob("*.html")) gives (the whole-site index numbers pages in it)."""
+    from plugins.search import _every_page
+
+    for name in ("a-b.html", "a/b.html", "a.html", "A.html", "a/b/c.html", "a-b/a.html", "b.htm", "x.HTML",
+                 ".hidden/y.html", "z/index.html"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    expected = [path.relative_to(tmp_path).as_posix() for path in sorted(tmp_path.rglob("*.html"))]
+    assert _every_page(tmp_path) == expected and len(expected) == 8
