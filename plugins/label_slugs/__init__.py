@@ -27,6 +27,9 @@ from blogkit.slugs import fallback_slug, pelican_slug
 
 DEFAULTS = {"fallback": True}
 _active = {"fallback": True}  # this run's settings, read once at start-up
+# Whether Pelican slugs a name to nothing, per name, for this run: a blog has a few dozen labels
+# on thousands of posts, and slugify (unidecode, regex substitutions) is the receiver's whole cost.
+_empty: dict[str, bool] = {}
 
 
 def settings(pelican_settings: dict) -> dict:
@@ -38,6 +41,7 @@ def settings(pelican_settings: dict) -> dict:
 def start(pelican) -> None:
     """Read LABEL_SLUGS once per run, reporting a bad one at start-up."""
     _active.update(settings(pelican.settings))
+    _empty.clear()  # the slug settings may differ from the last run's
 
 
 def give_slugs(content) -> None:
@@ -46,8 +50,12 @@ def give_slugs(content) -> None:
         return
     for tag in getattr(content, "tags", None) or []:
         # Read Pelican's slug without touching tag.slug, whose first read warns when it is empty.
-        if tag._slug is None and tag.name.strip() and not pelican_slug(tag.name, content.settings):
-            tag.slug = fallback_slug(tag.name)
+        if tag._slug is None and tag.name.strip():
+            empty = _empty.get(tag.name)
+            if empty is None:
+                empty = _empty[tag.name] = not pelican_slug(tag.name, content.settings)
+            if empty:
+                tag.slug = fallback_slug(tag.name)
 
 
 def register():
