@@ -354,6 +354,44 @@ def test_a_source_saved_after_its_worker_parsed_it_is_read_again(site):
         prefetcher.close()
 
 
+GC_RECORDER = """
+import gc
+from pelican import signals
+
+seen = []
+
+
+def record(_sender, *args, **kwargs):
+    seen.append((gc.get_threshold(), gc.get_freeze_count()))
+
+
+def register():
+    signals.all_generators_finalized.connect(record)
+    signals.article_writer_finalized.connect(record)  # after fastbuild's forked rendering
+"""
+
+
+def test_the_collector_runs_less_often_during_a_build_and_as_before_after_it(site, tmp_path):
+    """The heap is frozen once every source is read, and the build ends with the process's own settings."""
+    import gc
+    import importlib
+
+    from plugins.fastbuild import heap
+
+    plugins = tmp_path / "test-plugins"
+    (plugins / "gc_recorder").mkdir(parents=True)
+    (plugins / "gc_recorder" / "__init__.py").write_text(GC_RECORDER, encoding="utf-8")
+    settings = load_settings()
+    write_posts(site, count=6)
+    before = gc.get_threshold()
+    site.build(**FAST, PLUGIN_PATHS=[*settings["PLUGIN_PATHS"], str(plugins)],
+               PLUGINS=[*settings["PLUGINS"], "gc_recorder"])
+    seen = importlib.import_module("gc_recorder").seen
+    assert fastwrite.stats["rendered_in_children"] > 0
+    assert len(seen) == 2 and all(thresholds == heap.THRESHOLDS and frozen > 0 for thresholds, frozen in seen)
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
 def test_a_template_error_in_a_forked_renderer_is_raised_here(tmp_path):
     env = jinja2.Environment()
     ok = env.from_string("page {{ n }}")

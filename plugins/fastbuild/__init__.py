@@ -19,6 +19,8 @@ the small API at the bottom of this module). Its parts:
   build is linked from it, not rendered again);
 - hot.py: the preview server's hot path (one post's body edited: re-render
   only the pages that read that body, in the running process);
+- heap.py: Python's garbage collector run less often during a build, and the
+  heap frozen once every source is read;
 - compat.py: the start-up check that every internal used is as expected. If
   one is not (a new Pelican), the build runs on Pelican's own serial path,
   with one notice, and stays correct.
@@ -125,6 +127,12 @@ def _prefetch_pages(generator) -> None:
     _prefetch(generator, "PAGE_PATHS", "PAGE_EXCLUDES")
 
 
+def _freeze_heap(_generator) -> None:
+    from . import heap
+
+    heap.freeze()  # every source is read: the posts stay out of the collections from now on
+
+
 def _stop_pool(*_args, **_kwargs) -> None:
     if _last["fast"]:
         from . import read
@@ -134,8 +142,9 @@ def _stop_pool(*_args, **_kwargs) -> None:
 
 def _reset() -> None:
     """Undo whatever an earlier build left patched (also one that failed half-way)."""
-    from . import hot, memo, read, render, write
+    from . import heap, hot, memo, read, render, write
 
+    heap.end()
     hot.wait()  # the feeds of a hot edit still being written use the same patches
     read.stop()
     render.stop_url_memo()
@@ -155,7 +164,7 @@ def _zero_stats() -> None:
 
 
 def _start(pelican) -> None:
-    from . import hot, memo, read
+    from . import heap, hot, memo, read
 
     _reset()
     _zero_stats()
@@ -163,6 +172,9 @@ def _start(pelican) -> None:
         return
     run = runhooks.current()
     opts = options(pelican.settings)
+    heap.begin()
+    if run is not None:
+        run.on_end(heap.end)
     read.start_early(pelican.path, pelican.settings, opts["workers"], opts["min_sources"])
     if run is not None:
         hot.forget(run.target)  # this build replaces what was kept of that site
@@ -177,8 +189,9 @@ def _start(pelican) -> None:
 
 def _finish(_pelican) -> None:
     if _last["fast"]:
-        from . import memo, read, render, write
+        from . import heap, memo, read, render, write
 
+        heap.end()
         read.stop()
         render.stop_url_memo()
         write.release_signals()
@@ -243,6 +256,7 @@ def register() -> None:
     signals.article_generator_init.connect(_linear)
     signals.article_generator_init.connect(_prefetch_articles)
     signals.page_generator_init.connect(_prefetch_pages)
+    signals.page_generator_finalized.connect(_freeze_heap)
     signals.all_generators_finalized.connect(_stop_pool)
     signals.finalized.connect(_finish)
     signals.get_writer.connect(_writer)

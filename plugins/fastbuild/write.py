@@ -56,7 +56,7 @@ from pelican.writers import Writer
 
 from blogkit import runhooks
 
-from . import memo as rendermemo
+from . import heap, memo as rendermemo
 
 logger = logging.getLogger(__name__)
 # What the last flush did, for tests and the benchmark.
@@ -494,4 +494,5 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
         if error is not None:
             raise error
     finally:
-        gc.unfreeze()
+        if not heap.frozen():  # frozen since the read, until the build ends (heap.py)
+            gc.unfreeze()
