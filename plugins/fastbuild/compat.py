@@ -64,6 +64,12 @@ EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | tuple[str, ...] | None]
     ("pelican.readers:Readers.get_cached_data", None, None),
     ("pelican.readers:Readers.__init__", None, "reader_classes"),
     ("pelican.generators:Generator.get_files", ("self", "paths", "exclude"), None),
+    # read.start_early lists the sources before any generator exists, with Pelican's own get_files
+    # on a stand-in that has only what these read: path, settings, _include_path, readers.extensions.
+    ("pelican.generators:Generator.get_files", None, ("self._include_path(", "self.path", 'self.settings["IGNORE_FILES"]')),
+    ("pelican.generators:Generator._include_path", ("self", "path", "extensions"), "self.readers.extensions"),
+    ("pelican.readers:MarkdownReader.file_extensions", None, None),
+    ("pelican.readers:Readers.__init__", None, 'self.settings["READERS"]'),
     ("pelican.utils:pelican_open", None, None),
     ("markdown.extensions.codehilite:get_lexer_by_name", None, None),
     ("markdown.extensions.codehilite:get_formatter_by_name", None, None),

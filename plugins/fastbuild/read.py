@@ -255,7 +255,7 @@ def start_early(path: str, settings: dict, workers: int, min_sources: int) -> No
     """
     if workers < 2 or not _cold(settings) or not _PelicanMarkdownReader.enabled:
         return
-    readers = settings.get("READERS", {})
+    readers = settings.get("READERS") or {}
     extensions = [ext for ext in _PelicanMarkdownReader.file_extensions
                   if readers.get(ext, _PelicanMarkdownReader) is _PelicanMarkdownReader]
     lister = _Lister(path, settings, extensions)
