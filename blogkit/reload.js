@@ -67,6 +67,10 @@
   // Put into the page what differs between the served copy and the fresh page; false: reload instead.
   function patch(fresh) {
     var changes = [];
+    // <html>'s class and data-theme are the theme's scripts' (its colour scheme); its language is the page's.
+    if (["lang", "dir"].some(function (name) {
+      return fresh.documentElement.getAttribute(name) !== served.getAttribute(name);
+    })) return false;
     var parts = [["head", served.querySelector("head"), fresh.head], ["body", served.querySelector("body"), fresh.body]];
     for (var i = 0; i < parts.length; i++) {
       if (!parts[i][1] || !parts[i][2]) return false;
