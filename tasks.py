@@ -124,7 +124,7 @@ def serve(c, port=None, no_build=False):
 
 @task(help={"port": "Port on 127.0.0.1 (default 8000)"})
 def livereload(c, port=None):
-    """Serve on http://127.0.0.1:8000, rebuild on every save, reload the open pages."""
+    """Serve on http://127.0.0.1:8000, rebuild on every save, update the open pages."""
     from blogkit.serve import ServeError, livereload as run_livereload
 
     try:
