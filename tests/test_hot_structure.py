@@ -215,6 +215,47 @@ livereload(root / "pelicanconf.py", Path(output), port=int(port),
 """
 
 
+class Preview:
+    """The preview server (PREVIEW) on a fixture site, in a child process stopped by its own PID."""
+
+    def __init__(self, site, tmp_path):
+        import subprocess
+        import sys
+
+        from blogkit.serve import free_port
+
+        self.port, self.log = free_port(), tmp_path / "preview.log"
+        with self.log.open("w") as out:
+            self.server = subprocess.Popen(
+                [sys.executable, "-u", "-c", PREVIEW, str(site.content), str(site.output), str(tmp_path / "cache"),
+                 str(self.port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def logged(self, needle: str, count: int = 1, timeout: float = 120) -> str:
+        """Wait until the server has printed needle count times; return its whole output."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.text().count(needle) < count:
+            assert self.server.poll() is None and time.monotonic() < deadline, self.text()
+            time.sleep(0.1)
+        return self.text()
+
+    def __enter__(self):
+        try:
+            self.logged("Previewing on")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_exc):
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+
 def shows(page, text: str) -> bool:
     try:
         return text in page.inner_text("main", timeout=2000)
@@ -224,27 +265,11 @@ def shows(page, text: str) -> bool:
 
 def test_a_title_edit_shows_in_the_open_tab_by_itself(site, tmp_path, page):
     """In real Chromium: the tab on the home page shows a retitled post without anyone reloading it."""
-    import subprocess
-    import sys
     import time
 
-    from blogkit.serve import free_port
-
     write_posts(site)
-    port = free_port()
-    log = tmp_path / "preview.log"
-    with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-u", "-c", PREVIEW, str(site.content), str(site.output),
-                                   str(tmp_path / "cache"), str(port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        def logged(needle: str, timeout: float = 120) -> str:
-            deadline = time.monotonic() + timeout
-            while needle not in log.read_text(encoding="utf-8"):
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
-                time.sleep(0.1)
-            return log.read_text(encoding="utf-8")
-
-        logged("Previewing on")
+    with Preview(site, tmp_path) as preview:
+        port, logged = preview.port, preview.logged
         navigations = []
         page.on("framenavigated", lambda frame: frame == page.main_frame and navigations.append(frame.url))
         page.goto(f"http://127.0.0.1:{port}/")
@@ -255,7 +280,7 @@ def test_a_title_edit_shows_in_the_open_tab_by_itself(site, tmp_path, page):
                         encoding="utf-8")
         deadline = time.monotonic() + 90
         while not shows(page, "A retitled post"):  # never reloaded here: the page's own script does
-            assert time.monotonic() < deadline, log.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, preview.text()
             time.sleep(0.1)
         text = logged("Updated the rest of the site")
         # The structure path, not the full build, and the tab's page first.
@@ -266,6 +291,3 @@ def test_a_title_edit_shows_in_the_open_tab_by_itself(site, tmp_path, page):
         # The rest followed: another page shows the new title too, and the tab stayed on its page.
         assert "A retitled post" in (site.output / "archives.html").read_text(encoding="utf-8")
         assert page.url == f"http://127.0.0.1:{port}/"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)

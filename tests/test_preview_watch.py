@@ -216,43 +216,16 @@ def test_the_preview_knows_which_pages_the_open_tabs_show_and_wakes_only_those_a
         httpd.server_close()
 
 
-# The preview server as `invoke livereload` runs it (blogkit.serve.livereload, pelicanconf.py with
-# its preview settings), on a fixture site, in a child process stopped by its own PID.
-PREVIEW = """
-import sys
-from pathlib import Path
-from blogkit.serve import livereload
-content, output, cache, port = sys.argv[1:5]
-root = Path.cwd()
-livereload(root / "pelicanconf.py", Path(output), port=int(port),
-           overrides={"PATH": content, "CACHE_PATH": cache, "FASTBUILD": {"workers": 2, "min_sources": 0}},
-           watched=[Path(content)])
-"""
-
-
 def test_a_body_edit_updates_the_open_tab_in_place_as_a_fresh_load_shows_it(site, tmp_path, page):
     """In real Chromium: a saved paragraph goes into the open tab without a reload (no stylesheet or
     script fetched again), the theme's enhancements stay, and the page equals a fresh load of it; an
     edit of a part the theme's scripts changed (a code block with its copy button) reloads the page."""
-    import subprocess
-    import sys
-
-    from blogkit.build import ROOT
     from test_fast_build import write_posts
+    from test_hot_structure import Preview
 
     write_posts(site)
-    port = free_port()
-    log = tmp_path / "preview.log"
-    with log.open("w") as out:
-        server = subprocess.Popen([sys.executable, "-u", "-c", PREVIEW, str(site.content), str(site.output),
-                                   str(tmp_path / "cache"), str(port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        def logged(needle: str, count: int = 1, timeout: float = 120) -> str:
-            deadline = time.monotonic() + timeout
-            while log.read_text(encoding="utf-8").count(needle) < count:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text(encoding="utf-8")
-                time.sleep(0.1)
-            return log.read_text(encoding="utf-8")
+    with Preview(site, tmp_path) as preview:
+        port, log = preview.port, preview.log
 
         def shows(text: str) -> bool:
             deadline = time.monotonic() + 90
@@ -263,7 +236,6 @@ def test_a_body_edit_updates_the_open_tab_in_place_as_a_fresh_load_shows_it(site
                 time.sleep(0.1)
             return False
 
-        logged("Previewing on")
         url = f"http://127.0.0.1:{port}/2009/02/post-13.html"
         navigations, fetched = [], []
         page.on("framenavigated", lambda frame: frame == page.main_frame and navigations.append(frame.url))
@@ -304,6 +276,3 @@ def test_a_body_edit_updates_the_open_tab_in_place_as_a_fresh_load_shows_it(site
         assert shows("a second block"), log.read_text(encoding="utf-8")
         assert len(navigations) == 2 and page.locator("button.copy-code").count() == 2
         assert page.console_errors == []
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
