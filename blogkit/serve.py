@@ -475,12 +475,6 @@ class Watcher:
         return reported
 
 
-def wake_on_changes(paths: list[Path]) -> tuple[threading.Event, threading.Event]:
-    """Return (woken, stop): `woken` is set soon after the OS reports a change under paths."""
-    watcher = Watcher(paths)
-    return watcher.woken, watcher.stop
-
-
 def draft_urls(output: Path, settings: dict, siteurl: str) -> list[str]:
     """The addresses of the draft previews in a built site."""
     pattern = settings.get("DRAFT_SAVE_AS") or ""

@@ -305,6 +305,15 @@ def test_bad_post_fails_the_fast_build_like_the_serial_one(site, tmp_path):
     assert not site.output.exists()  # nothing half-written
 
 
+def with_test_plugin(tmp_path, name: str, source: str) -> dict:
+    """Settings that add the plugin `name` (its __init__.py is source, written under tmp_path) to the site's own."""
+    plugins = tmp_path / "test-plugins"
+    (plugins / name).mkdir(parents=True)
+    (plugins / name / "__init__.py").write_text(source, encoding="utf-8")
+    settings = load_settings()
+    return {"PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(plugins)], "PLUGINS": [*settings["PLUGINS"], name]}
+
+
 PERMALINKS = """
 from pelican import signals
 
@@ -322,12 +331,7 @@ def register():
 
 def test_markdown_options_changed_after_the_early_start_are_the_ones_used(site, tmp_path):
     """The pool starts at `initialized`; a plugin changing MARKDOWN later must not get the old options."""
-    plugins = tmp_path / "test-plugins"
-    (plugins / "permalinks").mkdir(parents=True)
-    (plugins / "permalinks" / "__init__.py").write_text(PERMALINKS, encoding="utf-8")
-    settings = load_settings()
-    with_plugin = {"PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(plugins)],
-                   "PLUGINS": [*settings["PLUGINS"], "permalinks"]}
+    with_plugin = with_test_plugin(tmp_path, "permalinks", PERMALINKS)
     write_posts(site, count=6)
     site.build(**FAST, **with_plugin)
     assert fastread.stats["parsed_in_workers"] == 7
@@ -378,14 +382,10 @@ def test_the_collector_runs_less_often_during_a_build_and_as_before_after_it(sit
 
     from plugins.fastbuild import heap
 
-    plugins = tmp_path / "test-plugins"
-    (plugins / "gc_recorder").mkdir(parents=True)
-    (plugins / "gc_recorder" / "__init__.py").write_text(GC_RECORDER, encoding="utf-8")
-    settings = load_settings()
+    with_recorder = with_test_plugin(tmp_path, "gc_recorder", GC_RECORDER)
     write_posts(site, count=6)
     before = gc.get_threshold()
-    site.build(**FAST, PLUGIN_PATHS=[*settings["PLUGIN_PATHS"], str(plugins)],
-               PLUGINS=[*settings["PLUGINS"], "gc_recorder"])
+    site.build(**FAST, **with_recorder)
     seen = importlib.import_module("gc_recorder").seen
     assert fastwrite.stats["rendered_in_children"] > 0
     assert len(seen) == 2 and all(thresholds == heap.THRESHOLDS and frozen > 0 for thresholds, frozen in seen)
@@ -441,14 +441,7 @@ def test_content_written_receivers_see_complete_files_in_serial_order(site, tmp_
     """pelican-sitemap and any other listener get every page, in order, once it is written."""
     import importlib
 
-    plugins = tmp_path / "test-plugins"
-    (plugins / "written_recorder").mkdir(parents=True)
-    (plugins / "written_recorder" / "__init__.py").write_text(RECORDER, encoding="utf-8")
-    settings = load_settings()
-    with_recorder = {
-        "PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(plugins)],
-        "PLUGINS": [*settings["PLUGINS"], "written_recorder"],
-    }
+    with_recorder = with_test_plugin(tmp_path, "written_recorder", RECORDER)
     write_posts(site, count=8)
     site.build(**FAST, **with_recorder)
     assert fastwrite.stats["rendered_in_children"] > 0

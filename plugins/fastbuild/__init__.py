@@ -166,8 +166,7 @@ def _zero_stats() -> None:
 def _start(pelican) -> None:
     from . import heap, hot, memo, read
 
-    _reset()
-    _zero_stats()
+    _reset()  # stats() was zeroed by register(), which every build runs
     if not _fast(pelican.settings):
         return
     run = runhooks.current()
