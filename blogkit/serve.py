@@ -521,7 +521,7 @@ def livereload(
         seen = sources(watched)
         if rebuild_or_report(settings_file, overrides, output):
             hub.bump()
-        print(f"Previewing on {siteurl}/ : rebuilds on every save and reloads open pages (Ctrl-C to stop)", flush=True)
+        print(f"Previewing on {siteurl}/ : rebuilds on every save and updates the open pages (Ctrl-C to stop)", flush=True)
         drafts = _print_drafts(output, settings, siteurl, None)
         while True:
             now = _next_look(watcher, watched, seen, interval)
