@@ -125,16 +125,17 @@ def shoot(sites: dict[str, tuple[Path, str]], folder: Path, ports: dict[Path, in
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    servers = {}
+    servers = {}  # one server per site folder: several pages of one site share it (and its port)
     try:
-        for name, (output, _) in sites.items():
-            port = (ports or {}).get(output) or free_port()
-            servers[name] = (serve_in_child(output, port), f"http://127.0.0.1:{port}")
+        for output, _ in sites.values():
+            if output not in servers:
+                port = (ports or {}).get(output) or free_port()
+                servers[output] = (serve_in_child(output, port), f"http://127.0.0.1:{port}")
         with tempfile.TemporaryDirectory(prefix="shots-profile-") as profile, sync_playwright() as pw:
             browser = pw.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page()
-            for name, (_, path) in sites.items():
-                url = servers[name][1] + path
+            for name, (output, path) in sites.items():
+                url = servers[output][1] + path
                 for view, (width, height) in VIEWPORTS.items():
                     page.set_viewport_size({"width": width, "height": height})
                     for scheme in SCHEMES:
