@@ -357,6 +357,7 @@ def cpu(size: int = 1000, edits: int = 3) -> dict:
     as the preview server calls it, timed up to its return (the open tab's page is in place)
     and on until the rest of the site is (hot.wait()); then one body edit for comparison.
     """
+    from blogkit import runhooks
     from blogkit.build import build, load_settings
     from plugins.fastbuild import hot
 
@@ -372,6 +373,7 @@ def cpu(size: int = 1000, edits: int = 3) -> dict:
         search = {**load_settings(settings_file).get("SEARCH", {}), "index": False}
         overrides = {"PATH": str(content), "CACHE_PATH": str(work / "cache"), "SEARCH": search}
         output = work / "output"
+        runhooks.attach_preview(lambda: set(), lambda rels: None)  # as the preview server does: the hot path is kept
         build(settings_file, output, overrides)
         figures: dict = {"size": size, "title": [], "body": None}
         text = post.read_text(encoding="utf-8")
@@ -397,6 +399,7 @@ def cpu(size: int = 1000, edits: int = 3) -> dict:
                 figures["body"] = one
         return figures
     finally:
+        runhooks.detach_preview()
         shutil.rmtree(work, ignore_errors=True)
 
 

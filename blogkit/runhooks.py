@@ -125,6 +125,11 @@ def attach_preview(shown, updated, following=None) -> None:
     _preview.update(shown=shown, updated=updated, following=following)
 
 
+def previewing() -> bool:
+    """True while a preview server runs in this process (the only caller that passes build() the saved files)."""
+    return bool(_preview)
+
+
 def detach_preview() -> None:
     """The preview server has stopped."""
     _preview.clear()

@@ -59,6 +59,16 @@ def tree(folder: Path) -> dict[str, bytes]:
     return files
 
 
+@pytest.fixture
+def preview():
+    """A preview server in this process, as `invoke livereload` runs one: the hot path is kept only then."""
+    from blogkit import runhooks
+
+    runhooks.attach_preview(lambda: set(), lambda rels: None)
+    yield
+    runhooks.detach_preview()
+
+
 def assert_same_as_serial_clean_build(site, tmp_path, name: str) -> None:
     """Build the same sources serially from nothing and compare every file's bytes."""
     from plugins.fastbuild import hot
@@ -533,7 +543,7 @@ def _save(path: Path, old: str, new: str) -> None:
     assert path.stat().st_mtime_ns != before  # Pelican's mtime-based cache sees the save (not in the future)
 
 
-def test_the_hot_path_takes_body_edits_only_and_writes_what_a_clean_serial_build_writes(site, tmp_path):
+def test_the_hot_path_takes_body_edits_only_and_writes_what_a_clean_serial_build_writes(site, tmp_path, preview):
     """The preview server passes the saved files: a body edit is the hot path, anything else the full build."""
     from plugins import fastbuild
     from plugins.fastbuild import hot
@@ -590,7 +600,23 @@ def test_the_hot_path_takes_body_edits_only_and_writes_what_a_clean_serial_build
     assert_same_as_serial_clean_build(site, tmp_path, "hot-last")
 
 
-def test_a_long_post_without_a_summary_line_takes_the_hot_path_too(site, tmp_path):
+def test_without_a_preview_server_nothing_is_kept_for_the_hot_path(site, tmp_path):
+    """A plain build (invoke build, publish, the benchmark) keeps nothing for a hot path nobody will take."""
+    from plugins import fastbuild
+    from plugins.fastbuild import hot
+
+    write_posts(site, 6)
+    site.build(**FAST)
+    assert hot._kept == {}
+    post = site.content / "posts" / "post-2.md"
+    _save(post, "Last paragraph of post 2.", "Last paragraph of post 2, edited.")
+    build(ROOT / "pelicanconf.py", site.output, site.overrides(**FAST), changed=[post])
+    assert fastbuild.stats()["hot"] is False
+    assert fastwrite.stats["rendered"] > 0  # the full build ran instead
+    assert_same_as_serial_clean_build(site, tmp_path, "no-preview")
+
+
+def test_a_long_post_without_a_summary_line_takes_the_hot_path_too(site, tmp_path, preview):
     """plugins/summaries writes a long post's summary into metadata["summary"]: it is body, not a metadata edit."""
     from plugins import fastbuild
     from plugins.fastbuild import hot
@@ -616,7 +642,7 @@ def test_a_long_post_without_a_summary_line_takes_the_hot_path_too(site, tmp_pat
     assert_same_as_serial_clean_build(site, tmp_path, "long-after")
 
 
-def test_a_dead_link_typed_into_a_body_fails_at_the_save_not_at_the_next_full_build(site, tmp_path):
+def test_a_dead_link_typed_into_a_body_fails_at_the_save_not_at_the_next_full_build(site, tmp_path, preview):
     """The hot path sends plugins/strict the saved post: a problem in it gives way to the full build, which reports it."""
     from plugins import fastbuild
     from plugins.fastbuild import hot
@@ -653,7 +679,7 @@ def test_a_dead_link_typed_into_a_body_fails_at_the_save_not_at_the_next_full_bu
     assert_same_as_serial_clean_build(site, tmp_path, "fixed")
 
 
-def test_a_draft_being_written_takes_the_hot_path(site, tmp_path):
+def test_a_draft_being_written_takes_the_hot_path(site, tmp_path, preview):
     """The author's usual loop is a draft (new-post makes one): its body edits are hot too, byte-identical."""
     from plugins import fastbuild
     from plugins.fastbuild import hot
