@@ -172,6 +172,8 @@ def attach_comments(generator) -> None:
         # Only a post with a comments file gets archived_comments; a cached article must not keep an old list.
         if "archived_comments" in vars(article):
             del article.archived_comments
+        if not existing:
+            continue  # no comment files: no URL to work out (Pelican formats one anew on each access)
         is_published = id(article) in published
         url = article.url if is_published else _published_url(article)
         name = os.path.normpath(comment_file_for(url)).replace(os.sep, "/")
@@ -186,9 +188,12 @@ def attach_comments(generator) -> None:
             continue
         article.archived_comments = comments
 
-    read = {os.path.realpath(a.source_path) for a in articles + drafts + list(getattr(generator, "hidden_articles", []))}
+    read = None  # the sources this run read, resolved only if a comments file is left unclaimed
     for name, path in existing.items():
         if name not in claimed:
+            if read is None:
+                read = {os.path.realpath(a.source_path)
+                        for a in articles + drafts + list(getattr(generator, "hidden_articles", []))}
             url = path.relative_to(folder).with_suffix(".html").as_posix()
             left_out = _unread_source(generator, Path(name).stem, read)
             if left_out is not None:
