@@ -457,8 +457,8 @@ def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = ""
 
     # A page the render memo linked from the last build carries its policy already.
     run = runhooks.current()
-    pages = [page for page in sorted(output.rglob("*.html"))
-             if str(page) not in skip and not (run is not None and run.is_final(page))]
+    pages = sorted(Path(page) for page in _html_files(str(output))
+                   if page not in skip and not (run is not None and run.is_final(page)))
     workers = min(os.cpu_count() or 1, 4)
     if len(pages) < PARALLEL_MIN_PAGES or workers < 2 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
         return _apply_to_pages(pages, output, comments, conf, siteurl, known)
@@ -468,6 +468,29 @@ def apply_csp(output: Path, comments: dict | None, conf: dict, siteurl: str = ""
                            [conf] * workers, [siteurl] * workers, [known] * workers)
         order = {page.relative_to(output).as_posix(): index for index, page in enumerate(pages)}
         return sorted((problem for result in results for problem in result), key=lambda p: order[p[0]])
+
+
+def _html_files(folder: str) -> list[str]:
+    """The paths of Path(folder).rglob("*.html") as strings, in no order (most are skipped, and a Path costs).
+
+    As rglob: every entry whose name ends in ".html", in every folder below, symbolic links
+    to folders not followed, a folder that cannot be read left out.
+    """
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except PermissionError:
+        return found
+    for entry in entries:
+        if entry.name.endswith(".html"):
+            found.append(entry.path)  # folder + "/" + name, as rglob's paths
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            found += _html_files(entry.path)
+    return found
 
 
 def _wasm_for(page: str, conf: dict):
@@ -841,7 +864,7 @@ def finalized(pelican) -> None:
     if state is None:
         return
     output = Path(pelican.output_path)
-    skip = {str(output / page) for page in state["written"]} | {str(Path(path)) for path in _written_paths}
+    skip = _skip_paths(output, state["written"], _written_paths)
 
     # One line per problem, not per page: a template mistake shows on every page.
     pages_by_problem: dict[tuple[str, str], list[str]] = {}
@@ -855,6 +878,20 @@ def finalized(pelican) -> None:
 
 
 _written_paths: set[str] = set()
+# A relative path that Path would leave as it is: no empty, "." or leading-"/" part, no trailing "/".
+_NORMAL_RELATIVE_RE = re.compile(r"(?!\./|\.\Z)[^/]+(?:/(?!\./|\.\Z)[^/]+)*")
+
+
+def _skip_paths(output: Path, written, absolute) -> set[str]:
+    """{str(output / page) for page in written} | {str(Path(path)) for path in absolute}, without a Path per page.
+
+    The absolute paths come from os.path.abspath, normalised already: str(Path(path)) is the same string.
+    """
+    root = str(output)
+    if os.sep != "/":
+        return {str(output / page) for page in written} | {str(Path(path)) for path in absolute}
+    skip = {f"{root}/{page}" if _NORMAL_RELATIVE_RE.fullmatch(page) else str(output / page) for page in written}
+    return skip | {path if os.path.isabs(path) and os.path.normpath(path) == path else str(Path(path)) for path in absolute}
 
 
 def _remember_written(path, context=None, **_kwargs) -> None:
