@@ -21,3 +21,35 @@ def test_changed_markdown_settings_are_not_hidden_by_the_content_cache(site):
     smarty = {**markdown, "extension_configs": {**markdown["extension_configs"], "markdown.extensions.smarty": {}}}
     site.build(MARKDOWN=smarty)
     assert "Servers &ndash; and databases." in site.read("2020/05/dashes.html")
+
+
+GC_AT_REGISTER = """
+import gc
+
+seen = []
+
+
+def register():
+    seen.append((gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()))
+"""
+
+
+def test_start_up_objects_are_frozen_before_the_plugins_load_and_the_collector_is_as_before_after(site, tmp_path):
+    """Pelican's imports are never walked by the collector during a build; the build leaves it as it found it."""
+    import gc
+    import importlib
+
+    from blogkit import build as build_module
+
+    plugins = tmp_path / "test-plugins" / "gc_at_register"
+    plugins.mkdir(parents=True)
+    (plugins / "__init__.py").write_text(GC_AT_REGISTER, encoding="utf-8")
+    settings = load_settings()
+    site.post("one", title="One")
+    before = gc.isenabled(), gc.get_threshold()
+    site.build(PLUGIN_PATHS=[*settings["PLUGIN_PATHS"], str(plugins.parent)], PLUGINS=[*settings["PLUGINS"], "gc_at_register"])
+    [(enabled, thresholds, frozen)] = importlib.import_module("gc_at_register").seen
+    # On when the plugins load (the read pool forks from here), at the build's thresholds, Pelican frozen.
+    assert enabled and thresholds == build_module._THRESHOLDS and frozen > 10_000
+    assert (gc.isenabled(), gc.get_threshold()) == before and gc.get_freeze_count() == 0
+    assert (site.output / "2020/05/one.html").exists()
