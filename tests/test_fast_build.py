@@ -600,6 +600,29 @@ def test_the_hot_path_takes_body_edits_only_and_writes_what_a_clean_serial_build
     assert_same_as_serial_clean_build(site, tmp_path, "hot-last")
 
 
+def test_a_cold_build_takes_the_structure_digest_in_a_forked_child(site, tmp_path, monkeypatch):
+    """With nothing to reuse the digest is only saved for the next build: a child takes it while pages are rendered."""
+    from plugins.fastbuild import memo
+
+    plain, log = memo.structure_digest, tmp_path / "digests"
+
+    def logged(context, settings):
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return plain(context, settings)
+
+    monkeypatch.setattr(memo, "structure_digest", logged)
+    write_posts(site)
+    site.build(**FAST)  # cold: no memo
+    [pid] = log.read_text(encoding="utf-8").split()
+    assert int(pid) != os.getpid()
+    log.unlink()
+    site.build(**FAST)  # a memo of that output: the digest decides what is reused, in this process
+    assert log.read_text(encoding="utf-8").split() == [str(os.getpid())]
+    assert fastwrite.stats["rendered"] == 0 and fastwrite.stats["reused"] > 0  # the child's digest was the same
+    assert_same_as_serial_clean_build(site, tmp_path, "digest-child")
+
+
 def test_without_a_preview_server_nothing_is_kept_for_the_hot_path(site, tmp_path):
     """A plain build (invoke build, publish, the benchmark) keeps nothing for a hot path nobody will take."""
     from plugins import fastbuild
