@@ -623,6 +623,29 @@ def test_a_cold_build_takes_the_structure_digest_in_a_forked_child(site, tmp_pat
     assert_same_as_serial_clean_build(site, tmp_path, "digest-child")
 
 
+def test_recorded_pages_folders_are_made_once_each_at_the_flush(site, tmp_path, monkeypatch):
+    """Pelican makes a page's folder before writing it: for a recorded page the writer makes each folder once."""
+    import sys
+
+    plain, asked = os.makedirs, []
+
+    def makedirs(name, *args, **kwargs):
+        if sys._getframe(1).f_code.co_name == "_write_file":  # Pelican's Writer.write_file, writing one page
+            asked.append(name)
+        return plain(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "makedirs", makedirs)
+    write_posts(site)
+    site.build(**FAST)
+    rendered = fastwrite.stats["rendered"]
+    assert rendered > 30 and len(asked) < rendered / 4, (len(asked), rendered)
+    monkeypatch.setattr(os, "makedirs", plain)
+    assert_same_as_serial_clean_build(site, tmp_path, "folders")
+    reference = tmp_path / "reference-folders"
+    folders = {str(p.relative_to(site.output)) for p in site.output.rglob("*") if p.is_dir()}
+    assert folders == {str(p.relative_to(reference)) for p in reference.rglob("*") if p.is_dir()}
+
+
 def test_without_a_preview_server_nothing_is_kept_for_the_hot_path(site, tmp_path):
     """A plain build (invoke build, publish, the benchmark) keeps nothing for a hot path nobody will take."""
     from plugins import fastbuild
