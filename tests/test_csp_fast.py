@@ -29,3 +29,33 @@ def test_the_pages_finalized_skips_are_named_as_path_names_them(tmp_path):
     absolute = [str(output / "x.html"), os.path.abspath(output / "y" / ".." / "z.html"), str(output) + "//w.html", "rel/v.html"]
     assert csp._skip_paths(output, written, absolute) == (
         {str(output / page) for page in written} | {str(Path(path)) for path in absolute})
+
+
+def test_plain_body_a_tag_at_a_time_is_the_whole_body_regex():
+    """plain_body (pieces, each distinct one matched once) answers as PLAIN_BODY_RE.fullmatch, cache or no cache."""
+    import random
+
+    from test_csp import HIDDEN_IN_CONTENT
+
+    def whole(body):
+        return csp.PLAIN_BODY_RE.fullmatch(body) is not None
+
+    pieces = HIDDEN_IN_CONTENT + [
+        "<", ">", "<<p>", "<p>>", "<p", "a<", "<p title='<'>", "<p title=\"a>b\">", "<p\n>", "<p\tclass=x\n>", '<a href="x>',
+        "</p>", "</p >", "</ p>", "<p/>", "<p />", "<br/ >", "<P>", "</P>", "<SPAN CLASS=K>", "<span class=\"k\">", "</span>",
+        '<a href="/x">', '<a href="https://e.org/">', '<a href="java">', '<a href="javascript">', '<a href="data">',
+        "<!-- c -->", "<!doctype html>", "<?x?>", "<>", "< p>", "<p-x>", "<h1>", "<x:y>", "<p a=b c>", "<p a=\"b\"c>",
+        "<p\u00a0class=a>", "<lin\u212a>", "<ſcript>", "<p class=\"a&amp;b\">", "text", " on ", "&lt;", "é", "\n"]
+    rng = random.Random(5)
+    bodies = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 10))) for _ in range(4000)]
+    bodies += pieces + [f"<p>{piece}</p>" for piece in pieces]
+    for round_ in range(2):  # the second time, every plain piece is cached
+        if round_ == 0:
+            csp._plain_pieces.clear()
+        for body in bodies:
+            assert csp.plain_body(body) == whole(body), (round_, body)
+    plain = sum(map(whole, bodies))
+    assert 300 < plain < len(bodies) - 300  # both answers are common
+    # A body of cached plain pieces and one that is not is not plain.
+    csp.plain_body('<p class="k">x</p>')
+    assert not csp.plain_body('<p class="k">x</p><p onclick=go()>y</p>')
