@@ -23,12 +23,28 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import SimpleNamespace
 
+from blinker import signal
 from pelican.generators import Generator
 from pelican.readers import DUPLICATES_DEFINITIONS_ALLOWED, MarkdownReader as _PelicanMarkdownReader
 from pelican.utils import pelican_open
 
 # Warnings come from the logger Pelican uses, so they read (and are filtered) the same.
 logger = logging.getLogger("pelican.readers")
+
+# Per-body values worked out in the workers, for plugins whose per-post pass would otherwise run
+# on one core after the read (e.g. plugins/readtime's word count):
+# - WORKER_BODY is sent in each worker with the HTML of every file it parses (the sender); a
+#   receiver (connected in the main process before the pool starts, i.e. at the plugin's
+#   register(), so the forked workers have it) returns a dict of picklable values, its keys
+#   named after the plugin, or None;
+# - BODY_VALUES is sent in the main process when Pelican reads such a file, with the same HTML
+#   (the sender: the string the content object's _content starts as) and values= every
+#   receiver's values merged.
+# A plugin keys what it takes by the HTML itself, so a body changed later (a content_object_init
+# receiver) or read without a worker (the cache, the serial path) finds nothing and is worked out
+# in the main process as before.
+WORKER_BODY = signal("fastbuild.worker_body")
+BODY_VALUES = signal("fastbuild.body_values")
 
 # --- in the worker processes -----------------------------------------------------------
 
@@ -83,8 +99,17 @@ def _init_worker(markdown_settings: dict, formatted_fields: list[str]) -> None:
     _worker["formatted_fields"] = formatted_fields
 
 
+def _body_values(html: str) -> dict | None:
+    """What the WORKER_BODY receivers work out from one body, merged (None for nothing)."""
+    values: dict = {}
+    for _receiver, result in WORKER_BODY.send(html):
+        if result:
+            values.update(result)
+    return values or None
+
+
 def _parse(path: str):
-    """Return (mtime, html, raw metadata, formatted metadata) of one Markdown file."""
+    """Return (mtime, html, raw metadata, formatted metadata, per-body values) of one Markdown file."""
     md, fields_md = _worker["md"], _worker["fields_md"]
     md.reset()
     # Stamped before reading: a file saved while (or after) it is parsed then differs from
@@ -99,7 +124,7 @@ def _parse(path: str):
             if name.lower() in _worker["formatted_fields"]:
                 fields_md.reset()
                 formatted[name] = fields_md.convert("\n".join(value))
-    return stamp, content, meta, formatted
+    return stamp, content, meta, formatted, _body_values(content)
 
 
 def _parse_many(paths: list[str]) -> list:
@@ -281,8 +306,10 @@ class MarkdownReader(_PelicanMarkdownReader):
         result = prefetcher.take(source_path) if prefetcher else None
         if result is None:
             return super().read(source_path)
-        content, meta, formatted = result
+        content, meta, formatted, values = result
         stats["parsed_in_workers"] += 1
+        if values:
+            BODY_VALUES.send(content, values=values)
         self._source_path = source_path
         if meta is None:
             return content, {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 
+from blinker import signal
 from pelican import signals
 
 from blogkit.plugin_settings import whole_number, with_defaults
@@ -53,6 +54,28 @@ def minutes(words: int, words_per_minute: int) -> int:
 # Word counts by body, so a rebuild in a running process (livereload) counts only edited posts.
 _counted: dict[str, int] = {}
 
+# plugins/fastbuild's read workers count each body they parse (WORKER_BODY) and the count comes
+# back with the HTML (BODY_VALUES) into _counted, so attach() finds it there instead of counting
+# on one core after the read. A body changed after the read, or read another way, is counted here.
+WORKER_BODY = signal("fastbuild.worker_body")
+BODY_VALUES = signal("fastbuild.body_values")
+
+
+def _count_in_worker(html: str) -> dict:
+    return {"readtime.words": count_words(html)}
+
+
+def _take_count(html: str, values: dict) -> None:
+    words = values.get("readtime.words")
+    if words is not None:
+        _counted[html] = words
+
+
+def _disconnect(_pelican) -> None:
+    """Leave a later build of this process that does not list the plugin alone."""
+    WORKER_BODY.disconnect(_count_in_worker)
+    BODY_VALUES.disconnect(_take_count)
+
 
 def check_settings(pelican) -> None:
     """Report a bad READTIME at start-up."""
@@ -77,3 +100,6 @@ def register():
     """Hook the plugin into Pelican."""
     signals.initialized.connect(check_settings)
     signals.article_generator_finalized.connect(attach)
+    WORKER_BODY.connect(_count_in_worker)
+    BODY_VALUES.connect(_take_count)
+    signals.finalized.connect(_disconnect)
