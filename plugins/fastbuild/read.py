@@ -33,16 +33,16 @@ logger = logging.getLogger("pelican.readers")
 
 # Per-body values worked out in the workers, for plugins whose per-post pass would otherwise run
 # on one core after the read (e.g. plugins/readtime's word count):
-# - WORKER_BODY is sent in each worker with the HTML of every file it parses (the sender); a
-#   receiver (connected in the main process before the pool starts, i.e. at the plugin's
-#   register(), so the forked workers have it) returns a dict of picklable values, its keys
-#   named after the plugin, or None;
+# - WORKER_BODY is sent in each worker with the HTML of every file it parses (the sender) and
+#   path= the file's absolute path; a receiver (connected in the main process before the pool
+#   starts, i.e. at the plugin's register(), so the forked workers have it) returns a dict of
+#   picklable values, its keys named after the plugin, or None;
 # - BODY_VALUES is sent in the main process when Pelican reads such a file, with the same HTML
-#   (the sender: the string the content object's _content starts as) and values= every
-#   receiver's values merged.
-# A plugin keys what it takes by the HTML itself, so a body changed later (a content_object_init
-# receiver) or read without a worker (the cache, the serial path) finds nothing and is worked out
-# in the main process as before.
+#   (the sender: the string the content object's _content starts as), values= every receiver's
+#   values merged and path= the file's absolute path.
+# A plugin keys what it takes by the HTML itself (or, for what it read of the file, by the path
+# and the file's mtime), so a body changed later (a content_object_init receiver) or read without
+# a worker (the cache, the serial path) finds nothing and is worked out in the main process as before.
 WORKER_BODY = signal("fastbuild.worker_body")
 BODY_VALUES = signal("fastbuild.body_values")
 
@@ -99,10 +99,10 @@ def _init_worker(markdown_settings: dict, formatted_fields: list[str]) -> None:
     _worker["formatted_fields"] = formatted_fields
 
 
-def _body_values(html: str) -> dict | None:
+def _body_values(html: str, path: str) -> dict | None:
     """What the WORKER_BODY receivers work out from one body, merged (None for nothing)."""
     values: dict = {}
-    for _receiver, result in WORKER_BODY.send(html):
+    for _receiver, result in WORKER_BODY.send(html, path=path):
         if result:
             values.update(result)
     return values or None
@@ -124,7 +124,7 @@ def _parse(path: str):
             if name.lower() in _worker["formatted_fields"]:
                 fields_md.reset()
                 formatted[name] = fields_md.convert("\n".join(value))
-    return stamp, content, meta, formatted, _body_values(content)
+    return stamp, content, meta, formatted, _body_values(content, path)
 
 
 def _parse_many(paths: list[str]) -> list:
@@ -309,7 +309,7 @@ class MarkdownReader(_PelicanMarkdownReader):
         content, meta, formatted, values = result
         stats["parsed_in_workers"] += 1
         if values:
-            BODY_VALUES.send(content, values=values)
+            BODY_VALUES.send(content, values=values, path=os.path.abspath(source_path))
         self._source_path = source_path
         if meta is None:
             return content, {}

@@ -61,11 +61,11 @@ WORKER_BODY = signal("fastbuild.worker_body")
 BODY_VALUES = signal("fastbuild.body_values")
 
 
-def _count_in_worker(html: str) -> dict:
+def _count_in_worker(html: str, **_) -> dict:
     return {"readtime.words": count_words(html)}
 
 
-def _take_count(html: str, values: dict) -> None:
+def _take_count(html: str, values: dict, **_) -> None:
     words = values.get("readtime.words")
     if words is not None:
         _counted[html] = words

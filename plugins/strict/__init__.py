@@ -30,12 +30,16 @@ from pelican import signals
 from blogkit.plugin_settings import prefixed
 from blogkit.problems import Problem, notice, report, source_name
 
-from . import site as site_checks
+from . import site as site_checks, sources
 from .sources import check_source
 
 logger = logging.getLogger(__name__)
 # Sent by plugins/fastbuild's hot path for a post whose body alone was saved (see check_saved).
 BODY_SAVED = signal("fastbuild.body_saved")
+# plugins/fastbuild's read workers scan each file they parse for check_sources (WORKER_BODY) and
+# send the scan back with the file's mtime (BODY_VALUES); see _scan_in_worker.
+WORKER_BODY = signal("fastbuild.worker_body")
+BODY_VALUES = signal("fastbuild.body_values")
 
 DEFAULTS = {
     "STRICT_METADATA_KEYS": [
@@ -82,6 +86,7 @@ class _Run:
         # What check_links needs, kept from the last run for check_saved (the preview's hot path).
         self.links: dict = {}
         self.namers: dict = {}  # content folder -> its memoised source_name (see _name)
+        self.scans: dict[str, tuple] = {}  # absolute path -> (mtime_ns, sources.scan()) from a read worker
         # Pelican's signals are global: a plugin once registered in a process keeps
         # receiving them, even in a later build whose PLUGINS leave it out.
         self.active = False
@@ -121,7 +126,9 @@ def check_sources(generators) -> None:
         settings = generator.settings
         allowed = _allowed_keys(settings)
         for relative in sorted(generator.get_files(settings[paths], exclude=settings[exclude])):
-            _check_file(Path(generator.path) / relative, relative, kind, settings, allowed)
+            full = Path(generator.path) / relative
+            _check_file(full, relative, kind, settings, allowed, _scanned(full))
+    _run.scans.clear()
 
 
 def _allowed_keys(settings: dict) -> set[str]:
@@ -136,21 +143,70 @@ def _allowed_keys(settings: dict) -> set[str]:
     return allowed
 
 
-def _check_file(full: Path, relative: str, kind: str, settings: dict, allowed: set[str]):
-    """Check one source file as it is on disk; report its problems and return its Source."""
-    from pelican.readers import default_metadata, parse_path_metadata, path_metadata
+def _scan_in_worker(_html, path=None, **_) -> dict | None:
+    """In a read worker: scan the file it has just parsed, as check_sources would (sources.scan).
 
-    derived = {
-        **default_metadata(settings=settings),
-        **path_metadata(str(full), relative, settings=settings),
-        **parse_path_metadata(relative, settings=settings),
-    }
+    The mtime is taken before reading: check_sources uses the scan only if the
+    file's mtime is still the same then, and reads the file itself otherwise.
+    """
+    if path is None or not _run.active:
+        return None
+    try:
+        stamp = os.stat(path).st_mtime_ns
+        return {"strict.scan": (stamp, sources.scan(Path(path)))}
+    except OSError:
+        return None  # check_sources reads it and reports what is wrong
+
+
+def _take_scan(_html, values=None, path=None, **_) -> None:
+    scanned = (values or {}).get("strict.scan")
+    if scanned is not None and path is not None and _run.active:
+        _run.scans[path] = scanned
+
+
+def _scanned(full: Path) -> tuple | None:
+    """A read worker's scan of this file, if the file is still as the worker read it."""
+    entry = _run.scans.pop(os.path.abspath(full), None)
+    if entry is None:
+        return None
+    try:
+        return entry[1] if os.stat(full).st_mtime_ns == entry[0] else None
+    except OSError:
+        return None
+
+
+class _Derived:
+    """The metadata Pelican gives a file from the settings and its path, worked out on the first lookup.
+
+    check_source asks only whether it holds a title or a date, and only for a
+    file whose header has none.
+    """
+
+    def __init__(self, full: str, relative: str, settings: dict):
+        self.args, self.found = (full, relative, settings), None
+
+    def __contains__(self, key) -> bool:
+        if self.found is None:
+            from pelican.readers import default_metadata, parse_path_metadata, path_metadata
+
+            full, relative, settings = self.args
+            self.found = {
+                **default_metadata(settings=settings),
+                **path_metadata(full, relative, settings=settings),
+                **parse_path_metadata(relative, settings=settings),
+            }
+        return key in self.found
+
+
+def _check_file(full: Path, relative: str, kind: str, settings: dict, allowed: set[str], scanned=None):
+    """Check one source file as it is on disk; report its problems and return its Source."""
+    path = str(full)
     prefix = _name(settings)(".")  # e.g. "content": sources are named from the repository root
-    source = check_source(full, f"{prefix}/{relative}", kind, allowed, derived)
-    _run.sources[str(full)] = source
+    source = check_source(full, f"{prefix}/{relative}", kind, allowed, _Derived(path, relative, settings), scanned)
+    _run.sources[path] = source
     for problem in source.problems:
         # A fatal problem is why Pelican skips the file: its own line would only restate it.
-        _error(problem, [str(full), relative] if source.fatal else ())
+        _error(problem, [path, relative] if source.fatal else ())
     return source
 
 
@@ -328,6 +384,7 @@ def start(pelican) -> None:
         settings_of(pelican.settings)  # a bad STRICT_* setting is reported at start-up
     _run.sources.clear()
     _run.namers.clear()
+    _run.scans.clear()
     _run.settings = {}
     _run.written.clear()
     _run.outputs.clear()
@@ -343,8 +400,17 @@ def all_generators_finalized(generators) -> None:
     _run.save_as.clear()
 
 
+def _disconnect_scans(_pelican) -> None:
+    """Leave the read workers of a later build of this process that does not list the plugin alone."""
+    WORKER_BODY.disconnect(_scan_in_worker)
+    BODY_VALUES.disconnect(_take_scan)
+
+
 def register():
     BODY_SAVED.connect(check_saved)
+    WORKER_BODY.connect(_scan_in_worker)
+    BODY_VALUES.connect(_take_scan)
+    signals.finalized.connect(_disconnect_scans)
     signals.initialized.connect(start)
     signals.all_generators_finalized.connect(all_generators_finalized)
     signals.content_written.connect(remember_write)

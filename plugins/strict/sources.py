@@ -85,20 +85,44 @@ def parse_header(text: str) -> tuple[dict[str, str], dict[str, int], str, list[t
     return meta, where, "\n".join(lines[number:]), written
 
 
+def _undecodable(data: bytes, exc: UnicodeDecodeError) -> tuple[str, str, int]:
+    """The problem of a file that is not UTF-8: (message, hint, line)."""
+    line = data.count(b"\n", 0, exc.start) + 1
+    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+    return (
+        f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}, column {column}) "
+        "cannot be decoded",
+        "re-save the file as UTF-8 in your editor (e.g. `iconv -f cp1252 -t utf-8`)",
+        line,
+    )
+
+
 def decode(data: bytes, source: Source) -> str | None:
     """Decode UTF-8 (a BOM is fine, as for Pelican) or report where the first bad byte is."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        source.add(
-            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}, column {column}) "
-            "cannot be decoded",
-            "re-save the file as UTF-8 in your editor (e.g. `iconv -f cp1252 -t utf-8`)",
-            line, fatal=True,
-        )
+        source.add(*_undecodable(data, exc), fatal=True)
         return None
+
+
+def scan(full_path: Path) -> tuple:
+    """What check_source reads of a file, whatever the settings: (text, undecodable, header).
+
+    text is None when the file is not UTF-8 (undecodable then holds its problem);
+    header is (meta, lines, written keys, whether the body is blank) for a
+    Markdown file with text, else None. Plain data, so that plugins/fastbuild's
+    read workers can scan each file they parse and send the scan back.
+    """
+    data = full_path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, _undecodable(data, exc), None
+    if not text or text.isspace() or not full_path.name.endswith(MARKDOWN_EXTENSIONS):
+        return text, None, None
+    meta, where, body, written = parse_header(text)
+    return text, None, (meta, where, written, not body.strip())
 
 
 def check_source(
@@ -107,20 +131,25 @@ def check_source(
     kind: str,
     allowed_keys: set[str],
     derived: dict,
+    scanned: tuple | None = None,
 ) -> Source:
-    """Check one source file; `kind` is "article" or "page", `derived` the metadata its path gives."""
+    """Check one source file; `kind` is "article" or "page", `derived` the metadata its path gives.
+
+    `scanned` is what scan() returned for the file as it is on disk now (read here when None).
+    """
     source = Source(name)
-    text = decode(full_path.read_bytes(), source)
+    text, undecodable, header = scanned if scanned is not None else scan(full_path)
     if text is None:
+        source.add(*undecodable, fatal=True)
         return source
     source.text = text
-    if not text.strip():
+    if not text or text.isspace():  # as `not text.strip()`, without copying the text
         source.add("the file is empty", "write the metadata (Title:, Date:) and the text, or delete the file", fatal=True)
         return source
-    if not full_path.name.endswith(MARKDOWN_EXTENSIONS):
+    if header is None:
         return source  # other readers keep metadata differently; Pelican's own checks apply
 
-    meta, where, body, written = parse_header(text)
+    meta, where, written, blank_body = header
     source.meta, source.lines = meta, where
     for key, line in written:
         if key.lower() in allowed_keys:
@@ -149,7 +178,7 @@ def check_source(
     if kind == "article" and "date" not in meta and "date" not in derived:
         source.add("missing date", "add a line 'Date: YYYY-MM-DD HH:MM' at the top of the file", 1, fatal=True)
 
-    if not body.strip() and status != "draft" and "template" not in meta:
+    if blank_body and status != "draft" and "template" not in meta:
         source.bodiless = True
         source.add("metadata but no body: the post would be published empty",
                    "write the text after a blank line below the metadata, or mark it 'Status: draft'",
