@@ -37,7 +37,7 @@ logger = logging.getLogger("pelican.readers")
 #   path= the file's absolute path; a receiver (connected in the main process before the pool
 #   starts, i.e. at the plugin's register(), so the forked workers have it) returns a dict of
 #   picklable values, its keys named after the plugin, or None;
-# - BODY_VALUES is sent in the main process when Pelican reads such a file, with the same HTML
+# - BODY_VALUES is sent in the main process when Pelican takes such a file's result (take()), with the same HTML
 #   (the sender: the string the content object's _content starts as), values= every receiver's
 #   values merged and path= the file's absolute path.
 # A plugin keys what it takes by the HTML itself (or, for what it read of the file, by the path
@@ -186,13 +186,15 @@ class Prefetcher:
             return None
         if result is None:
             return None
-        stamp, *parsed = result
+        stamp, content, meta, formatted, values = result
         try:
             if os.stat(path).st_mtime_ns != stamp:  # saved since the worker read it
                 return None
         except OSError:
             return None
-        return parsed
+        if values:  # the plugins' per-body values come with the result the reader takes
+            BODY_VALUES.send(content, values=values, path=os.path.abspath(path))
+        return content, meta, formatted
 
     def close(self) -> None:
         for future in {entry[0] for entry in self.futures.values() if entry is not None}:
@@ -306,10 +308,8 @@ class MarkdownReader(_PelicanMarkdownReader):
         result = prefetcher.take(source_path) if prefetcher else None
         if result is None:
             return super().read(source_path)
-        content, meta, formatted, values = result
+        content, meta, formatted = result
         stats["parsed_in_workers"] += 1
-        if values:
-            BODY_VALUES.send(content, values=values, path=os.path.abspath(source_path))
         self._source_path = source_path
         if meta is None:
             return content, {}
