@@ -87,6 +87,7 @@ class _Run:
         self.links: dict = {}
         self.namers: dict = {}  # content folder -> its memoised source_name (see _name)
         self.scans: dict[str, tuple] = {}  # absolute path -> (mtime_ns, sources.scan()) from a read worker
+        self.keys: dict[str, str] = {}  # a content's source_path -> str(Path(it)) (see _key)
         # Pelican's signals are global: a plugin once registered in a process keeps
         # receiving them, even in a later build whose PLUGINS leave it out.
         self.active = False
@@ -106,6 +107,14 @@ def _name(settings: dict):
     if namer is None:
         namer = _run.namers[root] = lru_cache(maxsize=None)(lambda path: source_name(path, Path(root)))
     return namer
+
+
+def _key(source_path: str) -> str:
+    """A content's source path as check_sources keys _run.sources (str(Path(...))), worked out once per path."""
+    key = _run.keys.get(source_path)
+    if key is None:
+        key = _run.keys[source_path] = str(Path(source_path))
+    return key
 
 
 def _error(problem: Problem, covers=()) -> None:
@@ -233,7 +242,7 @@ def check_site(generators) -> None:
         _error(problem)
     # An empty post is not written either, so nothing downstream (e.g. the search
     # index's count of published pages) restates its problem in other words.
-    withdrawn += [item for item in items if getattr(_run.sources.get(str(Path(item.source_path))), "bodiless", False)]
+    withdrawn += [item for item in items if getattr(_run.sources.get(_key(item.source_path)), "bodiless", False)]
     site_checks.withdraw(withdrawn, generators)
 
     for problem, covers in _unsluggable(items, name):
@@ -254,7 +263,7 @@ def check_site(generators) -> None:
                   "authors": authors, "drafts": drafts}
     known_files: set[str] = set()
     for item in items:
-        source = _run.sources.get(str(Path(item.source_path)))
+        source = _run.sources.get(_key(item.source_path))
         for problem, covers in site_checks.check_links(
             item, source, context, settings, tags, categories, authors, drafts, name, known_files,
         ):
@@ -275,7 +284,7 @@ def check_site(generators) -> None:
 def _unsluggable(items, name):
     """Yield a Problem for each tag, category or author whose slug came out empty, at the line naming it."""
     for item in items:
-        source = _run.sources.get(str(Path(item.source_path)))
+        source = _run.sources.get(_key(item.source_path))
         lines = source.lines if source is not None else {}
         named = [("tags", "label", t) for t in getattr(item, "tags", None) or []]
         named += [("category", "category", c) for c in [getattr(item, "category", None)] if c is not None]
@@ -373,7 +382,7 @@ def remember_contents(generators) -> None:
     for item in site_checks.contents(generators):
         save_as = _run.save_as[id(item)] if id(item) in _run.save_as else item.save_as
         if item.status in site_checks.PUBLIC and save_as:
-            _run.written[str(Path(item.source_path))] = item
+            _run.written[_key(item.source_path)] = item
 
 
 def start(pelican) -> None:
@@ -385,6 +394,7 @@ def start(pelican) -> None:
     _run.sources.clear()
     _run.namers.clear()
     _run.scans.clear()
+    _run.keys.clear()
     _run.settings = {}
     _run.written.clear()
     _run.outputs.clear()
