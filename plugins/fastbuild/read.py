@@ -33,8 +33,9 @@ logger = logging.getLogger("pelican.readers")
 
 # Per-body values worked out in the workers, for plugins whose per-post pass would otherwise run
 # on one core after the read (e.g. plugins/readtime's word count):
-# - WORKER_BODY is sent in each worker with the HTML of every file it parses (the sender) and
-#   path= the file's absolute path; a receiver (connected in the main process before the pool
+# - WORKER_BODY is sent in each worker with the HTML of every file it parses (the sender),
+#   path= the file's absolute path and settings= the build's settings as they were when the pool
+#   started (a value worked out from them must say which it used); a receiver (connected in the main process before the pool
 #   starts, i.e. at the plugin's register(), so the forked workers have it) returns a dict of
 #   picklable values, its keys named after the plugin, or None;
 # - BODY_VALUES is sent in the main process when Pelican takes such a file's result (take()), with the same HTML
@@ -102,7 +103,7 @@ def _init_worker(markdown_settings: dict, formatted_fields: list[str]) -> None:
 def _body_values(html: str, path: str) -> dict | None:
     """What the WORKER_BODY receivers work out from one body, merged (None for nothing)."""
     values: dict = {}
-    for _receiver, result in WORKER_BODY.send(html, path=path):
+    for _receiver, result in WORKER_BODY.send(html, path=path, settings=_worker.get("settings")):
         if result:
             values.update(result)
     return values or None
@@ -153,6 +154,7 @@ class Prefetcher:
         ctx = multiprocessing.get_context("fork")
         self.workers = workers
         self.initargs = _initargs(settings)
+        _worker["settings"] = settings  # for WORKER_BODY's receivers in the workers, forked with it
         # A copy: the settings' own MARKDOWN dict may be changed later (see current_for).
         self.options = _snapshot(self.initargs)
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
@@ -197,6 +199,7 @@ class Prefetcher:
         return content, meta, formatted
 
     def close(self) -> None:
+        _worker.pop("settings", None)
         for future in {entry[0] for entry in self.futures.values() if entry is not None}:
             future.cancel()
         self.futures.clear()

@@ -14,10 +14,11 @@ import re
 from html import escape
 from html.parser import HTMLParser
 
+from blinker import signal
 from markupsafe import Markup
 from pelican import signals
 
-from blogkit.plugin_settings import whole_number, with_defaults
+from blogkit.plugin_settings import resolve, whole_number, with_defaults
 
 DEFAULTS = {
     # A post with fewer headings than this gets an empty toc.
@@ -31,12 +32,15 @@ def _heading_levels(levels) -> bool:
     return isinstance(levels, (list, tuple)) and all(whole_number(1)(n) and n <= 6 for n in levels)
 
 
+CHECKS = {
+    "min_headings": (whole_number(0), "a whole number >= 0"),
+    "levels": (_heading_levels, "a list of heading levels from 1 to 6, e.g. (2, 3)"),
+}
+
+
 def toc_settings(settings: dict) -> dict:
     """Return the TOC setting with every default filled in."""
-    config = with_defaults(settings, "TOC", DEFAULTS, {
-        "min_headings": (whole_number(0), "a whole number >= 0"),
-        "levels": (_heading_levels, "a list of heading levels from 1 to 6, e.g. (2, 3)"),
-    })
+    config = with_defaults(settings, "TOC", DEFAULTS, CHECKS)
     config["levels"] = tuple(sorted(int(level) for level in config["levels"]))
     return config
 
@@ -101,20 +105,60 @@ def render_toc(found: list[tuple[int, str, str]]) -> Markup:
     return Markup("".join(out))
 
 
+# plugins/fastbuild's read workers find each body's headings (WORKER_BODY), for the levels the
+# settings asked for when the pool started, and send them back with the HTML (BODY_VALUES):
+# (body, levels) -> headings. attach() takes them when body and levels are still the same, and
+# reads any other body itself.
+WORKER_BODY = signal("fastbuild.worker_body")
+BODY_VALUES = signal("fastbuild.body_values")
+_found: dict[tuple[str, tuple], list] = {}
+
+
+def _headings_in_worker(html: str, settings=None, **_) -> dict | None:
+    if settings is None:
+        return None
+    config, errors = resolve(settings.get("TOC"), "TOC", DEFAULTS, CHECKS)  # reported by the main process
+    if errors:
+        return None
+    levels = tuple(sorted(int(level) for level in config["levels"]))
+    return {"toc.headings": (levels, headings(html, levels))}
+
+
+def _take_headings(html: str, values: dict, **_) -> None:
+    found = values.get("toc.headings")
+    if found is not None:
+        _found[(html, found[0])] = found[1]
+
+
 def check_settings(pelican) -> None:
     """Report a bad TOC at start-up."""
+    _found.clear()
     toc_settings(pelican.settings)
 
 
 def attach(generator) -> None:
     """Set toc on every post and draft."""
     config = toc_settings(generator.settings)
+    levels = config["levels"]
     for article in generator.articles + generator.translations + generator.drafts:
-        found = headings(article._content, config["levels"])
+        found = _found.pop((article._content, levels), None)
+        if found is None:
+            found = headings(article._content, levels)
         article.toc = render_toc(found) if len(found) >= config["min_headings"] else ""
+    _found.clear()
+
+
+def _disconnect(_pelican) -> None:
+    """Leave a later build of this process that does not list the plugin alone."""
+    WORKER_BODY.disconnect(_headings_in_worker)
+    BODY_VALUES.disconnect(_take_headings)
+    _found.clear()
 
 
 def register():
     """Hook the plugin into Pelican."""
     signals.initialized.connect(check_settings)
     signals.article_generator_finalized.connect(attach)
+    WORKER_BODY.connect(_headings_in_worker)
+    BODY_VALUES.connect(_take_headings)
+    signals.finalized.connect(_disconnect)
