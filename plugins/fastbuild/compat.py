@@ -52,6 +52,10 @@ EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | tuple[str, ...] | None]
     ("pelican.writers:Writer.write_file", ("self", "name", "template", "context"), "_open_w"),
     ("pelican.writers:Writer.write_feed", ("self", "elements", "context", "path", "url", "feed_type",
                                             "override_output", "feed_title"), None),
+    # render.py: each feed item worked out and written once per flush (feeds share most items).
+    ("pelican.writers:Writer.write_feed", None, ("self._create_new_feed(", "self._add_item_to_the_feed(")),
+    ("pelican.writers:Writer._create_new_feed", ("self", "feed_type", "feed_title", "context"), None),
+    ("pelican.writers:Writer._add_item_to_the_feed", ("self", "feed", "item"), "feed.add_item("),
     ("pelican.writers:Writer.__init__", ("self", "output_path", "settings"), "_written_files"),
     ("pelican.writers:Writer.__init__", None, "_overridden_files"),
     ("pelican.writers:signals", None, None),

@@ -57,7 +57,7 @@ from pelican.writers import Writer
 
 from blogkit import runhooks
 
-from . import heap, memo as rendermemo
+from . import heap, memo as rendermemo, render as renderfilters
 
 logger = logging.getLogger(__name__)
 # What the last flush did, for tests and the benchmark.
@@ -189,9 +189,21 @@ class ParallelWriter(Writer):
         pelican.writers.os = _OsWhileRecording(self)
         self.deferring_feeds = not signals.feed_generated.receivers
         self._opened: list | None = None  # files opened by a direct write_file, announced once it is done
+        self._feed_items: dict | None = None  # while the flush renders: each feed item's XML (render.py)
         run = runhooks.current()
         if run is not None:
             run.streams_pages = True
+
+    def _create_new_feed(self, feed_type, feed_title, context):
+        feed = super()._create_new_feed(feed_type, feed_title, context)
+        if self._feed_items is not None:
+            renderfilters.memoise_feed_items(feed, self._feed_items)
+        return feed
+
+    def _add_item_to_the_feed(self, feed, item):
+        if self._feed_items is None:
+            return super()._add_item_to_the_feed(feed, item)
+        return renderfilters.add_feed_item(super()._add_item_to_the_feed, self, feed, item, self._feed_items)
 
     def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False, feed_title=None):
         if not (self.deferring_feeds and path):
@@ -281,7 +293,11 @@ class ParallelWriter(Writer):
         feeds = [job for job in jobs if isinstance(job[1], _Feed)]
         if pages:
             _note_reads(_render(pages[:1], _page_done))  # compiles templates and fills memos before the fork
-        render_parallel(pages[1:], self.workers, feeds, sum(map(_own_page, pages[1:])))
+        self._feed_items = renderfilters.new_feed_memo()
+        try:
+            render_parallel(pages[1:], self.workers, feeds, sum(map(_own_page, pages[1:])))
+        finally:
+            self._feed_items = None
         stats["rendered"], stats["reused"] = len(jobs), len(reused)
         for path, template, _ in reused:
             if isinstance(template, _Feed):
