@@ -72,3 +72,66 @@ def test_a_post_in_several_feeds_is_written_once_and_the_feeds_equal_a_serial_bu
     assert render.feed_stats["written"] > 0
     assert render.feed_stats["reused"] > render.feed_stats["written"]
     assert_same_as_serial_clean_build(site, tmp_path, "feeds")
+
+
+def _compiles(monkeypatch) -> list:
+    import jinja2
+
+    compiled = []
+    plain = jinja2.Environment.compile
+
+    def compile(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return plain(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile)
+    return compiled
+
+
+def test_compiled_templates_outlive_a_cold_build_and_follow_the_code(site, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    write_posts(site, count=6)
+    compiled = _compiles(monkeypatch)
+    site.build(**FAST, CACHE_PATH=str(tmp_path / "cache-1"))
+    assert "article.html" in compiled
+    assert list((tmp_path / "user-cache" / "blogkit" / "jinja").glob("*.cache"))
+    compiled.clear()
+    site.build(**FAST, CACHE_PATH=str(tmp_path / "cache-2"))  # cold again: no CACHE_PATH, no output
+    assert compiled == []  # every template from the kept bytecode
+    assert_same_as_serial_clean_build(site, tmp_path, "kept-bytecode")
+
+    # Our code changed (here: the digest of it that names the files): compiled afresh.
+    monkeypatch.setattr(render.rendermemo, "code_digest", lambda settings: "other code")
+    site.build(**FAST, CACHE_PATH=str(tmp_path / "cache-3"))
+    assert "article.html" in compiled
+
+
+def test_what_a_compiled_template_depends_on_names_its_bytecode():
+    import jinja2
+
+    from plugins.fastbuild.sitewide import SitewideExtension
+
+    def digest(**options):
+        extensions = options.pop("extensions", [])
+        filters = options.pop("filters", {})
+        env = jinja2.Environment(extensions=extensions, **options)
+        env.filters.update(filters)
+        return render.environment_digest(env, options.pop("code", "code"))
+
+    base = digest()
+    assert digest() == base
+    assert digest(trim_blocks=True) != base
+    assert digest(extensions=[SitewideExtension]) != base
+    assert render.environment_digest(jinja2.Environment(), "changed code") != base
+    assert digest(filters={"shout": str.upper}) != base
+    assert digest(filters={"shout": jinja2.pass_context(lambda context, value: value)}) != digest(filters={"shout": str.upper})
+    assert digest(autoescape=True) != base
+
+
+def test_a_bytecode_folder_that_cannot_be_written_is_no_error(site, tmp_path, monkeypatch):
+    blocked = tmp_path / "user-cache"
+    blocked.write_text("a file where the folder should be", encoding="utf-8")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    write_posts(site, count=3)
+    site.build(**FAST)
+    assert "Post number 2" in site.read("index.html")

@@ -72,8 +72,6 @@ def _use_fast_reader(readers) -> None:
 
 
 def _memoise_filters(generator) -> None:
-    from jinja2 import FileSystemBytecodeCache
-
     from . import memo, render, sitewide
 
     if not _fast(generator.settings):
@@ -84,11 +82,9 @@ def _memoise_filters(generator) -> None:
     if opts["incremental"]:
         memo.track_environment(generator.env)
         if memo.may_reuse(generator.settings):
-            # Compiling the theme's templates costs about half a second per build; Jinja
-            # keys its bytecode by each template's source, so an edited template is compiled again.
-            folder = os.path.join(generator.settings["CACHE_PATH"], "jinja")
-            os.makedirs(folder, exist_ok=True)
-            generator.env.bytecode_cache = FileSystemBytecodeCache(folder)
+            # Compiling the theme's templates costs about half a second per build: kept outside
+            # CACHE_PATH (so a cold build has them too), named by everything they depend on (render.py).
+            generator.env.bytecode_cache = render.bytecode_cache(generator.settings)
 
 
 def _prefetch(generator, paths_key: str, excludes_key: str) -> None:
