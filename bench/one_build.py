@@ -32,6 +32,41 @@ os.chdir(ROOT)
 
 import corpus  # noqa: E402
 
+
+class _AfterImport:
+    """A sys.meta_path finder calling patch(module) right after the build imports `name`."""
+
+    def __init__(self, name: str, patch):
+        self.name, self.patch = name, patch
+
+    def find_spec(self, name, path, target=None):
+        if name != self.name:
+            return None
+        import importlib.machinery
+
+        sys.meta_path.remove(self)
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            self.patch(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def after_import(name: str, patch) -> None:
+    """Patch a module of the build once the build imports it, without importing it before build().
+
+    plugins.fastbuild starts its read pool when a build imports it (before the other plugins load):
+    imported here first, every component's build would start its pool later, at `initialized`.
+    """
+    if name in sys.modules:
+        patch(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, _AfterImport(name, patch))
+
 OPTIONS = {
     "full": {},
     "no-pool": {"min_sources": 10**9},
@@ -52,15 +87,15 @@ def main() -> None:
     # (build() sets the collector's thresholds for its start-up).
     from blogkit.build import build
 
-    if component in ("no-sitewide", "no-filters"):
-        # The modules the build imports (plugins.fastbuild.*, one import name), not copies under another name.
-        from plugins.fastbuild import render, sitewide
-
-        if component == "no-sitewide":
-            sitewide.enable_cache = lambda environment: None
-        else:
+    # The modules the build imports (plugins.fastbuild.*, one import name), not copies under another name.
+    if component == "no-sitewide":
+        after_import("plugins.fastbuild.sitewide", lambda sitewide: setattr(sitewide, "enable_cache", lambda environment: None))
+    elif component == "no-filters":
+        def no_filters(render):
             render.install = lambda environment: None
             render.start_url_memo = lambda: None
+
+        after_import("plugins.fastbuild.render", no_filters)
     work = Path(tempfile.mkdtemp(prefix="one-build-"))
     try:
         build(ROOT / "pelicanconf.py", work / "output",

@@ -39,7 +39,7 @@ INTERVAL = 0.02
 # every run compiles blogkit/ and plugins/ again, about 0.15 CPU-s of start-up).
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 # Our steps inside the signals that get a mark of their own (module.function, patched where it is looked up).
-STEPS = ("plugins.fastbuild.memo.plan", "plugins.fastbuild.write.render_parallel", "plugins.fastbuild.hot.keep",
+STEPS = ("plugins.fastbuild.read.start", "plugins.fastbuild.memo.plan", "plugins.fastbuild.write.render_parallel", "plugins.fastbuild.hot.keep",
          "plugins.fastbuild.memo.commit")
 
 
@@ -149,23 +149,24 @@ def inner(marks_path: str, size: str, component: str) -> None:
         return replace(*args, **kwargs)
 
     blogkit.build.replace_dir = replace_dir
-    # Steps inside the signals worth a mark of their own (looked up by name where they are called).
-    import importlib
+    # Steps inside the signals worth a mark of their own, patched once the build imports their module
+    # (imported here first, plugins.fastbuild would not start its read pool as the build imports it).
+    from one_build import after_import
 
     for where in STEPS:
         module_name, name = where.rsplit(".", 1)
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        if callable(getattr(module, name, None)):
-            def step(*args, _orig=getattr(module, name), _label=where.replace("plugins.", ""), **kwargs):
-                mark(_label + " begins")
-                try:
-                    return _orig(*args, **kwargs)
-                finally:
-                    mark(_label + " ends")
-            setattr(module, name, step)
+
+        def patch(module, _name=name, _label=where.replace("plugins.", "")):
+            if callable(getattr(module, _name, None)):
+                def step(*args, _orig=getattr(module, _name), **kwargs):
+                    mark(_label + " begins")
+                    try:
+                        return _orig(*args, **kwargs)
+                    finally:
+                        mark(_label + " ends")
+                setattr(module, _name, step)
+
+        after_import(module_name, patch)
     build = blogkit.build.build
 
     def timed_build(*args, **kwargs):

@@ -142,7 +142,8 @@ def _reset() -> None:
 
     heap.end()
     hot.wait()  # the feeds of a hot edit still being written use the same patches
-    read.stop()
+    if not _early_pool():
+        read.stop()
     render.stop_url_memo()
     write.release_signals()
     memo.untrack_content_methods()
@@ -154,7 +155,7 @@ def _zero_stats() -> None:
     """Start stats() afresh: it describes this build, whichever path it takes."""
     from . import hot, read, write
 
-    read.stats.update(parsed_in_workers=0, early_start=False)
+    read.stats.update(parsed_in_workers=0, early_start=_early_pool())
     write.stats.update(rendered=0, rendered_in_children=0, reused=0)
     hot.stats["taken"] = False
 
@@ -170,7 +171,8 @@ def _start(pelican) -> None:
     heap.begin()
     if run is not None:
         run.on_end(heap.end)
-    read.start_early(pelican.path, pelican.settings, opts["workers"], opts["min_sources"])
+    if not _early_pool():
+        read.start_early(pelican.path, pelican.settings, opts["workers"], opts["min_sources"])
     if run is not None:
         hot.forget(run.target)  # this build replaces what was kept of that site
     if run is not None and opts["incremental"]:
@@ -229,6 +231,51 @@ def _check_settings(pelican) -> None:
     options(pelican.settings)
 
 
+# --- the read pool started when this package is imported ------------------------------------
+#
+# Pelican imports every plugin before it registers any, and fires `initialized` only then: in a
+# fresh process the plugins listed after this one (summaries' BeautifulSoup, csp, search, ...)
+# take about 0.2 s of imports and registers on one core, the other idle. So when this package is
+# imported during a build (runhooks.current(): blogkit.build's run, whose settings are Pelican's),
+# the pool starts here, and those imports run beside its workers. register() and _start keep it;
+# register() stops it when the compatibility check fails. A later build in the same process (the
+# package already imported) starts its pool at `initialized`, as before.
+
+_early: dict = {}  # "run": the run whose pool was started at import, while that pool runs
+
+
+def _early_pool() -> bool:
+    """Whether the running pool is the one started at import for the build in progress."""
+    from . import read
+
+    run = _early.get("run")
+    if run is None or run is not runhooks.current() or read.current() is None:
+        _early.clear()
+        return False
+    return True
+
+
+def _start_pool_at_import() -> None:
+    from blogkit.plugin_settings import resolve
+
+    from . import read
+    from .config import CHECKS
+
+    run = runhooks.current()
+    if run is None or "PATH" not in run.settings or __name__ not in (run.settings.get("PLUGINS") or ()):
+        return
+    opts, errors = resolve(run.settings.get("FASTBUILD"), "FASTBUILD", DEFAULTS, CHECKS)
+    if errors or not opts["enabled"]:  # _check_settings reports the errors at `initialized`
+        return
+    read.start_early(run.settings["PATH"], run.settings, opts["workers"] or os.cpu_count() or 1, opts["min_sources"])
+    if read.current() is not None:
+        _early["run"] = run
+        run.on_end(lambda _run, _ok: read.stop())  # a run that broke off before `all_generators_finalized`
+
+
+_start_pool_at_import()
+
+
 def register() -> None:
     """Connect the fast path, or nothing (Pelican's serial path) when Pelican is not as expected."""
     _last["fast"] = False
@@ -241,6 +288,11 @@ def register() -> None:
     _reset()
     changed = compat.problems()
     if changed:
+        if _early_pool():
+            from . import read
+
+            read.stop()
+            _early.clear()
         notice("fastbuild: Pelican's internals are not as this plugin expects ("
                + "; ".join(changed) + "); building on Pelican's own serial path, which is slower but the same")
         return

@@ -1,0 +1,61 @@
+"""plugins/fastbuild's read pool starts as a fresh process's build imports the package, before the other plugins load."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from blogkit.build import ROOT, build, load_settings
+from conftest import snapshot
+
+RECORDER = """
+from plugins.fastbuild import read
+
+seen = []
+
+
+def register():
+    # Listed after plugins.fastbuild: Pelican imports every plugin first, then registers each.
+    pool = read.current()
+    seen.append(pool is not None and read.stats["early_start"])
+"""
+
+SCRIPT = """
+import json, sys
+from blogkit.build import build
+content, output, cache, extra = sys.argv[1:5]
+overrides = {"PATH": content, "CACHE_PATH": cache, "FASTBUILD": {"workers": 2, "min_sources": 0}, **json.loads(extra)}
+build("pelicanconf.py", output, overrides)
+import pool_recorder
+from plugins import fastbuild
+print(json.dumps({"seen": pool_recorder.seen, "stats": fastbuild.stats()}))
+"""
+
+
+def test_a_fresh_process_starts_the_read_pool_before_the_later_plugins_load(site, tmp_path):
+    for n in range(6):
+        site.post(f"post-{n}", title=f"Post {n}", date=f"2020-05-0{n + 1} 10:00", body=f"Body of post {n}.")
+    folder = tmp_path / "test-plugins" / "pool_recorder"
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text(RECORDER, encoding="utf-8")
+    settings = load_settings()
+    plugins = list(settings["PLUGINS"])
+    plugins.insert(plugins.index("plugins.fastbuild") + 1, "pool_recorder")
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(site.content), str(site.output), str(tmp_path / "cache"),
+         json.dumps({"PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(folder.parent)], "PLUGINS": plugins,
+                     "SEARCH": {**settings.get("SEARCH", {}), "index": False}})],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["seen"] == [True]  # the pool ran while the plugins after fastbuild registered
+    assert report["stats"]["early_start"] and report["stats"]["parsed_in_workers"] == 6
+    assert (site.output / "2020/05/post-0.html").exists()
+    # Byte for byte the site Pelican's serial path builds (the recorder plugin writes nothing).
+    serial = tmp_path / "serial"
+    build(ROOT / "pelicanconf.py", serial, site.overrides(
+        CACHE_PATH=str(tmp_path / "serial-cache"), FASTBUILD={"enabled": False}, CACHE_CONTENT=False,
+        LOAD_CONTENT_CACHE=False, SEARCH={**settings.get("SEARCH", {}), "index": False}))
+    assert snapshot(site.output) == snapshot(serial)
