@@ -178,7 +178,7 @@ def add_feed_item(add_item_to_the_feed, writer, feed, item, memo: dict) -> None:
         feed.add_item(*args, **kwargs)
 
 
-def _pure_item_elements(cls, checked: dict = {}) -> bool:  # noqa: B006 (one answer per class, kept)
+def _pure_item_elements(cls, checked: dict = {}) -> bool:
     """Whether cls.add_item_elements reads only its handler and item (not the feed's own values)."""
     if cls not in checked:
         import inspect
@@ -338,7 +338,7 @@ class KeptBytecode(FileSystemBytecodeCache):
     def _usable(self, bucket) -> bool:
         try:
             self._get_cache_filename(bucket)
-        except Exception:  # noqa: BLE001 (e.g. a Jinja without _PassArg): compile, keep nothing
+        except Exception:
             return False
         return True
 
