@@ -36,6 +36,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from blinker import signal
+
+# Signals between plugins/fastbuild and the plugins that do per-post work, defined here once so that
+# neither side imports the other.
+# - WORKER_BODY: sent in each read worker with the HTML of every Markdown file it parses (the sender),
+#   path= the file's absolute path, settings= the build's settings as they were when the pool started
+#   (a value worked out from them must say which it used). A receiver, connected in the main process
+#   before the pool starts (at the plugin's register(), so the forked workers have it), returns a dict
+#   of picklable values, its keys named after the plugin, or None.
+# - BODY_VALUES: sent in the main process when Pelican takes such a file's result, with the same HTML
+#   (the string the content object's _content starts as), values= every receiver's values merged and
+#   path= the file's absolute path. A plugin keys what it takes by the HTML itself (or, for what it read
+#   of the file, by the path and the file's mtime), so a body changed later or read without a worker
+#   (the cache, the serial path) finds nothing and is worked out in the main process as before.
+# - BODY_SAVED: sent by the preview's hot path for a post whose body alone was saved:
+#   send(post, output=the live site's folder).
+WORKER_BODY = signal("fastbuild.worker_body")
+BODY_VALUES = signal("fastbuild.body_values")
+BODY_SAVED = signal("fastbuild.body_saved")
+
 
 @dataclass
 class Run:

@@ -74,7 +74,7 @@ never take either path: only the preview passes `changed`.
 
 Source checks: plugins/strict's checks run in Pelican's
 `all_generators_finalized`, which the hot path does not send. Instead, after
-step 2 it sends the `fastbuild.body_saved` signal (BODY_SAVED, blinker's named
+step 2 it sends the `fastbuild.body_saved` signal (runhooks.BODY_SAVED, blinker's named
 signal) with the updated post and the live site's folder; plugins/strict checks
 that one file, its links and its images, and a problem it reports (a logged
 error) makes the hot path give way to the full build, which reports it.
@@ -92,8 +92,6 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
-from blinker import signal
-
 from blogkit import runhooks
 
 from . import memo, write
@@ -106,7 +104,7 @@ stats: dict = {"taken": False, "declined": "", "path": "", "first": [], "order":
 # around the hot path's rendering, for its folder of re-rendered pages.
 POST_PROCESSORS = ("plugins.csp",)
 # Receivers check the saved post (plugins/strict): send(post, output=live site folder).
-BODY_SAVED = signal("fastbuild.body_saved")
+BODY_SAVED = runhooks.BODY_SAVED
 
 _kept: dict = {}  # what the last fast, incremental build in this process left for the hot path
 # The lists of posts in Pelican's context the hot path takes a body edit in.

@@ -23,29 +23,18 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import SimpleNamespace
 
-from blinker import signal
 from pelican.generators import Generator
 from pelican.readers import DUPLICATES_DEFINITIONS_ALLOWED, MarkdownReader as _PelicanMarkdownReader
 from pelican.utils import pelican_open
 
+from blogkit import runhooks
+
 # Warnings come from the logger Pelican uses, so they read (and are filtered) the same.
 logger = logging.getLogger("pelican.readers")
 
-# Per-body values worked out in the workers, for plugins whose per-post pass would otherwise run
-# on one core after the read (e.g. plugins/readtime's word count):
-# - WORKER_BODY is sent in each worker with the HTML of every file it parses (the sender),
-#   path= the file's absolute path and settings= the build's settings as they were when the pool
-#   started (a value worked out from them must say which it used); a receiver (connected in the main process before the pool
-#   starts, i.e. at the plugin's register(), so the forked workers have it) returns a dict of
-#   picklable values, its keys named after the plugin, or None;
-# - BODY_VALUES is sent in the main process when Pelican takes such a file's result (take()), with the same HTML
-#   (the sender: the string the content object's _content starts as), values= every receiver's
-#   values merged and path= the file's absolute path.
-# A plugin keys what it takes by the HTML itself (or, for what it read of the file, by the path
-# and the file's mtime), so a body changed later (a content_object_init receiver) or read without
-# a worker (the cache, the serial path) finds nothing and is worked out in the main process as before.
-WORKER_BODY = signal("fastbuild.worker_body")
-BODY_VALUES = signal("fastbuild.body_values")
+# Per-body values worked out in the workers (runhooks.WORKER_BODY, BODY_VALUES), for plugins whose
+# per-post pass would otherwise run on one core after the read (e.g. plugins/readtime's word count).
+WORKER_BODY, BODY_VALUES = runhooks.WORKER_BODY, runhooks.BODY_VALUES
 
 # --- in the worker processes -----------------------------------------------------------
 

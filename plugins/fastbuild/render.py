@@ -178,9 +178,12 @@ def add_feed_item(add_item_to_the_feed, writer, feed, item, memo: dict) -> None:
         feed.add_item(*args, **kwargs)
 
 
-def _pure_item_elements(cls, checked: dict = {}) -> bool:
+_pure_classes: dict[type, bool] = {}  # feed class -> _pure_item_elements' answer, worked out once
+
+
+def _pure_item_elements(cls) -> bool:
     """Whether cls.add_item_elements reads only its handler and item (not the feed's own values)."""
-    if cls not in checked:
+    if cls not in _pure_classes:
         import inspect
 
         try:
@@ -188,8 +191,8 @@ def _pure_item_elements(cls, checked: dict = {}) -> bool:
         except (OSError, TypeError):
             source = None
         # `self` once, as the parameter: the elements come from the item alone.
-        checked[cls] = source is not None and len(re.findall(r"\bself\b", source)) == 1
-    return checked[cls]
+        _pure_classes[cls] = source is not None and len(re.findall(r"\bself\b", source)) == 1
+    return _pure_classes[cls]
 
 
 _PLAIN = (str, type(None), bool, int)
@@ -338,7 +341,7 @@ class KeptBytecode(FileSystemBytecodeCache):
     def _usable(self, bucket) -> bool:
         try:
             self._get_cache_filename(bucket)
-        except Exception:
+        except Exception:  # e.g. a Jinja without _PassArg: compile, keep nothing
             return False
         return True
 

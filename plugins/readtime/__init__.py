@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 import re
 
-from blinker import signal
 from pelican import signals
 
+from blogkit import runhooks
 from blogkit.plugin_settings import whole_number, with_defaults
 
 DEFAULTS = {
@@ -57,8 +57,7 @@ _counted: dict[str, int] = {}
 # plugins/fastbuild's read workers count each body they parse (WORKER_BODY) and the count comes
 # back with the HTML (BODY_VALUES) into _counted, so attach() finds it there instead of counting
 # on one core after the read. A body changed after the read, or read another way, is counted here.
-WORKER_BODY = signal("fastbuild.worker_body")
-BODY_VALUES = signal("fastbuild.body_values")
+WORKER_BODY, BODY_VALUES = runhooks.WORKER_BODY, runhooks.BODY_VALUES
 
 
 def _count_in_worker(html: str, **_) -> dict:

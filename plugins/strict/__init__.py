@@ -24,9 +24,9 @@ import logging
 import os
 from pathlib import Path
 
-from blinker import signal
 from pelican import signals
 
+from blogkit import runhooks
 from blogkit.plugin_settings import prefixed
 from blogkit.problems import Problem, notice, report, source_name
 
@@ -35,11 +35,10 @@ from .sources import check_source
 
 logger = logging.getLogger(__name__)
 # Sent by plugins/fastbuild's hot path for a post whose body alone was saved (see check_saved).
-BODY_SAVED = signal("fastbuild.body_saved")
+BODY_SAVED = runhooks.BODY_SAVED
 # plugins/fastbuild's read workers scan each file they parse for check_sources (WORKER_BODY) and
 # send the scan back with the file's mtime (BODY_VALUES); see _scan_in_worker.
-WORKER_BODY = signal("fastbuild.worker_body")
-BODY_VALUES = signal("fastbuild.body_values")
+WORKER_BODY, BODY_VALUES = runhooks.WORKER_BODY, runhooks.BODY_VALUES
 
 DEFAULTS = {
     "STRICT_METADATA_KEYS": [

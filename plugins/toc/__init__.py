@@ -14,10 +14,10 @@ import re
 from html import escape
 from html.parser import HTMLParser
 
-from blinker import signal
 from markupsafe import Markup
 from pelican import signals
 
+from blogkit import runhooks
 from blogkit.plugin_settings import resolve, whole_number, with_defaults
 
 DEFAULTS = {
@@ -109,8 +109,7 @@ def render_toc(found: list[tuple[int, str, str]]) -> Markup:
 # settings asked for when the pool started, and send them back with the HTML (BODY_VALUES):
 # (body, levels) -> headings. attach() takes them when body and levels are still the same, and
 # reads any other body itself.
-WORKER_BODY = signal("fastbuild.worker_body")
-BODY_VALUES = signal("fastbuild.body_values")
+WORKER_BODY, BODY_VALUES = runhooks.WORKER_BODY, runhooks.BODY_VALUES
 _found: dict[tuple[str, tuple], list] = {}
 
 
