@@ -96,6 +96,7 @@ def steps() -> Steps:
     return _steps
 
 
+@contextlib.contextmanager
 def build_status(stream=None):
     """While a build runs in this process: the source files it has and the pages it has written so far."""
     sources: dict[str, int] = {}
@@ -110,7 +111,17 @@ def build_status(stream=None):
         read = f"{sources.get(root, 0)} sources, " if root else ""
         return f"Building: {read}{_count_files(run.staging)} files written ({seconds:.0f} s)"
 
-    return status(describe, stream)
+    with status(describe, stream) as redraw:
+        # The line moves on from "starting" as soon as the settings are loaded, not at the next tick:
+        # a build shorter than one tick still shows what it is working on.
+        def begun(run):
+            redraw()
+
+        runhooks.when_begun(begun)
+        try:
+            yield redraw
+        finally:
+            runhooks.forget_begun(begun)
 
 
 @contextlib.contextmanager

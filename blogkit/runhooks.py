@@ -98,6 +98,18 @@ class Run:
 
 
 _current: list[Run] = []
+_begun: list = []  # callables told when a run opens (a status line redraws at once)
+
+
+def when_begun(callback) -> None:
+    """Call callback(run) whenever a run opens in this process, until forget_begun(callback)."""
+    _begun.append(callback)
+
+
+def forget_begun(callback) -> None:
+    """Stop telling callback of runs that open."""
+    if callback in _begun:
+        _begun.remove(callback)
 
 
 def begin(target: Path, staging: Path, settings: dict | None = None) -> Run:
@@ -106,6 +118,8 @@ def begin(target: Path, staging: Path, settings: dict | None = None) -> Run:
         raise RuntimeError("a build is already running in this process")
     run = Run(Path(target), Path(staging), settings if settings is not None else {})
     _current.append(run)
+    for callback in list(_begun):
+        callback(run)
     return run
 
 

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,27 @@ def test_a_build_shows_a_live_status_line_on_a_terminal_and_nothing_in_a_pipe_or
     assert piped.returncode == 0 and "Building: " not in piped.stdout + piped.stderr and "\r" not in piped.stderr
     code, shown = run_on_a_terminal(project, "build", CI="true")
     assert code == 0 and "Built " in shown and "Building: " not in shown
+
+
+def test_the_status_line_says_what_a_build_does_as_soon_as_its_run_opens_not_at_the_next_tick(tmp_path, monkeypatch):
+    # A build shorter than the line's tick (0.5 s) must still show "files written": CI once caught a
+    # 0.3 s build whose only line was "starting".
+    import io
+
+    from blogkit import progress, runhooks
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    shown = Terminal()
+    monkeypatch.setenv("CI", "")
+    monkeypatch.setenv("TERM", "xterm")
+    with progress.build_status(shown):
+        time.sleep(0.05)  # the first tick has drawn "starting"
+        run = runhooks.begin(tmp_path / "output", tmp_path / "staging", {"PATH": str(tmp_path)})
+        try:
+            assert "files written" in shown.getvalue()
+        finally:
+            runhooks.end(run, False)
+    assert "Building: starting" in shown.getvalue()
