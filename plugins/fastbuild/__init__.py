@@ -131,9 +131,13 @@ def _freeze_heap(_generator) -> None:
 
 def _stop_pool(*_args, **_kwargs) -> None:
     if _last["fast"]:
-        from . import read
+        from . import read, render
 
         read.stop()
+        # From here on nothing changes a content object's URL (our plugins set slugs at
+        # content_object_init; strict, connected first, only withdraws contents): the search
+        # plugin's list, the writer and the sitemap share one answer per object.
+        render.start_url_memo()
 
 
 def _reset() -> None:
@@ -161,7 +165,7 @@ def _zero_stats() -> None:
 
 
 def _start(pelican) -> None:
-    from . import heap, hot, memo, read
+    from . import heap, hot, memo, read, render
 
     _reset()  # stats() was zeroed by register(), which every build runs
     if not _fast(pelican.settings):
@@ -171,6 +175,7 @@ def _start(pelican) -> None:
     heap.begin()
     if run is not None:
         run.on_end(heap.end)
+        run.on_end(lambda _run, _ok: render.stop_url_memo())
     if not _early_pool():
         read.start_early(pelican.path, pelican.settings, opts["workers"], opts["min_sources"])
     if run is not None:
@@ -190,7 +195,8 @@ def _finish(_pelican) -> None:
 
         heap.end()
         read.stop()
-        render.stop_url_memo()
+        if runhooks.current() is None:  # a bare `pelican`: else the run's end stops it, after the sitemap
+            render.stop_url_memo()
         write.release_signals()
         memo.untrack_content_methods()
 
@@ -201,7 +207,7 @@ def _writer(pelican):
     if not _fast(pelican.settings):
         return None
     opts = options(pelican.settings)
-    render.start_url_memo()  # writing starts now; finalized stops it
+    render.start_url_memo()  # on since all_generators_finalized (_stop_pool); never write without it
     if opts["incremental"]:
         memo.track_content_methods()
     if opts["workers"] > 1 or opts["incremental"]:

@@ -93,13 +93,15 @@ _url_state: dict = {"original": None}
 
 
 def start_url_memo() -> None:
-    """Compute each content object's url and save_as once while the pages are written.
+    """Compute each content object's url and save_as once, from all_generators_finalized to the run's end.
 
     Pelican formats `article.url` from the settings and a copy of the metadata
     every time a template asks (an article's URL is asked for on its own page,
-    its neighbours', every list and tag page and every feed it is in). Nothing
-    changes a content object's metadata once writing has begun, so the first
-    answer is kept until `stop_url_memo()`. The same holds for tags,
+    its neighbours', every list and tag page and every feed it is in; the search
+    plugin's list, strict's clash check and the sitemap ask again). Nothing
+    changes a content object's URL once every content is read (our plugins set
+    slugs at content_object_init), so the first answer is kept until
+    `stop_url_memo()`. The same holds for tags,
     categories and authors (every page lists every tag's URL in the sidebar).
     """
     from pelican.contents import Content
