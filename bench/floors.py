@@ -13,8 +13,11 @@ waited for; wall = elapsed):
   instance reused (what a worker of plugins/fastbuild/read.py does per file);
 - the same through read.py's worker pool on every core (start-up, parsing,
   the results sent back, shut-down): the read step's wall floor;
-- Pagefind alone, its binary on the pages the build indexes (those carrying
-  data-pagefind-body), as plugins/search runs it;
+- Pagefind alone on the pages the build indexes (those carrying
+  data-pagefind-body), as plugins/search runs it: its service mode, each page
+  sent from its <main> on (the program's own CLI on whole pages costs over
+  twice the CPU; its non-extended binary and fewer threads gave the same
+  figures and the same bundle, 2026-12-03);
 - the interpreter alone, and the interpreter importing Pelican, blogkit's
   build and every plugin in pelicanconf.py's PLUGINS (the start-up of a build);
 - writing the site's files (the same folders, names and bytes) into an empty
@@ -25,7 +28,9 @@ waited for; wall = elapsed):
 The last line adds the floors a build must pay one after another (start-up,
 the read step in the pool, writing the files, Pagefind) and sets the sum
 against 2.5x Hugo's build: when the floors alone exceed it, the target
-cannot be met by any change to the rest (templates, checks, plugins).
+cannot be met by any change to the rest (templates, checks, plugins). The
+line after divides the floors' CPU by the cores: the least wall a build could
+take were every floor shared perfectly between them.
 """
 
 from __future__ import annotations
@@ -95,26 +100,13 @@ def markdown_pool(settings: dict, sources: list[str], workers: int) -> None:
 
 
 def pagefind(site: Path, language: str) -> tuple[int, tuple[float, float]]:
-    """Pagefind's binary on hard links of the pages the build indexes: (how many, (cpu, wall))."""
-    from pagefind.service import _must_get_executable
+    """Index the pages the build indexes as plugins/search does (its service, each page's <main> part): (how many, (cpu, wall))."""
+    from plugins import search
 
-    pages = [path for path in sorted(site.rglob("*.html")) if MARKER in path.read_bytes()]
+    pages = [str(path.relative_to(site)) for path in sorted(site.rglob("*.html")) if MARKER in path.read_bytes()]
     folder = Path(tempfile.mkdtemp(prefix="floors-pagefind-"))
     try:
-        for path in pages:
-            target = folder / "site" / path.relative_to(site)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(path, target)
-            except OSError:  # another file system
-                shutil.copyfile(path, target)
-        command = [str(_must_get_executable()), "--site", str(folder / "site"), "--output-path",
-                   str(folder / "bundle"), "--force-language", language, "--quiet"]
-
-        def run() -> None:
-            subprocess.run(command, check=True, capture_output=True)
-
-        figures = _measure(run)
+        figures = _measure(search._index_now, site, pages, folder / "bundle", language)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return len(pages), figures
@@ -242,6 +234,11 @@ def main() -> None:
         limit = 2.5 * rows["hugo"][1]
         line += (f"; 2.5x Hugo's build = {limit:.2f} s: the floors alone are "
                  f"{floor / rows['hugo'][1]:.2f}x Hugo ({(floor - rows['pagefind'][1]) / rows['hugo'][1]:.2f}x without Pagefind)")
+    print(line)
+    cpu = rows["imports"][0] + rows["pool"][0] + rows["write"][0] + rows["pagefind"][0]
+    line = f"the same floors' CPU shared perfectly by {workers} cores: {cpu:.2f} CPU-s / {workers} = {cpu / workers:.2f} s wall"
+    if rows["hugo"] is not None:
+        line += f" = {cpu / workers / rows['hugo'][1]:.2f}x Hugo"
     print(line)
     if args.json:
         print(json.dumps({"size": args.size, "workers": workers, "rows": rows, "files": files, "bytes": size_bytes,
