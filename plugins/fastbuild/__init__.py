@@ -124,20 +124,20 @@ def _prefetch_pages(generator) -> None:
 
 
 def _freeze_heap(_generator) -> None:
-    from . import heap
+    from . import heap, render
 
     heap.freeze()  # every source is read: the posts stay out of the collections from now on
+    # And nothing changes a content object's URL any more (our plugins set slugs at
+    # content_object_init; strict only withdraws contents): strict's clash check, the search
+    # plugin's list, the writer and the sitemap share one answer per object.
+    render.start_url_memo()
 
 
 def _stop_pool(*_args, **_kwargs) -> None:
     if _last["fast"]:
-        from . import read, render
+        from . import read
 
         read.stop()
-        # From here on nothing changes a content object's URL (our plugins set slugs at
-        # content_object_init; strict, connected first, only withdraws contents): the search
-        # plugin's list, the writer and the sitemap share one answer per object.
-        render.start_url_memo()
 
 
 def _reset() -> None:
@@ -207,7 +207,7 @@ def _writer(pelican):
     if not _fast(pelican.settings):
         return None
     opts = options(pelican.settings)
-    render.start_url_memo()  # on since all_generators_finalized (_stop_pool); never write without it
+    render.start_url_memo()  # on since page_generator_finalized (_freeze_heap); never write without it
     if opts["incremental"]:
         memo.track_content_methods()
     if opts["workers"] > 1 or opts["incremental"]:

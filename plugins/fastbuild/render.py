@@ -93,7 +93,7 @@ _url_state: dict = {"original": None}
 
 
 def start_url_memo() -> None:
-    """Compute each content object's url and save_as once, from all_generators_finalized to the run's end.
+    """Compute each content object's url and save_as once, from page_generator_finalized to the run's end.
 
     Pelican formats `article.url` from the settings and a copy of the metadata
     every time a template asks (an article's URL is asked for on its own page,
@@ -110,17 +110,30 @@ def start_url_memo() -> None:
     if _url_state["original"] is not None:
         return
     _url_state["original"] = (Content.get_url_setting, URLWrapper.url, URLWrapper.save_as, URLWrapper.page_name)
-    Content.get_url_setting = _memoised(Content.get_url_setting)
+    Content.get_url_setting = _memoised(Content.get_url_setting, _movable)
     # Pelican binds these properties to _from_settings with functools.partial.
     URLWrapper.url = property(_memoised(URLWrapper.url.fget))
     URLWrapper.save_as = property(_memoised(URLWrapper.save_as.fget))
     URLWrapper.page_name = property(_memoised(URLWrapper.page_name.fget))
 
 
-def _memoised(method):
+def _movable(content) -> bool:
+    """Whether Pelican may still move this content: a static file no link has referenced yet.
+
+    An {attach} link (followed as a post's body or summary is rendered) moves such a file
+    next to the post (Static.attach_to sets override_save_as and override_url); its answers
+    are kept only once its url or save_as property has been read, after which Pelican no
+    longer moves it. (strict reads a static's save_as without that property, on purpose.)
+    """
+    return getattr(content, "_output_location_referenced", True) is False
+
+
+def _memoised(method, uncached=None):
     memo: dict = {}
 
     def memoised(self, *args):
+        if uncached is not None and uncached(self):
+            return method(self, *args)
         key = (id(self), args)
         hit = memo.get(key)
         if hit is not None and hit[0] is self:
