@@ -222,7 +222,7 @@ def main() -> None:
     row("Python-Markdown + Pygments, one process", "markdown",
         f"{len(sources)} sources, the build's Markdown settings, one instance reused")
     row(f"the same in the read pool ({workers} workers)", "pool", "plugins/fastbuild/read.py: start, parse, results back, stop")
-    row("Pagefind alone", "pagefind", f"its binary on the {indexed} pages the build indexes")
+    row("Pagefind alone", "pagefind", f"the {indexed} pages the build indexes, sent as plugins/search sends them")
     row("writing the files", "write", f"{files} files, {size_bytes / 2**20:.1f} MiB, into an empty folder")
     row("interpreter alone", "interpreter", "python -c pass, median of 3")
     row("interpreter + Pelican + blogkit + plugins imported", "imports", "what a build imports before reading, median of 3")
@@ -242,7 +242,7 @@ def main() -> None:
     print(line)
     if args.json:
         print(json.dumps({"size": args.size, "workers": workers, "rows": rows, "files": files, "bytes": size_bytes,
-                          "indexed": indexed, "floor_wall": floor}))
+                          "indexed": indexed, "floor_wall": floor, "shared_wall": cpu / workers}))
 
 
 if __name__ == "__main__":
