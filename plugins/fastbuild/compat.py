@@ -85,6 +85,9 @@ EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | tuple[str, ...] | None]
     ("pelican.urlwrappers:URLWrapper.url", None, None),
     ("pelican.urlwrappers:URLWrapper.save_as", None, None),
     ("pelican.urlwrappers:URLWrapper.page_name", None, None),
+    # render.py: a static file is memoised only once referenced; until then an {attach} link may move it.
+    ("pelican.contents:Static.attach_to", ("self", "content"), ("if self._output_location_referenced:", "self.override_save_as =")),
+    ("pelican.contents:Static.__init__", None, "self._output_location_referenced = False"),
     ("jinja2.filters:sync_do_groupby", None, None),
     ("jinja2.filters:do_sort", None, None),
     ("jinja2.filters:do_striptags", None, None),
