@@ -416,6 +416,29 @@ def test_a_template_error_in_a_forked_renderer_is_raised_here(tmp_path):
     assert [(tmp_path / f"ok-{n}.html").read_text() for n in range(8)] == [f"page {n}" for n in range(8)]
 
 
+def test_the_lists_are_rendered_in_one_process_while_the_children_render_the_posts(tmp_path):
+    # A post's summary is rendered once per process and shown on many lists: lists shared out by
+    # turns rendered most summaries twice. Here the posts are slow, so this process renders every
+    # list (and the feed-like own job first) while the child is on its first post.
+    import time
+
+    def slow(n):
+        time.sleep(0.3)
+        return ""
+
+    env = jinja2.Environment()
+    env.globals.update(slow=slow, pid=os.getpid)
+    post = env.from_string("{{ slow(n) }}{{ pid() }}")
+    listing = env.from_string("{{ pid() }}")
+    posts = [(str(tmp_path / f"post-{n}.html"), post, {"n": n}) for n in range(3)]
+    lists = [(str(tmp_path / f"list-{n}.html"), listing, {"n": n}) for n in range(20)]
+    fastwrite.render_parallel(posts + lists, workers=2, before_own=len(posts))
+    me = str(os.getpid())
+    assert all((tmp_path / f"list-{n}.html").read_text() == me for n in range(20))
+    assert (tmp_path / "post-0.html").read_text() != me  # the child's first job
+    assert fastwrite.stats["rendered_in_children"] >= 1
+
+
 def test_a_warning_logged_in_a_forked_renderer_reaches_this_process(tmp_path, caplog):
     def warn(n):
         logging.getLogger("pelican.test").warning("page %s looks odd", n)

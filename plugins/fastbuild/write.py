@@ -45,6 +45,7 @@ after the flush as Pelican's writer closes them. The writer sets
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import os
 import pickle
@@ -464,16 +465,25 @@ def _taking(jobs, first: int, queue: "_Queue | None"):
 def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
     """Render (path, template, context) jobs in this process and workers - 1 forked children.
 
-    Each process renders one job of its own, then takes the next one free, in order, so the
-    jobs are done about in their order and the processes end together. `own` (feeds) is
-    rendered in this process only, once it has taken the jobs before `before_own`.
+    jobs[:before_own] are posts' and pages' own pages, the rest lists of them. The children
+    take the own pages, in order, then help with the lists; this process renders `own`
+    (feeds, rendered here only), then takes the lists, then helps with the own pages. Each
+    process takes the next job free of a kind, so the processes end together. The lists go
+    to one process as far as they can because they share their parts: a post's summary in a
+    listing is rendered once per process (`{% sitewide %}`), and with the lists shared out
+    by turns about 1,200 of 2,500 summaries were rendered in both at 1,000 posts. Without
+    own pages the processes share the lists from the start (feeds after this process's first).
     """
     stats["rendered"], stats["rendered_in_children"] = len(jobs) + len(own), 0
     if workers < 2 or len(jobs) < 2 * workers:
         _note_reads(_render(jobs, _page_done))
         _note_reads(_render(own))
         return
-    queue = _Queue(workers)
+    posts, lists = list(jobs[:before_own]), list(jobs[before_own:])
+    # Each child starts with a job of its own (the first posts, else the first lists after this
+    # process's), so every process has work the moment it exists.
+    post_queue = _Queue(workers - 1 if posts else 0)
+    list_queue = _Queue(0 if posts else workers)
     children = []
     gc.freeze()  # the children must not copy every page of the heap by collecting it
     try:
@@ -487,7 +497,11 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
                 os.close(done_read)
                 status = 0
                 try:
-                    _child(_taking(jobs, number, queue), write_fd, done_write)
+                    if posts:
+                        taken = itertools.chain(_taking(posts, number - 1, post_queue), _taking(lists, len(lists), list_queue))
+                    else:
+                        taken = _taking(lists, number, list_queue)
+                    _child(taken, write_fd, done_write)
                 except BaseException:
                     status = 1
                 finally:
@@ -506,13 +520,15 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
                 child.poll()
 
         def mine():
-            taken = _taking(jobs, 0, queue)
-            for job in taken:
-                yield job
-                if own and queue.peek() >= before_own:
-                    break
-            yield from own
-            yield from taken
+            if posts:
+                yield from own
+                yield from _taking(lists, len(lists), list_queue)
+                yield from _taking(posts, len(posts), post_queue)
+            else:
+                taken = _taking(lists, 0, list_queue)
+                yield from itertools.islice(taken, 1)
+                yield from own
+                yield from taken
 
         error = None
         try:
