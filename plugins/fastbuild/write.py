@@ -449,13 +449,9 @@ class _Queue:
             self.shared[:8] = (number + 1).to_bytes(8, "little")
         return number
 
-    def peek(self) -> int:
-        """The number of the next job free (none taken)."""
-        return int.from_bytes(self.shared[:8], "little")
-
 
 def _taking(jobs, first: int, queue: "_Queue | None"):
-    """Job `first`, then each job this process takes from the queue, until none is left."""
+    """Job `first` (none when first >= len(jobs)), then each job this process takes from the queue, until none is left."""
     if first < len(jobs):
         yield jobs[first]
     while queue is not None and (number := queue.take()) < len(jobs):
