@@ -15,6 +15,7 @@ comment_files, htmlscan).
         run.is_final(path)            # a file linked verbatim from the last build: leave it alone
         run.on_page(add)              # add(run, rel): an HTML page is final in run.staging
         run.streams_pages             # True: every page the writer writes comes through on_page
+    runhooks.when_begun(callback)     # callback(run) as each later run opens (a status line), until forget_begun
 
 Callbacks run in the order they were added; before_swap and after_swap get
 the Run, on_end gets the Run and whether the new site went live.

@@ -419,7 +419,7 @@ def test_a_template_error_in_a_forked_renderer_is_raised_here(tmp_path):
 def test_the_lists_are_rendered_in_one_process_while_the_children_render_the_posts(tmp_path):
     # A post's summary is rendered once per process and shown on many lists: lists shared out by
     # turns rendered most summaries twice. Here the posts are slow, so this process renders every
-    # list (and the feed-like own job first) while the child is on its first post.
+    # list while the child is on its first post.
     import time
 
     def slow(n):
