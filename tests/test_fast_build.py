@@ -439,6 +439,30 @@ def test_the_lists_are_rendered_in_one_process_while_the_children_render_the_pos
     assert fastwrite.stats["rendered_in_children"] >= 1
 
 
+def test_this_process_renders_the_feeds_after_its_share_of_the_posts(tmp_path):
+    # Pagefind builds its index once the last post is in: the feeds (never indexed) come last,
+    # so that the index is built while they are rendered, not after.
+    order = []
+
+    def note(name, wait=0.0):
+        import time
+
+        time.sleep(wait)
+        order.append(name)  # this process's own list: a child appends to its copy
+        return ""
+
+    env = jinja2.Environment()
+    env.globals["note"] = note
+    post = env.from_string("{{ note(name, 0.3 if name == 'post-0' else 0) }}")
+    page = env.from_string("{{ note(name) }}")
+    posts = [(str(tmp_path / f"post-{n}.html"), post, {"name": f"post-{n}"}) for n in range(2)]
+    lists = [(str(tmp_path / f"list-{n}.html"), page, {"name": f"list-{n}"}) for n in range(3)]
+    feeds = [(str(tmp_path / "feed.xml"), page, {"name": "feed"})]
+    fastwrite.render_parallel(posts + lists, workers=2, own=feeds, before_own=len(posts))
+    # The child starts on post-0 (slow); this process takes the lists, then post-1, then the feed.
+    assert order == ["list-0", "list-1", "list-2", "post-1", "feed"]
+
+
 def test_a_warning_logged_in_a_forked_renderer_reaches_this_process(tmp_path, caplog):
     def warn(n):
         logging.getLogger("pelican.test").warning("page %s looks odd", n)
