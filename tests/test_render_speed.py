@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from datetime import datetime, timezone
 
 from feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
@@ -158,3 +159,30 @@ def test_each_url_is_worked_out_once_from_the_end_of_reading_to_the_runs_end(sit
         # save_as: Pelican's check that it stays inside the output (while reading), then once; url: once.
         assert calls[(path, "save_as")] == 2 and calls[(path, "url")] == 1, (path, calls[(path, "save_as")], calls[(path, "url")])
     assert render._url_state["original"] is None  # given back when the run ended
+
+
+def test_each_pages_folder_is_made_by_the_process_that_writes_it(site, tmp_path, monkeypatch):
+    # Made one by one before the writer forks, the pages' folders were half of what this process
+    # did there: each is made with its first page instead, on whichever core renders it.
+    from blogkit import runhooks
+    from plugins.fastbuild import write
+
+    plain, seen = write.render_parallel, {}
+
+    def render_parallel(jobs, *args, **kwargs):
+        pages = [path for path, template, _ in jobs if not isinstance(template, write._Feed)]
+        seen["folders"] = {os.path.dirname(path) for path in pages}
+        seen["made"] = {folder for folder in seen["folders"] if os.path.isdir(folder)}
+        seen["staging"] = runhooks.current().staging
+        return plain(jobs, *args, **kwargs)
+
+    monkeypatch.setattr(write, "render_parallel", render_parallel)
+    write_posts(site, count=8)
+    site.build(**FAST)
+    assert len(seen["folders"]) > 8  # the posts' own folders, the tags', the archives'...
+    # Before the fork only the folder of the first page rendered exists, with its parents (one
+    # chain of folders); the output has every folder, its page in it.
+    deepest = max(seen["made"], key=len)
+    assert all(deepest.startswith(folder) for folder in seen["made"]), sorted(seen["made"])
+    assert len(seen["made"]) < len(seen["folders"]) / 2
+    assert all(os.listdir(site.output / os.path.relpath(folder, seen["staging"])) for folder in seen["folders"])

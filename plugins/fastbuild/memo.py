@@ -482,6 +482,9 @@ def _link(old: Path, path: str) -> None:
     except FileExistsError:
         os.unlink(path)
         os.link(old, path)
+    except FileNotFoundError:  # the first page of its folder (fastbuild/write.py makes it with the page)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.link(old, path)
 
 
 def _memo_path(settings: dict) -> Path:

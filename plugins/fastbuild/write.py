@@ -277,7 +277,10 @@ class ParallelWriter(Writer):
                         jobs={os.path.relpath(path, self.output_path): (template, page_context)
                               for path, template, page_context in jobs})
         held, self._jobs, self._held = self._held, {}, []
-        for folder in sorted(self._folders):  # every folder Pelican asked for, as a serial build makes them
+        # Every folder Pelican asked for, as a serial build makes them. A page's own folder is made
+        # by the process that writes the page (_render_one, memo's link), on every core: made here
+        # one by one before the fork, they were half of this process's work before it.
+        for folder in sorted(self._folders - {os.path.dirname(job[0]) for job in jobs if not isinstance(job[1], _Feed)}):
             os.makedirs(folder, exist_ok=True)
         self._folders = set()
         reused = []
@@ -326,7 +329,12 @@ def _render_one(path, template, context) -> None:
         template.write(path)
         return
     output = template.render(context)
-    with open(path, "w", encoding="utf-8") as handle:
+    try:
+        handle = open(path, "w", encoding="utf-8")
+    except FileNotFoundError:  # the first page of its folder (see flush)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        handle = open(path, "w", encoding="utf-8")
+    with handle:
         handle.write(output)
 
 
