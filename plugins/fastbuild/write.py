@@ -469,17 +469,21 @@ def _taking(jobs, first: int, queue: "_Queue | None"):
 def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
     """Render (path, template, context) jobs in this process and workers - 1 forked children.
 
-    jobs[:before_own] are posts' and pages' own pages, the rest lists of them. The children
-    take the own pages, in order, then help with the lists; this process takes the lists,
-    then helps with the own pages, then renders `own` (feeds, rendered here only). Each
-    process takes the next job free of a kind, so the processes end together. The feeds come
-    last because Pagefind indexes none of them: its index is built once the last own page is
-    in, so with the posts done sooner it is built while the feeds are rendered (A/B 0.91 at
-    1,000 posts, 2026-12-03). The lists go
+    jobs[:before_own] are posts' and pages' own pages, the rest lists of them. Pagefind indexes
+    the own pages and builds its index once the last of them is in, so they are done well
+    before the end and the index is built while the rest is rendered:
+
+    - the children take the own pages, in order, then help with the lists;
+    - this process takes the first two thirds of the lists, then helps with the own pages,
+      then takes the last third of the lists, then renders `own` (feeds, rendered here only).
+
+    Each process takes the next job free of a kind, so the processes end together. The lists go
     to one process as far as they can because they share their parts: a post's summary in a
     listing is rendered once per process (`{% sitewide %}`), and with the lists shared out
     by turns about 1,200 of 2,500 summaries were rendered in both at 1,000 posts. Without
     own pages the processes share the lists from the start (feeds after this process's first).
+    A/B at 1,000 posts (2026-12-03, wall): the feeds last 0.91, the last third of the lists
+    after the own pages 0.93, 0.99 and 0.90 (8, 8 and 10 pairs).
     """
     stats["rendered"], stats["rendered_in_children"] = len(jobs) + len(own), 0
     if workers < 2 or len(jobs) < 2 * workers:
@@ -487,10 +491,13 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
         _note_reads(_render(own))
         return
     posts, lists = list(jobs[:before_own]), list(jobs[before_own:])
+    split = len(lists) * 2 // 3 if posts else len(lists)
+    lists, late = lists[:split], lists[split:]  # the lists taken before and after the own pages
     # Each child starts with a job of its own (the first posts, else the first lists after this
     # process's), so every process has work the moment it exists.
     post_queue = _Queue(workers - 1 if posts else 0)
     list_queue = _Queue(0 if posts else workers)
+    late_queue = _Queue(0)
     children = []
     gc.freeze()  # the children must not copy every page of the heap by collecting it
     try:
@@ -505,7 +512,8 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
                 status = 0
                 try:
                     if posts:
-                        taken = itertools.chain(_taking(posts, number - 1, post_queue), _taking(lists, len(lists), list_queue))
+                        taken = itertools.chain(_taking(posts, number - 1, post_queue), _taking(lists, len(lists), list_queue),
+                                                _taking(late, len(late), late_queue))
                     else:
                         taken = _taking(lists, number, list_queue)
                     _child(taken, write_fd, done_write)
@@ -530,6 +538,7 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
             if posts:
                 yield from _taking(lists, len(lists), list_queue)
                 yield from _taking(posts, len(posts), post_queue)
+                yield from _taking(late, len(late), late_queue)
                 yield from own
             else:
                 taken = _taking(lists, 0, list_queue)
