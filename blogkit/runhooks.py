@@ -43,9 +43,12 @@ from blinker import signal
 # neither side imports the other.
 # - WORKER_BODY: sent in each read worker with the HTML of every Markdown file it parses (the sender),
 #   path= the file's absolute path, settings= the build's settings as they were when the pool started
-#   (a value worked out from them must say which it used). A receiver, connected in the main process
-#   before the pool starts (at the plugin's register(), so the forked workers have it), returns a dict
-#   of picklable values, its keys named after the plugin, or None.
+#   (a value worked out from them must say which it used). A receiver returns a dict of picklable
+#   values, its keys named after the plugin, or None. It is connected when its plugin's module is
+#   imported (and again at register(), for a later build of the process): the forked workers have only
+#   what was connected when the pool started, and a fresh process's pool starts as plugins.fastbuild is
+#   imported, before any plugin's register() (fastbuild imports the build's listed plugins first). A
+#   receiver finds nothing the main process set up after that: it works from settings= alone.
 # - BODY_VALUES: sent in the main process when Pelican takes such a file's result, with the same HTML
 #   (the string the content object's _content starts as), values= every receiver's values merged and
 #   path= the file's absolute path. A plugin keys what it takes by the HTML itself (or, for what it read

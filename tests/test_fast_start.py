@@ -59,3 +59,49 @@ def test_a_fresh_process_starts_the_read_pool_before_the_later_plugins_load(site
         CACHE_PATH=str(tmp_path / "serial-cache"), FASTBUILD={"enabled": False}, CACHE_CONTENT=False,
         LOAD_CONTENT_CACHE=False, SEARCH={**settings.get("SEARCH", {}), "index": False}))
     assert snapshot(site.output) == snapshot(serial)
+
+
+HOOKS_SCRIPT = """
+import json, os, sys
+from blogkit import runhooks
+from blogkit.build import build
+import plugins.strict.sources as sources
+
+main, seen = os.getpid(), {"scanned here": 0}
+plain_scan, plain_fork = sources.scan, os.fork
+
+
+def scan(*args, **kwargs):
+    if os.getpid() == main:
+        seen["scanned here"] += 1
+    return plain_scan(*args, **kwargs)
+
+
+def fork():
+    # The read pool's first fork: which worker hooks the workers will have.
+    seen.setdefault("at the fork", sorted(r.__module__ for r in runhooks.WORKER_BODY.receivers_for(None)))
+    return plain_fork()
+
+
+sources.scan, os.fork = scan, fork
+content, output, cache = sys.argv[1:4]
+build("pelicanconf.py", output, {"PATH": content, "CACHE_PATH": cache, "FASTBUILD": {"workers": 2, "min_sources": 0},
+                                 "SEARCH": {"index": False}})
+from plugins import fastbuild
+print(json.dumps({**seen, "stats": fastbuild.stats()}))
+"""
+
+
+def test_the_read_workers_of_a_fresh_process_have_every_listed_plugins_hooks(site, tmp_path):
+    # The pool forks as plugins.fastbuild is imported, before Pelican has imported the plugins
+    # listed after it or registered any: hooks connected at register() never reached the workers,
+    # and strict, readtime and toc did their per-file work on one core after the read.
+    for n in range(6):
+        site.post(f"post-{n}", title=f"Post {n}", date=f"2020-05-0{n + 1} 10:00", body=f"## Part {n}\n\nBody of post {n}.")
+    result = subprocess.run([sys.executable, "-c", HOOKS_SCRIPT, str(site.content), str(site.output), str(tmp_path / "cache")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["stats"]["early_start"] and report["stats"]["parsed_in_workers"] == 6
+    assert report["at the fork"] == ["plugins.readtime", "plugins.strict", "plugins.toc"]
+    assert report["scanned here"] == 0  # strict used the workers' scans of the 6 posts

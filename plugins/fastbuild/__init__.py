@@ -261,6 +261,18 @@ def _early_pool() -> bool:
     return True
 
 
+def _import_listed(plugins) -> None:
+    """Import the build's plugins now, as Pelican would next: their read-worker hooks connect at import."""
+    import importlib
+
+    for name in plugins or ():
+        if isinstance(name, str) and name != __name__:
+            try:
+                importlib.import_module(name)
+            except Exception:  # Pelican's own loader imports it next and reports what is wrong
+                pass
+
+
 def _start_pool_at_import() -> None:
     from blogkit.plugin_settings import resolve
 
@@ -273,6 +285,7 @@ def _start_pool_at_import() -> None:
     opts, errors = resolve(run.settings.get("FASTBUILD"), "FASTBUILD", DEFAULTS, CHECKS)
     if errors or not opts["enabled"]:  # _check_settings reports the errors at `initialized`
         return
+    _import_listed(run.settings.get("PLUGINS"))
     read.start_early(run.settings["PATH"], run.settings, opts["workers"] or os.cpu_count() or 1, opts["min_sources"])
     if read.current() is not None:
         _early["run"] = run

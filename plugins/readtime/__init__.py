@@ -70,6 +70,9 @@ def _take_count(html: str, values: dict, **_) -> None:
         _counted[html] = words
 
 
+WORKER_BODY.connect(_count_in_worker)  # at import: a fresh process's read pool forks before register()
+
+
 def _disconnect(_pelican) -> None:
     """Leave a later build of this process that does not list the plugin alone."""
     WORKER_BODY.disconnect(_count_in_worker)

@@ -151,13 +151,15 @@ def _allowed_keys(settings: dict) -> set[str]:
     return allowed
 
 
-def _scan_in_worker(_html, path=None, **_) -> dict | None:
+def _scan_in_worker(_html, path=None, settings=None, **_) -> dict | None:
     """In a read worker: scan the file it has just parsed, as check_sources would (sources.scan).
 
     The mtime is taken before reading: check_sources uses the scan only if the
     file's mtime is still the same then, and reads the file itself otherwise.
+    Whether the build lists this plugin comes from the settings: the worker may
+    have been forked before `initialized` set _run.active.
     """
-    if path is None or not _run.active:
+    if path is None or settings is None or not _listed(settings):
         return None
     try:
         stamp = os.stat(path).st_mtime_ns
@@ -170,6 +172,9 @@ def _take_scan(_html, values=None, path=None, **_) -> None:
     scanned = (values or {}).get("strict.scan")
     if scanned is not None and path is not None and _run.active:
         _run.scans[path] = scanned
+
+
+WORKER_BODY.connect(_scan_in_worker)  # at import: a fresh process's read pool forks before register()
 
 
 def _scanned(full: Path) -> tuple | None:
@@ -384,10 +389,15 @@ def remember_contents(generators) -> None:
             _run.written[_key(item.source_path)] = item
 
 
+def _listed(settings: dict) -> bool:
+    """Whether these settings' PLUGINS name this plugin."""
+    names = [getattr(p, "__name__", str(p)) for p in settings.get("PLUGINS") or []]
+    return any(n == __name__ or n.endswith(f".{__name__}") for n in names)
+
+
 def start(pelican) -> None:
     """Forget the previous run (livereload builds many times in one process)."""
-    names = [getattr(p, "__name__", str(p)) for p in pelican.settings.get("PLUGINS") or []]
-    _run.active = any(n == __name__ or n.endswith(f".{__name__}") for n in names)
+    _run.active = _listed(pelican.settings)
     if _run.active:
         settings_of(pelican.settings)  # a bad STRICT_* setting is reported at start-up
     _run.sources.clear()

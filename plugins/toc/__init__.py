@@ -129,6 +129,9 @@ def _take_headings(html: str, values: dict, **_) -> None:
         _found[(html, found[0])] = found[1]
 
 
+WORKER_BODY.connect(_headings_in_worker)  # at import: a fresh process's read pool forks before register()
+
+
 def check_settings(pelican) -> None:
     """Report a bad TOC at start-up."""
     _found.clear()
