@@ -455,7 +455,7 @@ def test_the_posts_are_done_before_the_last_lists_and_the_feeds(tmp_path):
 
     env = jinja2.Environment()
     env.globals["note"] = note
-    post = env.from_string("{{ note(name, 0.3 if name == 'post-0' else 0) }}")
+    post = env.from_string("{{ note(name, 0.5 if name == 'post-0' else 0) }}")
     page = env.from_string("{{ note(name) }}")
     posts = [(str(tmp_path / f"post-{n}.html"), post, {"name": f"post-{n}"}) for n in range(2)]
     lists = [(str(tmp_path / f"list-{n}.html"), page, {"name": f"list-{n}"}) for n in range(3)]
