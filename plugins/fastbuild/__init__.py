@@ -123,7 +123,8 @@ def _prefetch_pages(generator) -> None:
     _prefetch(generator, "PAGE_PATHS", "PAGE_EXCLUDES")
 
 
-def _freeze_heap(_generator) -> None:
+def _all_read(_generator) -> None:
+    """Every source is read (page_generator_finalized): freeze the heap, start the URL memo."""
     from . import heap, render
 
     heap.freeze()  # every source is read: the posts stay out of the collections from now on
@@ -207,7 +208,7 @@ def _writer(pelican):
     if not _fast(pelican.settings):
         return None
     opts = options(pelican.settings)
-    render.start_url_memo()  # on since page_generator_finalized (_freeze_heap); never write without it
+    render.start_url_memo()  # on since page_generator_finalized (_all_read); never write without it
     if opts["incremental"]:
         memo.track_content_methods()
     if opts["workers"] > 1 or opts["incremental"]:
@@ -322,7 +323,7 @@ def register() -> None:
     signals.article_generator_init.connect(_linear)
     signals.article_generator_init.connect(_prefetch_articles)
     signals.page_generator_init.connect(_prefetch_pages)
-    signals.page_generator_finalized.connect(_freeze_heap)
+    signals.page_generator_finalized.connect(_all_read)
     signals.all_generators_finalized.connect(_stop_pool)
     signals.finalized.connect(_finish)
     signals.get_writer.connect(_writer)

@@ -458,11 +458,11 @@ class _Queue:
         return number
 
 
-def _taking(jobs, first: int, queue: "_Queue | None"):
-    """Job `first` (none when first >= len(jobs)), then each job this process takes from the queue, until none is left."""
-    if first < len(jobs):
+def _taking(jobs, queue: _Queue, first: int | None = None):
+    """Job `first` (if given and there is one), then each job this process takes from the queue, until none is left."""
+    if first is not None and first < len(jobs):
         yield jobs[first]
-    while queue is not None and (number := queue.take()) < len(jobs):
+    while (number := queue.take()) < len(jobs):
         yield jobs[number]
 
 
@@ -512,10 +512,10 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
                 status = 0
                 try:
                     if posts:
-                        taken = itertools.chain(_taking(posts, number - 1, post_queue), _taking(lists, len(lists), list_queue),
-                                                _taking(late, len(late), late_queue))
+                        taken = itertools.chain(_taking(posts, post_queue, number - 1), _taking(lists, list_queue),
+                                                _taking(late, late_queue))
                     else:
-                        taken = _taking(lists, number, list_queue)
+                        taken = _taking(lists, list_queue, number)
                     _child(taken, write_fd, done_write)
                 except BaseException:
                     status = 1
@@ -536,12 +536,12 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
 
         def mine():
             if posts:
-                yield from _taking(lists, len(lists), list_queue)
-                yield from _taking(posts, len(posts), post_queue)
-                yield from _taking(late, len(late), late_queue)
+                yield from _taking(lists, list_queue)
+                yield from _taking(posts, post_queue)
+                yield from _taking(late, late_queue)
                 yield from own
             else:
-                taken = _taking(lists, 0, list_queue)
+                taken = _taking(lists, list_queue, 0)
                 yield from itertools.islice(taken, 1)
                 yield from own
                 yield from taken
