@@ -1,7 +1,7 @@
 """Check, before a build, that each private Pelican internal the fast path relies on is as expected.
 
 The fast path (read.py, write.py, render.py, memo.py, linear.py) is the only code of the
-blog that touches Pelican's private internals. Each one it uses is listed
+blog that touches Pelican's private internals (and two of Python-Markdown's). Each one it uses is listed
 here with what it must look like (that it exists, its parameters, or, for a
 module-level name replaced at run time, that the function still looks it up).
 When any of them has changed, `problems()` says which, and plugins/fastbuild
@@ -77,6 +77,12 @@ EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | tuple[str, ...] | None]
     ("pelican.utils:pelican_open", None, None),
     ("markdown.extensions.codehilite:get_lexer_by_name", None, None),
     ("markdown.extensions.codehilite:get_formatter_by_name", None, None),
+    # read.py: the workers' inline processor passes over a pattern that cannot match exactly as a failed
+    # search does (same text, the next pattern, start index 0), in a copy of this loop.
+    ("markdown.treeprocessors:InlineProcessor._InlineProcessor__handleInline", ("self", "data", "patternIndex"),
+     ("self.__applyPattern(", "if not matched:", "patternIndex += 1")),
+    ("markdown.treeprocessors:InlineProcessor._InlineProcessor__applyPattern",
+     ("self", "pattern", "data", "patternIndex", "startIndex"), ("finditer(data, startIndex)", "return data, False, 0")),
     # memo.py: body reads made in Python (the feed writer) are tracked through these descriptors.
     ("pelican.contents:Content.get_content", ("self", "siteurl"), None),
     ("pelican.contents:Content.get_summary", ("self", "_siteurl"), None),
