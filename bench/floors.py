@@ -104,7 +104,7 @@ def pagefind(site: Path, language: str) -> tuple[int, tuple[float, float]]:
     from plugins import search
 
     pages = [str(path.relative_to(site)) for path in sorted(site.rglob("*.html")) if MARKER in path.read_bytes()]
-    folder = Path(tempfile.mkdtemp(prefix="floors-pagefind-"))
+    folder = Path(tempfile.mkdtemp(prefix="floors-pagefind-", dir=site.parent))  # as the builds: not in /tmp
     try:
         figures = _measure(search._index_now, site, pages, folder / "bundle", language)
     finally:
@@ -158,7 +158,7 @@ def hugo(content: Path, size: int) -> tuple[float, float] | None:
     if binary is None:
         return None
     site = build_speed.hugo_site(content, size)
-    output = Path(tempfile.mkdtemp(prefix="floors-hugo-"))
+    output = Path(tempfile.mkdtemp(prefix="floors-hugo-", dir=HERE / "corpora"))  # as the table's Hugo builds
     try:
         command = build_speed.hugo_cmd(binary, site, output)
         subprocess.run(command, check=True, capture_output=True)  # warm: disk cache

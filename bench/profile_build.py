@@ -203,7 +203,7 @@ def main() -> None:
     content = corpus.CORPORA / f"posts-{args.size}"
     if not content.exists():
         corpus.generate(args.size)
-    work = Path(tempfile.mkdtemp(prefix="profile-build-"))
+    work = Path(tempfile.mkdtemp(prefix="profile-build-", dir=corpus.CORPORA))  # as bench/one_build.py, not in /tmp
     try:
         if args.vanilla:
             install(vanilla=True)
