@@ -168,6 +168,48 @@ def test_whole_element_summary_cuts_text_and_omits_structures():
         "<div><p>one two</p><p>three <b>four …</b></p></div>"  # Pelican's truncation, its suffix
 
 
+# Beginnings cut anywhere: inside a tag, an attribute, an entity, a comment, a script, a table;
+# posts wrapped in one container; text at the top level; markup never closed.
+SUMMARY_BODIES = [
+    "<p>" + " ".join(f"w{n}" for n in range(80)) + "</p>",
+    "".join(f"<p>Paragraph {n} with <a href=\"/x?a=1&amp;b={n}\" title=\"a <b> c\">a link</a> &amp; more &eacute; words.</p>\n"
+            for n in range(40)),
+    "<div class=\"wrap\">" + "".join(f"<p>Inside {n} <em>one two</em> three</p>" for n in range(60)) + "</div>",
+    "Top level text " * 30 + "<br>" + "<p>after</p>" * 20,
+    "<!-- a comment with <p>markup</p> inside --><p>" + "word " * 60 + "</p><script>var a = '<p>' + 1;</script>",
+    "<table>" + "".join(f"<tr><td>cell {n} a b c</td></tr>" for n in range(50)) + "</table><p>" + "tail " * 30 + "</p>",
+    "<p>one two" + "<p>never closed " * 40,
+    "<ul>" + "<li>item a b c d e" * 30 + "</ul><p>x</p>",
+    "<section><div><p>" + "deep " * 20 + "</p><pre>code a b c d e f g</pre>" + "<p>more words here</p>" * 30 + "</div></section>",
+]
+
+
+def test_a_summary_from_the_beginning_of_a_post_is_the_one_from_the_whole_post(monkeypatch):
+    import plugins.summaries as summaries
+
+    bodies = SUMMARY_BODIES + [path.read_text(encoding="utf-8") for path in sorted((Path(__file__).resolve().parent.parent / "content").glob("**/*.md"))]
+
+    def summaries_with(first_part: int) -> list:
+        monkeypatch.setattr(summaries, "FIRST_PART", first_part)
+        return [summaries.whole_element_summary(body, limit) for body in bodies for limit in (3, 5, 50, 200)]
+
+    whole = summaries_with(10 ** 9)
+    assert sum(summary is not None for summary in whole) > len(bodies)  # most of them are cut
+    for first_part in (1, 7, 64, 300):
+        assert summaries_with(first_part) == whole, first_part
+
+
+def test_only_the_beginning_of_a_long_post_is_parsed(monkeypatch):
+    import plugins.summaries as summaries
+
+    parsed = []
+    plain = summaries.BeautifulSoup
+    monkeypatch.setattr(summaries, "BeautifulSoup", lambda markup, *args: parsed.append(len(markup)) or plain(markup, *args))
+    body = "".join(f"<p>Paragraph {n} has seven words in it.</p>\n" for n in range(2000))
+    assert summaries.whole_element_summary(body, 50).count("<p>") == 8
+    assert parsed[0] == summaries.FIRST_PART < len(body) // 20
+
+
 def test_an_embed_figure_on_a_foreign_origin_or_without_link_fails_the_build(site):
     from blogkit.build import BuildError
 
