@@ -64,11 +64,12 @@ def _cut(children, budget: int, suffix: str) -> tuple[list[str], int, bool]:
 
 
 # The summary needs only the post's first elements, and parsing the whole post was nearly all of
-# this plugin's cost (about 2 ms a post of an imported Blogger blog, in the build process while the
-# read workers wait). So a beginning of the post is parsed first, then four times as much, and so on. Python's
-# HTML parser builds the tree from what it has read so far only, so every top-level element of
-# a beginning but its last one (which the cut may have cut short) is the same as in the whole
-# post; when the limit is crossed within those, the summary is the one the whole post gives.
+# this plugin's cost (about 2 ms a post of an imported Blogger blog, in the build process while
+# the read workers wait). So a beginning of the post is parsed first, then four times as much,
+# and so on. Python's HTML parser builds the tree from what it has read so far only, so every
+# top-level element of a beginning but its last one (which the cut may have cut short) is the
+# same as in the whole post; when the limit is crossed within those, the summary is the one the
+# whole post gives.
 FIRST_PART = 1024  # characters
 
 
