@@ -115,7 +115,7 @@ def test_a_text_without_what_the_patterns_need_is_not_searched():
 
 def test_a_pattern_whose_regex_cannot_be_read_is_always_tried():
     class Digits(InlineProcessor):
-        def handleMatch(self, match, data):
+        def handleMatch(self, match, data):  # noqa: N802 (Markdown's name)
             element = etree.Element("b")
             element.text = match.group(0)
             return element, match.start(0), match.end(0)

@@ -5,7 +5,8 @@ Pelican reads one file at a time on one core and builds a new Markdown object
 articles and pages generators exist, every source that is not in Pelican's
 content cache is sent to a pool of forked workers. Each worker keeps one
 Markdown instance (reset between files), reuses Pygments lexers and
-formatters and does not try inline patterns that cannot match; it returns the HTML and the raw metadata strings. Pelican's own
+formatters and does not try inline patterns that cannot match; it returns
+the HTML and the raw metadata strings. Pelican's own
 reader loop then runs unchanged in the main process: our reader takes the
 worker's result for the file it is asked for and turns the metadata into
 Pelican objects exactly as `MarkdownReader._parse_metadata` does, so the
