@@ -169,10 +169,12 @@ JINJA_ENVIRONMENT = {
     "extensions": ["plugins.fastbuild.sitewide.SitewideExtension"],
 }
 
-# Navigation and sidebar.
+# Navigation and sidebar: the sidebar lists the SIDEBAR_LABELS most used labels (None: every label)
+# and links to the page of all of them.
 DISPLAY_PAGES_ON_MENU = True
 DISPLAY_CATEGORIES_ON_MENU = False
 MENUITEMS = ()
+SIDEBAR_LABELS = 40
 
 # Theme assets (plugins/assets): one CSS and one JS bundle; Pygments styles must pass 4.5:1 contrast.
 ASSETS_PYGMENTS_LIGHT = "default"

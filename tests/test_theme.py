@@ -179,6 +179,23 @@ def test_labels_widget_counts_posts_per_label(fixture_site):
     assert counts == {"Backups": "(2)", "Clients": "(1)", "Sales": "(2)"}
 
 
+def test_the_labels_widget_lists_the_most_used_labels_and_links_to_all_of_them(site):
+    for n, tags in enumerate(["Alpha, beta", "Alpha, Gamma", "Alpha, beta, delta", "Gamma, epsilon", "zeta"]):
+        site.post(f"post-{n}", title=f"Post {n}", date=f"2020-05-0{n + 1} 10:00", tags=tags)
+
+    def widget(**settings):
+        site.build(SEARCH={"index": False}, **settings)
+        section = soup(site.output / "index.html").select_one("aside [aria-labelledby=sidebar-labels]")
+        labels = [(li.a.get_text(), li.select_one(".count").get_text()) for li in section.select(".label-list li")]
+        return labels, [(a.get_text(), a["href"]) for a in section.select("p a")]
+
+    # The three most used (ties by name), shown in name order as the full list is.
+    assert widget(SIDEBAR_LABELS=3) == ([("Alpha", "(3)"), ("beta", "(2)"), ("Gamma", "(2)")], [("All 6 labels", "/tags.html")])
+    every = [("Alpha", "(3)"), ("beta", "(2)"), ("delta", "(1)"), ("epsilon", "(1)"), ("Gamma", "(2)"), ("zeta", "(1)")]
+    assert widget(SIDEBAR_LABELS=None) == (every, [])
+    assert widget(SIDEBAR_LABELS=6) == (every, [])
+
+
 def test_sidebar_about_blurb_comes_from_the_about_page_and_subscribe_links_feeds(real_site):
     sidebar = soup(real_site / "index.html").select_one("aside.sidebar")
     about = sidebar.select_one("[aria-labelledby=sidebar-about]")
