@@ -186,3 +186,22 @@ def test_each_pages_folder_is_made_by_the_process_that_writes_it(site, tmp_path,
     assert all(deepest.startswith(folder) for folder in seen["made"]), sorted(seen["made"])
     assert len(seen["made"]) < len(seen["folders"]) / 2
     assert all(os.listdir(site.output / os.path.relpath(folder, seen["staging"])) for folder in seen["folders"])
+
+
+def test_no_feed_file_is_made_before_the_flush_writes_it(site, tmp_path, monkeypatch):
+    # Claiming a feed's path used to create an empty file at once: an imported blog's 1,638 tag
+    # feeds were as many file creations before the render, on one core.
+    from plugins.fastbuild import write
+
+    plain, seen = write.render_parallel, {}
+
+    def render_parallel(jobs, workers, own=(), before_own=0):
+        feeds = [path for path, template, _ in [*jobs, *own] if isinstance(template, write._Feed)]
+        seen["feeds"], seen["there"] = feeds, [path for path in feeds if os.path.exists(path)]
+        return plain(jobs, workers, own, before_own)
+
+    monkeypatch.setattr(write, "render_parallel", render_parallel)
+    write_posts(site, count=8)
+    site.build(**FAST)
+    assert len(seen["feeds"]) > 4 and seen["there"] == []
+    assert all((site.output / "feeds" / name).stat().st_size > 0 for name in ("all.atom.xml", "all.rss.xml"))

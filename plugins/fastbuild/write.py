@@ -212,8 +212,14 @@ class ParallelWriter(Writer):
         from pelican.utils import sanitised_join
 
         complete_path = sanitised_join(self.output_path, path)
-        os.makedirs(os.path.dirname(complete_path), exist_ok=True)
-        self._open_w(complete_path, "utf-8", override_output).close()  # claim the path now
+        # Claim the path now (Pelican's checks of two writes to one path), without creating the
+        # file: the flush writes it (an imported blog's 1,638 tag feeds were as many empty files
+        # made one by one before the render).
+        pelican.writers.open = _NoFile
+        try:
+            self._open_w(complete_path, "utf-8", override_output).close()
+        finally:
+            del pelican.writers.open
         feed = _Feed(self, elements, context, path, url, feed_type, override_output, feed_title)
         self._jobs.pop(complete_path, None)
         self._jobs[complete_path] = (feed, None)
