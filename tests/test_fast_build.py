@@ -466,6 +466,36 @@ def test_the_posts_are_done_before_the_last_lists_and_the_feeds(tmp_path):
     assert order == ["list-0", "list-1", "post-1", "list-2", "feed"]
 
 
+def test_the_feeds_are_shared_by_the_processes_and_each_is_announced_here(site, tmp_path, monkeypatch):
+    # An imported blog has two feeds per label (1,638 for 817 labels): written in this process
+    # only, they were its last second or two alone. The children write some now, and this process
+    # sends `feed_written` for those (plugins/strict notes there who wrote each file).
+    from pelican.plugins import signals
+
+    log = tmp_path / "feed-writers.txt"
+    plain = fastwrite._Feed.write
+
+    def write(self, complete_path):
+        plain(self, complete_path)
+        with open(log, "a", encoding="utf-8") as out:  # one short line each, from either process
+            out.write(f"{os.getpid()} {complete_path.split(os.sep + 'feeds' + os.sep, 1)[1]}\n")
+
+    monkeypatch.setattr(fastwrite._Feed, "write", write)
+    announced, send = [], signals.feed_written.send
+
+    def note(path, **kwargs):  # the build connects only its plugins' receivers: watch the sending
+        announced.append(str(path).split(os.sep + "feeds" + os.sep, 1)[1])
+        return send(path, **kwargs)
+
+    monkeypatch.setattr(signals.feed_written, "send", note)
+    write_posts(site)
+    site.build(**FAST)
+    writers = dict(reversed(line.split(" ", 1)) for line in log.read_text(encoding="utf-8").splitlines())
+    assert len(writers) > 10 and len(set(writers.values())) == 2  # this process and the child
+    on_disk = {str(path.relative_to(site.output / "feeds")) for path in (site.output / "feeds").rglob("*.xml")}
+    assert sorted(announced) == sorted(writers) and set(writers) == on_disk
+
+
 def test_a_warning_logged_in_a_forked_renderer_reaches_this_process(tmp_path, caplog):
     def warn(n):
         logging.getLogger("pelican.test").warning("page %s looks odd", n)
