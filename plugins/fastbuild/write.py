@@ -207,20 +207,23 @@ class ParallelWriter(Writer):
             return super()._add_item_to_the_feed(feed, item)
         return renderfilters.add_feed_item(super()._add_item_to_the_feed, self, feed, item, self._feed_items)
 
+    def _claim(self, filename, encoding, override):
+        """Pelican's checks and notes for a write to filename (two contents on one path), creating no file."""
+        pelican.writers.open = _NoFile
+        try:
+            return Writer._open_w(self, filename, encoding, override)
+        finally:
+            del pelican.writers.open
+
     def write_feed(self, elements, context, path=None, url=None, feed_type="atom", override_output=False, feed_title=None):
         if not (self.deferring_feeds and path):
             return super().write_feed(elements, context, path, url, feed_type, override_output, feed_title)
         from pelican.utils import sanitised_join
 
         complete_path = sanitised_join(self.output_path, path)
-        # Claim the path now (Pelican's checks of two writes to one path), without creating the
-        # file: the flush writes it (an imported blog's 1,638 tag feeds were as many empty files
-        # made one by one before the render).
-        pelican.writers.open = _NoFile
-        try:
-            self._open_w(complete_path, "utf-8", override_output).close()
-        finally:
-            del pelican.writers.open
+        # The path claimed now; the flush writes the file (an imported blog's 1,638 tag feeds,
+        # created empty here, were as many file creations one by one before the render).
+        self._claim(complete_path, "utf-8", override_output)
         feed = _Feed(self, elements, context, path, url, feed_type, override_output, feed_title)
         self._jobs.pop(complete_path, None)
         self._jobs[complete_path] = (feed, None)
@@ -255,14 +258,9 @@ class ParallelWriter(Writer):
                 self._opened.append(handle.name)
             return handle
         job, self._pending = self._pending, None
-        # Pelican's own checks (two contents on one path), without creating the file:
-        # the flush writes it, or links it from the last build (an empty file made
+        # The flush writes the file, or links it from the last build (an empty file made
         # here would cost a file creation per page for nothing).
-        pelican.writers.open = _NoFile
-        try:
-            handle = super()._open_w(filename, encoding, override)
-        finally:
-            del pelican.writers.open
+        handle = self._claim(filename, encoding, override)
         if handle.name != os.devnull:
             # A later write to the same path replaces the earlier one, as in a serial build.
             self._jobs.pop(handle.name, None)
@@ -515,6 +513,9 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
     late_queue = _Queue(0)
     feed_queue = _Queue(0)
     feeds = {job[0] for job in own}
+    # Each feed's context, for the `feed_written` this process sends for a child's feeds.
+    contexts = {path: template.args[1] if isinstance(template, _Feed) else context
+                for path, template, context in own}
     children = []
     gc.freeze()  # the children must not copy every page of the heap by collecting it
     try:
@@ -580,7 +581,6 @@ def render_parallel(jobs, workers: int, own=(), before_own: int = 0) -> None:
             for key, value in feed_stats.items():  # the child's own feed items (each process memoises its own)
                 renderfilters.feed_stats[key] += value
             _note_reads(reads)
-            contexts = {path: template.args[1] if isinstance(template, _Feed) else context for path, template, context in own}
             for path in written_feeds:
                 signals.feed_written.send(path, context=contexts.get(path), feed=None)
             for record in records:
