@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORTS = {"wide": (1280, 900), "phone": (390, 844)}
 SCHEMES = ("light", "dark")
-REAL_PAGES = {"home": "/", "post": "/2007/01/psychotherapy-of-sales.html", "label": "/search/label/sales.html"}
+REAL_PAGES = {"home": "/", "post": "/2007/01/psychotherapy-of-sales.html", "label": "/search/label/sales.html", "year": "/2007/"}
 IMAGE_POST = "/2024/06/a-day-at-the-data-centre.html"
 
 SAMPLE_POST = """\

@@ -240,6 +240,16 @@ def test_index_shows_comment_counts_only_where_archived_comments_exist(fixture_s
     assert count("page/3/index.html", "Independence day") is None, "comments off: no count pointing at nothing"
 
 
+def test_a_year_lists_its_posts_by_month_and_a_month_shows_their_summaries(fixture_site):
+    year = soup(fixture_site / "2021" / "index.html").main
+    months = [(a.get_text(strip=True), a["href"]) for a in year.select("h3 > a")]
+    assert months == [("March 2021", "/2021/03/"), ("February 2021", "/2021/02/")]
+    assert [a.get_text() for a in year.select("li > a")] == ["Backups that restore", "An early bird", "February notes"]
+    assert not year.select(".post-summary"), "a year of posts is a list of titles, not of summaries"
+    month = soup(fixture_site / "2021" / "03" / "index.html").main
+    assert [a.get_text() for a in month.select(".post-summary .post-title a")] == ["Backups that restore", "An early bird"]
+
+
 def test_summary_listing_has_read_more_with_an_accessible_name(real_site):
     more = soup(real_site / "index.html").select_one(".post-more a")
     assert more["href"] == f"/{POST}"
