@@ -275,24 +275,10 @@ def hugo_cmd(binary: str, site: Path, output: Path) -> list[str]:
 # --- the benchmark ---------------------------------------------------------------------
 
 
-# A run's previous output is moved aside, not deleted, and what was moved aside is deleted when the
-# benchmark ends. Deleted right before the next run, it made that run pay for the deletion: on this
-# machine's disk (ext4 without a journal), creating a file scans past every inode freed in the last
-# minutes (the kernel's recently_deleted(); `perf record` put 70 % of file creation there), so each
-# build was charged in proportion to what the bench had just deleted, not to what it wrote itself.
-# A journaled ext4, as on the author's machine or a CI runner, never takes that path.
-TRASH = WORK / ".moved-aside"
-
-
 def fresh(path: Path) -> Path:
-    if path.exists():
-        TRASH.mkdir(parents=True, exist_ok=True)
-        path.rename(TRASH / f"{path.parent.name}-{path.name}-{time.monotonic_ns()}")
+    """The path, emptied for a cold build: what a run built before is set aside, not deleted (corpus.SET_ASIDE)."""
+    corpus.set_aside(path)
     return path
-
-
-def empty_trash() -> None:
-    shutil.rmtree(TRASH, ignore_errors=True)
 
 
 def count_files(folder: Path) -> int:
@@ -469,11 +455,11 @@ def main() -> None:
     parser.add_argument("--no-floors", action="store_true", help="leave out the floors (bench/floors.py)")
     args = parser.parse_args()
     started = time.perf_counter()
-    empty_trash()  # what a killed benchmark left; the untimed builds below come first
+    corpus.empty_set_aside()  # what earlier bench runs left; the untimed builds below come first
     try:
         _bench(args, started)
     finally:
-        empty_trash()
+        corpus.empty_set_aside()
 
 
 def _bench(args, started: float) -> None:

@@ -281,7 +281,7 @@ def measure(size: int = 1000, edits: int = 5, gap: float = 3.0, timeout: float =
                 browser.close()
     finally:
         preview.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        corpus.set_aside(work)
     return figures
 
 
@@ -400,7 +400,7 @@ def cpu(size: int = 1000, edits: int = 3) -> dict:
         return figures
     finally:
         runhooks.detach_preview()
-        shutil.rmtree(work, ignore_errors=True)
+        corpus.set_aside(work)
 
 
 def cpu_report(figures: dict) -> list[str]:

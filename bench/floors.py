@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -108,7 +107,7 @@ def pagefind(site: Path, language: str) -> tuple[int, tuple[float, float]]:
     try:
         figures = _measure(search._index_now, site, pages, folder / "bundle", language)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        corpus.set_aside(folder)
     return len(pages), figures
 
 
@@ -130,7 +129,7 @@ def write_files(site: Path, bundle_dir: str) -> tuple[int, int, tuple[float, flo
 
         figures = _measure(write)
     finally:
-        shutil.rmtree(target, ignore_errors=True)
+        corpus.set_aside(target)
     return len(files), sum(len(data) for _, data in files), figures
 
 
@@ -164,7 +163,7 @@ def hugo(content: Path, size: int) -> tuple[float, float] | None:
         subprocess.run(command, check=True, capture_output=True)  # warm: disk cache
         runs = [_measure(lambda: subprocess.run(command, check=True, capture_output=True)) for _ in range(3)]
     finally:
-        shutil.rmtree(output, ignore_errors=True)
+        corpus.set_aside(output)
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
@@ -207,7 +206,7 @@ def main() -> None:
         rows["hugo"] = hugo(content, args.size)
     finally:
         if built is not None:
-            shutil.rmtree(built.parent, ignore_errors=True)
+            corpus.set_aside(built.parent)
 
     def row(label: str, key: str, how: str) -> None:
         if rows.get(key) is None:

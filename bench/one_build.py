@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -103,7 +102,7 @@ def main() -> None:
         build(ROOT / "pelicanconf.py", work / "output",
               {"PATH": str(content), "CACHE_PATH": str(work / "cache"), "FASTBUILD": OPTIONS[component]})
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        corpus.set_aside(work)
     from plugins import fastbuild
 
     print(f"one_build {size} {component}: {json.dumps(fastbuild.stats())}")  # which components really ran

@@ -46,7 +46,6 @@ import gc
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -228,7 +227,7 @@ def main() -> None:
                     "SEARCH": search})
         wall, cpu = time.perf_counter() - started, _cpu() - cpu
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        corpus.set_aside(work)
     if not args.vanilla:
         from plugins import fastbuild
 
