@@ -246,6 +246,7 @@ def hugo_site(content: Path) -> Path:
     """Convert a corpus to a Hugo site (bench/hugo/ config and layouts, YAML front matter)."""
     site = WORK / f"hugo-site-{content.name}"
     if (site / ".complete").exists():
+        shutil.copytree(HERE / "hugo", site, dirs_exist_ok=True)  # the layouts as they are now
         return site
     shutil.rmtree(site, ignore_errors=True)
     shutil.copytree(HERE / "hugo", site)
