@@ -7,6 +7,7 @@
     uv run python bench/one_build.py 1000 no-memo      # no render memo (incremental off)
     uv run python bench/one_build.py 1000 no-filters   # no memoised groupby/sort and URLs (fastbuild/render.py)
     uv run python bench/one_build.py 1000 serial       # FASTBUILD off: Pelican's serial path
+    uv run python bench/one_build.py imported-1000 full   # the corpus shaped like an imported blog
 
 Time it from outside, in turn with another component (A B A B ...), e.g. with
 `/usr/bin/time -v` or a harness that alternates two commands; compare ratios.
@@ -78,10 +79,12 @@ OPTIONS = {
 
 
 def main() -> None:
-    size, component = int(sys.argv[1]), sys.argv[2]
-    content = corpus.CORPORA / f"posts-{size}"
+    # SIZE is a number of posts ("1000"), or "imported-1000" for bench/corpus.py's imported shape.
+    shape, _, size = sys.argv[1].rpartition("-")
+    shape, size, component = shape or "generated", int(size), sys.argv[2]
+    content = corpus.folder(size, shape)
     if not content.exists():
-        corpus.generate(size)
+        corpus.generate(size, shape=shape)
     # Pelican is first imported inside build(), as in `invoke build` and bench/build_speed.py's runs
     # (build() sets the collector's thresholds for its start-up).
     from blogkit.build import build

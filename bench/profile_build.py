@@ -194,14 +194,16 @@ def main() -> None:
     parser.add_argument("size", type=int, nargs="?", default=1000)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     parser.add_argument("--vanilla", action="store_true", help="profile vanilla Pelican instead of our build")
+    parser.add_argument("--imported", action="store_true", help="the corpus shaped like an imported Blogger blog")
     parser.add_argument("--sizes", type=int, nargs="+", help="profile each size in its own process and compare")
     args = parser.parse_args()
     if args.sizes:
         compare(args.sizes, args.vanilla, args.json)
         return
-    content = corpus.CORPORA / f"posts-{args.size}"
+    shape = "imported" if args.imported else "generated"
+    content = corpus.folder(args.size, shape)
     if not content.exists():
-        corpus.generate(args.size)
+        corpus.generate(args.size, shape=shape)
     work = Path(tempfile.mkdtemp(prefix="profile-build-", dir=corpus.CORPORA))  # as bench/one_build.py, not in /tmp
     try:
         if args.vanilla:
