@@ -73,6 +73,7 @@ class Run:
     _end: list = field(default_factory=list)
     _final: set = field(default_factory=set)
     _page: list = field(default_factory=list)
+    _html: list = field(default_factory=list)
     # Set by the writer when it will call page_final for every page it writes.
     streams_pages: bool = False
 
@@ -93,12 +94,27 @@ class Run:
         self._page.append(callback)
 
     def mark_final(self, path) -> None:
-        """Note that this output file is final already (plugins/fastbuild linked it from the last build)."""
+        """Note that this output file is final already (linked from the last build, or written by finish_html's rule)."""
         self._final.add(str(Path(path)))
 
     def is_final(self, path) -> bool:
-        """True for an output file linked verbatim from the last build: post-processors leave it alone."""
+        """True for an output file that is final as written (see mark_final): post-processors leave it alone."""
         return str(Path(path)) in self._final
+
+    def on_html(self, callback) -> None:
+        """Call callback(run, path, text) -> text to finish each page a plugin writes itself (finish_html)."""
+        self._html.append(callback)
+
+    def finish_html(self, path, text: str) -> str:
+        """A page a plugin writes itself, not through the templates (a redirect stub), as the on_html callbacks finish it.
+
+        plugins/csp puts the page's policy in. The plugin then writes the text at path (under
+        run.staging) and calls mark_final(path), so that no post-processor reads the page again:
+        thousands of stubs were each written, read, finished and written again.
+        """
+        for callback in self._html:
+            text = callback(self, path, text)
+        return text
 
 
 _current: list[Run] = []

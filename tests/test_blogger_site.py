@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from blogkit.blogger import Options, import_blogger
+from blogkit.build import load_settings
 from conftest import Site
 
 FIXTURES = Path(__file__).parent / "fixtures" / "blogger"
@@ -159,6 +161,28 @@ def test_label_stubs_cover_every_spelling_of_a_label(site):
     for spelling in ("Sales", "SALES"):
         assert 'href="/search/label/sales.html"' in site.read(f"search/label/{spelling}.html")
     assert "One" in site.read("search/label/sales.html") and "Two" in site.read("search/label/sales.html")
+
+
+def test_stubs_are_written_with_their_policy_and_never_read_again(site, monkeypatch, tmp_path):
+    from plugins import csp
+
+    site.post("one", title="One", date="2020-05-04 10:00", tags="Sales & Marketing", category="Consulting")
+    passed, real = [], csp._apply_to_pages
+    monkeypatch.setattr(csp, "_apply_to_pages", lambda pages, *args: (passed.extend(pages), real(pages, *args))[1])
+    site.build()
+    settings = load_settings(overrides=site.overrides())
+    stubs = [site.output / "search/label/Sales & Marketing.html", site.output / "2020_05_01_archive.html"]
+    # The pass ran on the staging folder, before it became the output.
+    read_again = {page.relative_to(next(up for up in page.parents if up.name.startswith(".output.building-"))) for page in passed}
+    assert not read_again & {stub.relative_to(site.output) for stub in stubs}, "a stub was read again to get its policy"
+    for stub in stubs:
+        text = stub.read_text(encoding="utf-8")
+        assert text.count('http-equiv="Content-Security-Policy"') == 1, stub
+        # The same bytes as that pass gives the stub without its policy.
+        bare = tmp_path / stub.name
+        bare.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text), encoding="utf-8")
+        assert real([bare], tmp_path, settings["COMMENTS"], csp.resolve_settings(settings.get("CSP")), settings["SITEURL"]) == []
+        assert bare.read_text(encoding="utf-8") == text, stub
 
 
 def test_redirect_stubs_can_be_switched_off(site):

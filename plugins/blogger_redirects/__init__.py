@@ -39,6 +39,7 @@ from pelican import signals
 from pelican.generators import Generator
 from pelican.utils import sanitised_join
 
+from blogkit import runhooks
 from blogkit.plugin_settings import with_defaults
 
 logger = logging.getLogger(__name__)
@@ -104,19 +105,24 @@ class BloggerRedirectsGenerator(Generator):
 
     def generate_output(self, writer=None):
         siteurl = self.settings.get("SITEURL", "").rstrip("/")
+        # Finished as they are written (plugins/csp puts in each one's policy), so that none is read again.
+        run = runhooks.current()
+        feeds = self._feed_links()
         for old, (url, title) in sorted(stubs(self.context, self.settings).items()):
             path = sanitised_join(self.output_path, old)
             # On a case-insensitive disk "Sales.html" is the tag page "sales.html" itself.
             if os.path.exists(path):
                 continue
             href = f"{siteurl}/{url}" if siteurl else f"/{url}"
-            feeds = self._feed_links()
+            text = STUB.format(lang=self.settings.get("DEFAULT_LANG", "en"), title=html.escape(title),
+                               href=html.escape(href), feeds=feeds)
+            if run is not None:
+                text = run.finish_html(path, text)
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as handle:
-                handle.write(STUB.format(
-                    lang=self.settings.get("DEFAULT_LANG", "en"), title=html.escape(title), href=html.escape(href),
-                    feeds=feeds,
-                ))
+                handle.write(text)
+            if run is not None:
+                run.mark_final(path)
         self._copy_feed()
 
     def _copy_feed(self) -> None:

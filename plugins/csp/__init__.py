@@ -58,7 +58,7 @@ import os
 import re
 import stat
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -522,16 +522,32 @@ def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf
     problems = []
     for path in pages:
         text = path.read_bytes().decode("utf-8")
-        if "\r" in text:  # as reading in text mode does: universal newlines
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
         page = path.relative_to(output).as_posix()
-        scan = _scan(text)
-        policy, found = _page_policy(text, scan, base, _wasm_for(page, conf), site_origin, known)
-        problems += [(page, message, hint) for message, hint in found]
-        new = _insert_meta(text, render_policy(policy), scan.old_meta)
+        new, found = _with_policy(text, page, base, conf, site_origin, known)
+        problems += found
         if new is not None and new != text:
             _replace(path, new)
     return problems
+
+
+def _with_policy(text: str, page: str, base: dict, conf: dict, site_origin: str, known) -> tuple[str | None, list]:
+    """The page with its policy meta (None: none can go in), and [(page, message, hint)] for what the policy blocks."""
+    if "\r" in text:  # as reading in text mode does: universal newlines
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    scan = _scan(text)
+    policy, found = _page_policy(text, scan, base, _wasm_for(page, conf), site_origin, known)
+    return _insert_meta(text, render_policy(policy), scan.old_meta), [(page, message, hint) for message, hint in found]
+
+
+def _finish_html(run, path, text: str) -> str:
+    """Put the policy into a page a plugin writes itself (runhooks.Run.finish_html); finalized reports what it blocks."""
+    state = _state.get("build")
+    if state is None:
+        return text
+    page = Path(os.path.relpath(path, run.staging)).as_posix()
+    new, found = _with_policy(text, page, state["base"], state["conf"], state["site_origin"], state["known"])
+    state["finished"] += found
+    return text if new is None else new
 
 
 def _replace(path: Path, text: str) -> None:
@@ -875,10 +891,13 @@ def start(pelican) -> None:
     comments = pelican.settings.get("COMMENTS") if isinstance(pelican.settings.get("COMMENTS"), dict) else None
     _state["build"] = {
         "conf": conf, "known": frozenset(known), "site_origin": _origin(pelican.settings.get("SITEURL", "")),
-        "comments": comments, "reported": set(), "written": set(),
+        "comments": comments, "reported": set(), "written": set(), "finished": [],
         # The comments plugin (earlier in PLUGINS) has settled COMMENTS, the service's origin, by now.
         "base": base_policy(comments, conf["extra"], wasm=conf["wasm"] is True),
     }
+    run = runhooks.current()
+    if run is not None:
+        run.on_html(_finish_html)
 
 
 def finalized(pelican) -> None:
@@ -892,8 +911,8 @@ def finalized(pelican) -> None:
 
     # One line per problem, not per page: a template mistake shows on every page.
     pages_by_problem: dict[tuple[str, str], list[str]] = {}
-    for page, message, hint in apply_csp(output, state["comments"], state["conf"], pelican.settings.get("SITEURL", ""),
-                                         state["known"], skip):
+    found = apply_csp(output, state["comments"], state["conf"], pelican.settings.get("SITEURL", ""), state["known"], skip)
+    for page, message, hint in sorted(state["finished"] + found, key=lambda problem: PurePosixPath(problem[0]).parts):
         pages_by_problem.setdefault((message, hint), []).append(page)
     for (message, hint), pages in pages_by_problem.items():
         more = f" (and {len(pages) - 1} more page(s))" if len(pages) > 1 else ""
