@@ -156,7 +156,7 @@ def hugo(content: Path, size: int) -> tuple[float, float] | None:
     binary = build_speed.hugo_binary()
     if binary is None:
         return None
-    site = build_speed.hugo_site(content, size)
+    site = build_speed.hugo_site(content)
     output = Path(tempfile.mkdtemp(prefix="floors-hugo-", dir=HERE / "corpora"))  # as the table's Hugo builds
     try:
         command = build_speed.hugo_cmd(binary, site, output)
