@@ -521,7 +521,7 @@ def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf
     site_origin = _origin(siteurl)
     problems = []
     for path in pages:
-        text = path.read_bytes().decode("utf-8")
+        text = _universal_newlines(path.read_bytes().decode("utf-8"))
         page = path.relative_to(output).as_posix()
         new, found = _with_policy(text, page, base, conf, site_origin, known)
         problems += found
@@ -530,10 +530,13 @@ def _apply_to_pages(pages: list[Path], output: Path, comments: dict | None, conf
     return problems
 
 
+def _universal_newlines(text: str) -> str:
+    """The text as reading it in text mode gives it."""
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def _with_policy(text: str, page: str, base: dict, conf: dict, site_origin: str, known) -> tuple[str | None, list]:
     """The page with its policy meta (None: none can go in), and [(page, message, hint)] for what the policy blocks."""
-    if "\r" in text:  # as reading in text mode does: universal newlines
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
     scan = _scan(text)
     policy, found = _page_policy(text, scan, base, _wasm_for(page, conf), site_origin, known)
     return _insert_meta(text, render_policy(policy), scan.old_meta), [(page, message, hint) for message, hint in found]
@@ -545,6 +548,7 @@ def _finish_html(run, path, text: str) -> str:
     if state is None:
         return text
     page = Path(os.path.relpath(path, run.staging)).as_posix()
+    text = _universal_newlines(text)
     new, found = _with_policy(text, page, state["base"], state["conf"], state["site_origin"], state["known"])
     state["finished"] += found
     return text if new is None else new
