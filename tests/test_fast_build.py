@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -479,6 +480,14 @@ def test_the_feeds_are_shared_by_the_processes_and_each_is_announced_here(site, 
         plain(self, complete_path)
         with open(log, "a", encoding="utf-8") as out:  # one short line each, from either process
             out.write(f"{os.getpid()} {complete_path.split(os.sep + 'feeds' + os.sep, 1)[1]}\n")
+        # The first process to reach the feeds waits after its first one until the other has written
+        # one too: on a busy machine one process could otherwise take every feed before the other
+        # is done with its pages (the counter hands out the feeds one at a time).
+        deadline = time.monotonic() + 20
+        while len({line.split(" ", 1)[0] for line in log.read_text(encoding="utf-8").splitlines()}) < 2:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
 
     monkeypatch.setattr(fastwrite._Feed, "write", write)
     announced, send = [], signals.feed_written.send
