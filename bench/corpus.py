@@ -102,8 +102,8 @@ def empty_set_aside() -> None:
 
 # "imported": shaped like a blog brought across by `invoke import-blogger` (the ninth session built the
 # real murilo.xml: 246 posts, 817 labels, no Summary lines): the same bodies, but no Summary line and no
-# category; an Author and a Modified line; two to eight labels a post, half from a few common ones and
-# half from a long tail (about three labels for every post, most on one or two posts, as on Blogger);
+# category; an Author and a Modified line; two to ten labels a post, one to four of the 45 common ones and
+# one to six from a long tail (2,644 labels at 1,000 posts, most on one or two posts, as on Blogger);
 # archived comments (content/comments/, as the importer writes them) on three posts in ten, some replies.
 SHAPES = ("generated", "imported")
 NAMES = ["Anonymous", "Ana", "Bruno", "Carla", "Diego", "Elena", "Farid", "Grace"]

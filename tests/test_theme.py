@@ -242,7 +242,7 @@ def test_index_shows_comment_counts_only_where_archived_comments_exist(fixture_s
 
 def test_a_year_lists_its_posts_by_month_and_a_month_shows_their_summaries(fixture_site):
     year = soup(fixture_site / "2021" / "index.html").main
-    months = [(a.get_text(strip=True), a["href"]) for a in year.select("h3 > a")]
+    months = [(a.get_text(strip=True), a["href"]) for a in year.select("h2 > a")]  # under the page's h1
     assert months == [("March 2021", "/2021/03/"), ("February 2021", "/2021/02/")]
     assert [a.get_text() for a in year.select("li > a")] == ["Backups that restore", "An early bird", "February notes"]
     assert not year.select(".post-summary"), "a year of posts is a list of titles, not of summaries"
