@@ -94,7 +94,7 @@ class Run:
         self._page.append(callback)
 
     def mark_final(self, path) -> None:
-        """Note that this output file is final already (linked from the last build, or written by finish_html's rule)."""
+        """Note that this output file is final already (linked from the last build, or finished by finish_html)."""
         self._final.add(str(Path(path)))
 
     def is_final(self, path) -> bool:
@@ -109,11 +109,12 @@ class Run:
         """A page a plugin writes itself, not through the templates (a redirect stub), as the on_html callbacks finish it.
 
         plugins/csp puts the page's policy in. The plugin then writes the text at path (under
-        run.staging) and calls mark_final(path), so that no post-processor reads the page again:
+        run.staging); path is marked final, so that no post-processor reads the page again:
         thousands of stubs were each written, read, finished and written again.
         """
         for callback in self._html:
             text = callback(self, path, text)
+        self.mark_final(path)
         return text
 
 

@@ -121,8 +121,6 @@ class BloggerRedirectsGenerator(Generator):
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
-            if run is not None:
-                run.mark_final(path)
         self._copy_feed()
 
     def _copy_feed(self) -> None:
