@@ -1,7 +1,8 @@
-"""The read workers' Markdown: inline patterns that cannot match are passed over, the HTML is the same.
+"""The read workers' Markdown: inline patterns and block tests that cannot match are passed over, the HTML is the same.
 
-plugins/fastbuild/read.py reads from each inline pattern's regex what every
-match must contain and does not try the pattern on a text without it. These
+plugins/fastbuild/read.py reads from each inline pattern's regex (and from the
+regex of each block processor whose test only searches it) what every match
+must contain, and does not try it on a text without it. These
 tests convert the same sources with the workers' Markdown and with a plain one
 (the blog's MARKDOWN settings) and compare, check what is read from a regex,
 and check that the passing over really happens (else the tests above would
@@ -39,6 +40,13 @@ SNIPPETS = [
     "<div markdown=\"1\">\n*inside* html\n</div>\n\n```python\nx = '*not em*'\n```\n\n    indented *code*",
     "Abbreviations: HTML here.\n\n*[HTML]: Hyper Text Markup Language",
     "Attributes {: #id } on a paragraph with *em*.\n{: .cls }",
+    # Every block test the workers may answer without a search, with and without what it needs.
+    "> A quote\n> on two lines\n\nNot > a quote, and a\n>lazy one.\n\n>> nested",
+    "Setext one\n==========\n\nSetext two\n---\n\nNot a heading\n= sign\n\nA - dash and = sign.",
+    "Rules:\n\n* * *\n\n***\n\n- - -\n\n---\n\n___\n\n_ _ _\n\n** not a rule\n\n-- nor this",
+    "1. one\n2. two\n\n3) not ordered\n\n2026. A year at the start.\n\n- a\n+ b\n* c\n\n-not a list",
+    "Term\n: Definition\n\nTime: 7:10 AM, a colon that is no definition.\n\n:   Lone definition",
+    "#hashtag\n\n## Two ##\n\nA # in the middle and a closing #\n\n###### Six\n\n####### Seven",
     "",
 ]
 
@@ -68,7 +76,10 @@ def test_the_workers_markdown_writes_what_plain_markdown_writes():
 
 @pytest.mark.parametrize(("regex", "needs"), [
     (r"\[", ("[",)),
-    (r"(?<!\!)\[", ("[",)),  # a lookbehind requires nothing
+    (r"(?<!\!)\[", ("[",)),  # a negative lookbehind requires nothing
+    (r"(?=ab)a", ("ab",)),  # what a lookahead requires is in the string searched
+    (r"(?<=#)x", ("#",)),
+    (r"(?!a)b", ("b",)),
     (r"\!\[", ("![",)),  # a run of literals is one text
     (r"  \n", ("  \n",)),
     (r"<([A-Za-z][A-Za-z0-9+.-]*://[^<>]*)>", ("://",)),  # the rarer of '<' and '://'
@@ -125,3 +136,51 @@ def test_a_pattern_whose_regex_cannot_be_read_is_always_tried():
     read._skip_unmatchable(md)
     assert read._needs(r"\d{3}") is None
     assert _convert(md, "Call 555 now.") == "<p>Call <b>555</b> now.</p>"
+
+
+def _asked(md) -> list[str]:
+    """The names of the block processors md's parser asks about a block from now on (by calling their test)."""
+    asked: list[str] = []
+    for processor in md.parser.blockprocessors:
+        def test(parent, block, _test=processor.test, _name=type(processor).__name__):
+            asked.append(_name)
+            return _test(parent, block)
+        processor.test = test
+    return asked
+
+
+def test_a_block_without_what_a_test_needs_is_not_searched():
+    skippable = {"DefListProcessor", "BlockQuoteProcessor", "HashHeaderProcessor", "SetextHeaderProcessor", "HRProcessor",
+                 "OListProcessor", "UListProcessor"}
+    md = Markdown(**read._markdown_settings(read_settings(str(ROOT / "pelicanconf.py"))))
+    ran = _asked(md)  # each test as it really runs (inside the guards put on next)
+    _convert(md, "Plain words, nothing else")
+    assert skippable <= set(ran)  # plain Markdown runs each of them on the paragraph
+    assert {type(p).__name__ for p in md.parser.blockprocessors if read._plain_test_regex(p) is not None} == skippable
+    read._skip_unmatchable_blocks(md)
+    ran.clear()
+    assert _convert(md, "Plain words, nothing else") == "<p>Plain words, nothing else</p>"
+    assert "ParagraphProcessor" in ran and not skippable & set(ran)
+    ran.clear()
+    assert _convert(md, "> quoted") == "<blockquote>\n<p>quoted</p>\n</blockquote>"
+    assert "BlockQuoteProcessor" in ran and "DefListProcessor" not in ran
+
+
+def test_a_block_test_that_does_more_than_search_is_always_run():
+    from markdown.blockprocessors import BlockProcessor
+
+    class Marker(BlockProcessor):
+        """Takes a block starting with "!!": its test reads no regex, so it must always be asked."""
+
+        def test(self, parent, block):
+            return block.startswith("!!")
+
+        def run(self, parent, blocks):
+            element = etree.SubElement(parent, "aside")
+            element.text = blocks.pop(0)[2:]
+
+    md = Markdown()
+    md.parser.blockprocessors.register(Marker(md.parser), "marker", 200)
+    read._skip_unmatchable_blocks(md)
+    assert read._plain_test_regex(md.parser.blockprocessors["marker"]) is None
+    assert _convert(md, "!!note") == "<aside>note</aside>"
