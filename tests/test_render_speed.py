@@ -161,6 +161,59 @@ def test_each_url_is_worked_out_once_from_the_end_of_reading_to_the_runs_end(sit
     assert render._url_state["original"] is None  # given back when the run ended
 
 
+def test_each_date_and_format_is_formatted_once_while_pages_are_written(site, monkeypatch):
+    # Every post's date is formatted on its page, in each list and feed it is in, in its URL and
+    # in the sitemap: Pelican's strftime (two regexes a call) ran some 19,000 times at 1,000 posts.
+    from pelican import utils
+
+    plain, calls = utils.strftime, {}
+
+    def strftime(date, date_format):
+        if render._url_state["original"] is not None:  # the memo is on (and asks this on a miss only)
+            calls[(date, date_format)] = calls.get((date, date_format), 0) + 1
+        return plain(date, date_format)
+
+    monkeypatch.setattr(utils, "strftime", strftime)
+    write_posts(site)
+    site.build(**FAST)  # lists and feeds in this process: the forked children keep memos of their own
+    assert len(calls) > 10
+    assert max(calls.values()) == 1, max(calls.items(), key=lambda item: item[1])
+    assert utils.strftime is strftime  # given back when the run ended
+
+
+def test_the_date_memo_tells_apart_what_changes_the_text():
+    from datetime import date, tzinfo
+    from zoneinfo import ZoneInfo
+
+    from pelican.utils import SafeDatetime, strftime
+
+    class NoHash(tzinfo):  # a time zone that cannot be hashed: formatted every time
+        __hash__ = None
+
+        def utcoffset(self, _dt):
+            return timezone.utc.utcoffset(None)
+
+        def tzname(self, _dt):
+            return "NOHASH"
+
+        def dst(self, _dt):
+            return None
+
+    memoised = render._memoised_strftime(strftime)
+    utc = datetime(2007, 1, 11, 15, 10, tzinfo=timezone.utc)
+    sao_paulo = utc.astimezone(ZoneInfo("America/Sao_Paulo"))  # the same instant: equal, and hashed alike
+    assert utc == sao_paulo and hash(utc) == hash(sao_paulo)
+    ambiguous = SafeDatetime(2026, 11, 1, 1, 30, tzinfo=ZoneInfo("America/New_York"))
+    dates = [utc, sao_paulo, SafeDatetime(2007, 1, 11, 7, 10), date(2007, 1, 11), ambiguous, ambiguous.replace(fold=1),
+             datetime(2007, 1, 11, 7, 10, tzinfo=NoHash())]
+    for _ in range(2):  # the second round answers from the memo
+        for when in dates:
+            for date_format in ("%-I:%M %p %Z", "%A, %B %-d, %Y", "%z"):
+                assert memoised(when, date_format) == strftime(when, date_format), (when, date_format)
+    assert memoised(utc, "%H") != memoised(sao_paulo, "%H")
+    assert memoised(ambiguous, "%z") != memoised(ambiguous.replace(fold=1), "%z")
+
+
 def test_each_pages_folder_is_made_by_the_process_that_writes_it(site, tmp_path, monkeypatch):
     # Made one by one before the writer forks, the pages' folders were half of what this process
     # did there: each is made with its first page instead, on whichever core renders it.

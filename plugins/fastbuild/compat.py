@@ -91,6 +91,10 @@ EXPECTED: tuple[tuple[str, tuple[str, ...] | None, str | tuple[str, ...] | None]
     ("pelican.urlwrappers:URLWrapper.url", None, None),
     ("pelican.urlwrappers:URLWrapper.save_as", None, None),
     ("pelican.urlwrappers:URLWrapper.page_name", None, None),
+    # render.py: dates formatted once per date and format while pages are written (the module-level
+    # function is replaced, so SafeDatetime.strftime must still look it up).
+    ("pelican.utils:strftime", ("date", "date_format"), None),
+    ("pelican.utils:SafeDatetime.strftime", ("self", "fmt"), "return strftime(self, fmt)"),
     # render.py: a static file is memoised only once referenced; until then an {attach} link may move it.
     ("pelican.contents:Static.attach_to", ("self", "content"), ("if self._output_location_referenced:", "self.override_save_as =")),
     ("pelican.contents:Static.__init__", None, "self._output_location_referenced = False"),
