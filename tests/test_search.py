@@ -504,6 +504,8 @@ MAIN = '<article><h1>Post title</h1><div class="post-body" data-pagefind-body><p
     PAGE.format(head="", main=MAIN + "</main><main>", aside=""),
     PAGE.format(head="", main=MAIN, aside="").replace("<main", "<div").replace("</main>", "</div>"),
     PAGE.format(head="", main=MAIN, aside='<script src="/_pagefind/pagefind.js"></script>'),
+    PAGE.format(head="", main="<textarea>" + MAIN, aside=""),  # the marker is text of an open raw-text element
+    PAGE.format(head="<style>p{}</style><noscript><p>x</p></noscript>", main="<svg><title>t</title>" + MAIN, aside=""),
 ])
 def test_a_page_pagefind_would_read_otherwise_under_main_is_sent_whole(page):
     """main_part refuses every page where something Pagefind reads lies outside <main>, or cannot be told."""
@@ -511,6 +513,8 @@ def test_a_page_pagefind_would_read_otherwise_under_main_is_sent_whole(page):
 
     assert main_part(page.encode()) is None
     assert main_part(PAGE.format(head="", main=MAIN, aside="<p>Sidebar</p>").encode()) is not None
+    closed = "<style>p{}</style><noscript><p>x</p></noscript><svg><title>t</title></svg>"  # raw-text elements, each closed
+    assert main_part(PAGE.format(head=closed, main=MAIN, aside="").encode()) is not None
 
 
 def test_an_image_only_in_the_sidebar_stays_the_results_image(tmp_path):

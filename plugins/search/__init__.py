@@ -47,6 +47,7 @@ page when one is to blame, and how to fix it.
 from __future__ import annotations
 
 import base64
+import collections
 import json
 import logging
 import os
@@ -387,6 +388,7 @@ MAIN_ROOT = True  # tests switch it off to compare the bundles
 _SPACE_OR_END = frozenset(b" \t\n\r\f/>")
 _RAW_NAMES = (b"script", b"style", b"title", b"textarea", b"xmp", b"iframe", b"noembed", b"noframes", b"noscript",
               b"plaintext", b"template", b"svg", b"math")
+_RAW_TAG_RE = re.compile(rb"<(/?)(" + b"|".join(_RAW_NAMES) + rb")")
 _BLOCKS = frozenset(b"h1 h2 h3 h4 h5 h6 p td div ul li article section".split())  # Pagefind's sentence elements
 _H1_WORDS_RE = re.compile(rb"<h1(?:[ \t\n\r\f/][^>]*+)?>(?:[^<]*+<(?!/h1)[^>]*+>)*?[^<]*?\w")  # on lowercased bytes
 _TAG_NAME_RE = re.compile(rb"<([a-z][a-z0-9]*+)", re.IGNORECASE)
@@ -425,7 +427,10 @@ def main_part(html: bytes) -> bytes | None:
     tag = lower.rfind(b"<", 0, marker)
     if lower.rfind(b">", 0, marker) > tag or lower.find(b"<!--", 0, marker) >= 0:
         return None
-    if any(lower.count(b"<" + name, 0, marker) != lower.count(b"</" + name, 0, marker) for name in _RAW_NAMES):
+    # Each raw-text element opened before the marker is closed there: as many "<name" as "</name".
+    # One pass for all the names (no name starts another, so each tag counts for one name only).
+    tally = collections.Counter(_RAW_TAG_RE.findall(lower, 0, marker))
+    if any(tally[(b"", name)] != tally[(b"/", name)] for _slash, name in tally):
         return None
     body = _TAG_NAME_RE.match(lower, tag)
     if body is None or body[1] not in _BLOCKS:
