@@ -191,13 +191,14 @@ def _skip_unmatchable(md) -> None:
 
 # --- block tests that cannot match are not run ---
 #
-# The block parser asks each block processor in turn whether it takes a block, and five of them
-# (definition lists, block quotes, both kinds of heading, rules) answer with one regex search of
-# the block: about a fifth of a post's conversion, mostly on paragraphs. These are the test
-# bodies that do only that and, when the search finds nothing, return False and change nothing
-# (Python-Markdown 3.x). A block holding none of the texts the regex needs is answered False
-# without the search, as the search would answer. A processor whose test reads otherwise (another
-# version of Markdown, a subclass, an extension's own) is always asked.
+# The block parser asks each block processor in turn whether it takes a block, and seven of them
+# (both kinds of heading, rules, both kinds of list, definition lists, block quotes) answer with
+# one regex search or match of the block: five of them were about a fifth of a post's conversion,
+# mostly on paragraphs. These are the test bodies that do only that and, when the regex finds
+# nothing, return False and change nothing (Python-Markdown 3.x). A block holding none of the
+# texts the regex needs is answered False without the search, as the search would answer. A
+# processor whose test reads otherwise (another version of Markdown, a subclass, an extension's
+# own) is always asked.
 _PLAIN_TESTS = {
     "return bool(self.RE.search(block))": "RE",
     "return bool(self.RE.match(block))": "RE",

@@ -151,16 +151,13 @@ def _memoised(method, uncached=None):
     return memoised
 
 
-_UNHASHABLE = object()
-
-
 def _memoised_strftime(strftime):
-    """Pelican's strftime (pelican.utils, behind every date a template, a URL, a feed or the sitemap
-    formats), answering each date and format once: it costs about 25 us a call (two regexes and a
-    strftime per directive), and a build at 1,000 posts makes some 19,000 calls for about 5,000
-    answers. The answer depends on the date's type, value, time zone and fold and on the format
-    (and the locale, which Pelican sets before any content is read), so those are the key;
-    a date that cannot be hashed (a time zone without a hash) is formatted every time."""
+    """Return Pelican's strftime answering each date and format once."""
+    # pelican.utils.strftime is behind every date a template, a URL, a feed or the sitemap
+    # formats: about 25 us a call (two regexes and a strftime per directive), some 19,000 calls
+    # at 1,000 posts for about 5,000 answers. The answer depends on the format and the date's
+    # type, value, time zone and fold (and on the locale, which Pelican sets before any content
+    # is read), so those are the key; a date whose time zone has no hash is formatted every time.
     formatted: dict = {}
 
     def memoised(date, date_format):
