@@ -22,15 +22,22 @@ waited for; wall = elapsed):
   build and every plugin in pelicanconf.py's PLUGINS (the start-up of a build);
 - writing the site's files (the same folders, names and bytes) into an empty
   folder;
+- the site's pages rendered again once the build is over, every memo warm
+  (each URL, date, summary and sitewide part worked out already): what the
+  theme's templates and the CSP meta cost for every page, without the work
+  the first rendering does on the contents (the second of two such passes,
+  in one process; feeds and writing not included). Not a floor of Pelican
+  (a plainer theme renders faster) but of this theme;
 - Hugo's whole build of the same posts (bench/hugo/), for the target "cold
   build <= 2.5x Hugo".
 
-The last line adds the floors a build must pay one after another (start-up,
-the read step in the pool, writing the files, Pagefind) and sets the sum
+The last lines add the floors a build must pay one after another (start-up,
+the read step in the pool, writing the files, Pagefind) and set the sum
 against 2.5x Hugo's build: when the floors alone exceed it, the target
 cannot be met by any change to the rest (templates, checks, plugins). The
 line after divides the floors' CPU by the cores: the least wall a build could
-take were every floor shared perfectly between them.
+take were every floor shared perfectly between them; the last adds the warm
+rendering of the pages to that CPU.
 """
 
 from __future__ import annotations
@@ -167,15 +174,46 @@ def hugo(content: Path, size: int) -> tuple[float, float] | None:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def build_site(content: Path) -> Path:
-    """One cold build of ours into a temporary folder (for Pagefind's pages and the files to write)."""
+def build_site(content: Path, pages: list | None = None) -> Path:
+    """One cold build of ours into a temporary folder (for Pagefind's pages and the files to write).
+
+    pages, when given, receives the (template, context) of every page the build renders.
+    """
     from blogkit.build import build, load_settings
+    from plugins.fastbuild import write
 
     work = Path(tempfile.mkdtemp(prefix="floors-site-", dir=HERE / "corpora"))
     search = {**load_settings(ROOT / "pelicanconf.py").get("SEARCH", {}), "index": False}
-    build(ROOT / "pelicanconf.py", work / "output", {"PATH": str(content), "CACHE_PATH": str(work / "cache"),
-                                                     "SEARCH": search})
+    render_parallel = write.render_parallel
+
+    def keep(jobs, *args, **kwargs):
+        if pages is not None:
+            pages.extend((template, context) for _, template, context in jobs if hasattr(template, "render"))
+        return render_parallel(jobs, *args, **kwargs)
+
+    write.render_parallel = keep
+    try:
+        build(ROOT / "pelicanconf.py", work / "output", {"PATH": str(content), "CACHE_PATH": str(work / "cache"),
+                                                         "SEARCH": search})
+    finally:
+        write.render_parallel = render_parallel
     return work / "output"
+
+
+def render_warm(pages: list) -> tuple[float, float]:
+    """Render every page twice more in this process: (cpu, wall) of the second pass, every memo full."""
+    from plugins.fastbuild import render
+
+    def render_all() -> None:
+        for template, context in pages:
+            template.render(context)
+
+    render.start_url_memo()  # the build turned its URL and date memos off at its end
+    try:
+        render_all()
+        return _measure(render_all)
+    finally:
+        render.stop_url_memo()
 
 
 def main() -> None:
@@ -194,10 +232,12 @@ def main() -> None:
     workers = os.cpu_count() or 1
     built = None
     site = args.site
+    pages: list = []
     if site is None:
-        site = built = build_site(content)
+        site = built = build_site(content, pages)
     try:
         rows = {}
+        rows["render"] = render_warm(pages) if pages else None
         rows["markdown"] = _measure(markdown_serial, settings, sources)
         rows["pool"] = _measure(markdown_pool, settings, sources, workers)
         indexed, rows["pagefind"] = pagefind(site, settings.get("DEFAULT_LANG", "en"))
@@ -225,6 +265,9 @@ def main() -> None:
     row("writing the files", "write", f"{files} files, {size_bytes / 2**20:.1f} MiB, into an empty folder")
     row("interpreter alone", "interpreter", "python -c pass, median of 3")
     row("interpreter + Pelican + blogkit + plugins imported", "imports", "what a build imports before reading, median of 3")
+    row("the pages rendered again, every memo warm", "render",
+        f"{len(pages)} pages: templates and CSP meta, one process, no feeds, nothing written" if pages
+        else "only when this run builds the site")
     row("Hugo's whole build", "hugo", "bench/hugo/ on the same posts, median of 3 (uv sync --group bench)")
     floor = rows["imports"][1] + rows["pool"][1] + rows["write"][1] + rows["pagefind"][1]
     line = (f"floor of our cold build, one after another (start-up + read pool + writing + Pagefind): {floor:.2f} s wall"
@@ -239,6 +282,12 @@ def main() -> None:
     if rows["hugo"] is not None:
         line += f" = {cpu / workers / rows['hugo'][1]:.2f}x Hugo"
     print(line)
+    if rows.get("render") is not None:
+        cpu += rows["render"][0]
+        line = f"with the pages rendered again (memos warm): {cpu:.2f} CPU-s / {workers} = {cpu / workers:.2f} s wall"
+        if rows["hugo"] is not None:
+            line += f" = {cpu / workers / rows['hugo'][1]:.2f}x Hugo"
+        print(line)
     if args.json:
         print(json.dumps({"size": args.size, "workers": workers, "rows": rows, "files": files, "bytes": size_bytes,
                           "indexed": indexed, "floor_wall": floor, "shared_wall": cpu / workers}))

@@ -18,7 +18,10 @@ one.
 fifth of a core: the build process alone works (the critical path's serial
 part). On a loaded machine the walls stretch, but "build process CPU while
 alone" does not: it is what the build costs in seconds on one core at best,
-whatever else runs, and the figure to cut.
+whatever else runs, and the figure to cut. "The cores kept busy" is the
+build's CPU over the cores times its wall: near 100 %, the build is bound by
+its CPU, and no change to the order of its steps makes it shorter than that
+CPU divided by the cores.
 """
 
 from __future__ import annotations
@@ -214,6 +217,10 @@ def report(rows, marks, receivers, started: float, ended: float, threshold: floa
           f"CPU {parent_total + children_total:.2f} s (build process {parent_total:.2f}, its children {children_total:.2f})")
     print(f"  build process alone (no child working): {alone:.2f} s wall, {alone_cpu:.2f} CPU-s in it")
     print(f"  children working too:                   {both:.2f} s wall")
+    # CPU-bound or waiting: the share of the cores the build kept busy, and the wall it would take at full use.
+    cores, total = os.cpu_count() or 1, parent_total + children_total
+    print(f"  the cores kept busy: {total / (cores * (ended - started)):.0%} of {cores} x {ended - started:.2f} s;"
+          f" at full use this CPU would take {total / cores:.2f} s")
     print()
     print(f"{'phase (from its mark to the next)':58} {'at s':>6} {'wall s':>7} {'alone s':>7} {'proc CPU':>8} {'kids CPU':>8}")
     bounds = [(started, "process started")] + [(t, label) for t, _, label in marks] + [(ended, "process ended")]
