@@ -188,7 +188,10 @@ def build_site(content: Path, pages: list | None = None) -> Path:
 
     def keep(jobs, *args, **kwargs):
         if pages is not None:
+            from plugins import csp
+
             pages.extend((template, context) for _, template, context in jobs if hasattr(template, "render"))
+            _csp_state.update(csp._state)  # the build's policy settings, gone once it ends
         return render_parallel(jobs, *args, **kwargs)
 
     write.render_parallel = keep
@@ -202,18 +205,25 @@ def build_site(content: Path, pages: list | None = None) -> Path:
 
 def render_warm(pages: list) -> tuple[float, float]:
     """Render every page twice more in this process: (cpu, wall) of the second pass, every memo full."""
+    from plugins import csp
     from plugins.fastbuild import render
 
     def render_all() -> None:
         for template, context in pages:
             template.render(context)
 
-    render.start_url_memo()  # the build turned its URL and date memos off at its end
+    # The build turned its URL and date memos off at its end, and csp's per-build state went with it.
+    render.start_url_memo()
+    csp._state.update(_csp_state)
     try:
         render_all()
         return _measure(render_all)
     finally:
         render.stop_url_memo()
+        csp._state.clear()
+
+
+_csp_state: dict = {}  # plugins/csp's state during build_site's rendering
 
 
 def main() -> None:
