@@ -462,7 +462,7 @@ def main() -> None:
     parser.add_argument("--no-floors", action="store_true", help="leave out the floors (bench/floors.py)")
     args = parser.parse_args()
     started = time.perf_counter()
-    corpus.empty_set_aside()  # what earlier bench runs left; the untimed builds below come first
+    corpus.stash_set_aside()  # what earlier bench runs left, deleted at the end with this run's (see SET_ASIDE)
     try:
         _bench(args, started)
     finally:

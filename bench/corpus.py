@@ -79,8 +79,9 @@ def post(rng: random.Random, index: int, start: datetime) -> tuple[str, str]:
     return f"posts/{date:%Y}/{slug}.md", text
 
 
-# What a bench run built is moved here, not deleted, and deleted only when bench/build_speed.py starts
-# and ends (or by hand: `rm -rf bench/corpora/.moved-aside`). On this machine's disk (ext4 without a
+# What a bench run built is moved here, not deleted, and deleted only when bench/build_speed.py ends
+# (or by hand: `rm -rf bench/corpora/.moved-aside`); what earlier runs left is moved aside again when
+# it starts and deleted with the rest at its end, since a deletion would slow the timed builds after it. On this machine's disk (ext4 without a
 # journal) creating a file scans past the inodes freed in the last minutes (the kernel's
 # recently_deleted(); `perf record` puts 70 % of file creation there), so a build right after another
 # was deleted paid for that deletion: 3,000 files took 2.1-3.1 s to create after each deletion,
@@ -95,9 +96,16 @@ def set_aside(path: Path) -> None:
         path.rename(SET_ASIDE / f"{path.parent.name}-{path.name}-{time.monotonic_ns()}")
 
 
+def stash_set_aside() -> None:
+    """Move what earlier runs set aside out of the way, to be deleted by empty_set_aside after the timed runs."""
+    if SET_ASIDE.exists():
+        SET_ASIDE.rename(CORPORA / f"{SET_ASIDE.name}-earlier-{time.monotonic_ns()}")
+
+
 def empty_set_aside() -> None:
     """Delete what the bench runs set aside (outside any timed run)."""
-    shutil.rmtree(SET_ASIDE, ignore_errors=True)
+    for folder in [SET_ASIDE, *CORPORA.glob(f"{SET_ASIDE.name}-earlier-*")]:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # "imported": shaped like a blog brought across by `invoke import-blogger` (the ninth session built the
