@@ -4,19 +4,21 @@
     uv run python bench/build_speed.py          # the whole table: 1,000 and 5,000 posts
     uv run python bench/build_speed.py --sizes 1000 --runs 5 --no-edit-loop --no-profile
 
-The whole table (the default) is, in this order: the edit loop at 1,000
-posts (bench/edit_loop.py: the preview server and an open tab in headless
-Chromium, save -> the tab shows it, 5 body edits and a title edit); cold
-builds of ours, ours with FASTBUILD off ("serial"), vanilla Pelican and Hugo
-at 1,000 posts (3 runs each, in turn) and of ours, vanilla and Hugo at 5,000
-(1 run each); the same three on 1,000 posts shaped like an imported Blogger
-blog (bench/corpus.py's "imported" shape: no Summary lines, thousands of
-labels, archived comments; 1 run each, `--imported 0` leaves it out); the
-one-edit rebuild in a running process; the per-component
-profile of our build at 1,000 posts (bench/profile_build.py); the floors
-at 1,000 posts (bench/floors.py: Markdown and Pygments alone, Pagefind alone,
-start-up, writing the files, Hugo); each figure against its target. About 8
-minutes on an idle 2-core machine. Where 5,000 posts cost more than 5x 1,000,
+The whole table (the default) is, in this order: cold builds of ours, ours
+with FASTBUILD off ("serial"), vanilla Pelican and Hugo at 1,000 posts (3
+runs each, in turn) and of ours, vanilla and Hugo at 5,000 (1 run each); the
+same three on 1,000 posts shaped like an imported Blogger blog
+(bench/corpus.py's "imported" shape: no Summary lines, thousands of labels,
+archived comments; 1 run each, `--imported 0` leaves it out); the
+per-component profile of our build at 1,000 posts (bench/profile_build.py);
+the floors at 1,000 posts (bench/floors.py: Markdown and Pygments alone,
+Pagefind alone, start-up, writing the files, the pages rendered again warm,
+Hugo); then what deletes files, since on this machine's disk a deletion
+slows the builds after it: the edit loop at 1,000 posts (bench/edit_loop.py:
+the preview server and an open tab in headless Chromium, save -> the tab
+shows it, 5 body edits and a title edit) and the one-edit rebuild in a
+running process; each figure against its target. About 8 minutes on an
+idle 2-core machine. Where 5,000 posts cost more than 5x 1,000,
 step by step: `uv run python bench/profile_build.py --sizes 1000 5000` (and
 `--vanilla`), about 3 minutes more.
 
@@ -289,7 +291,7 @@ def count_files(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
-def bench_size(size: int, runs: int, tools: list[str], rebuilds: int, shape: str = "generated") -> dict:
+def bench_size(size: int, runs: int, tools: list[str], shape: str = "generated") -> dict:
     content = corpus.folder(size, shape, WORK.parent)
     if not content.exists():
         corpus.generate(size, shape=shape)
@@ -327,9 +329,20 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int, shape: str
             )
     files = {t: count_files(work / f"out-{t}") for t in tools}
 
-    result = {"size": size, "shape": shape, "times": times, "peaks": peaks, "cpus": cpus, "files": files,
-              "rebuild": [], "rebuild_process": []}
-    if "ours" in tools and rebuilds:
+    return {"size": size, "shape": shape, "times": times, "peaks": peaks, "cpus": cpus, "files": files,
+            "rebuild": [], "rebuild_process": []}
+
+
+def bench_rebuilds(result: dict, rebuilds: int) -> None:
+    """The one-edit rebuilds of ours on the site its last cold build at this size wrote, into result.
+
+    Run after every timed cold build and floor: a rebuild replaces the site and deletes the old
+    one, and on this disk a deletion slows the creation of files for minutes (see corpus.SET_ASIDE).
+    """
+    size = result["size"]
+    content = corpus.folder(size, result["shape"], WORK.parent)
+    work = WORK / content.name
+    if "ours" in result["times"] and rebuilds:
         edited = sorted((content / "posts").rglob("*.md"))[size // 2]
         for _ in range(rebuilds):
             cmd = [sys.executable, "-c", REBUILD, str(content), str(work / "out-ours"), str(work / "cache-ours"), str(edited)]
@@ -343,7 +356,6 @@ def bench_size(size: int, runs: int, tools: list[str], rebuilds: int, shape: str
             finally:
                 edited.write_text(original, encoding="utf-8")
             result["rebuild_process"].append(seconds)
-    return result
 
 
 def warm_up(tools: list[str]) -> None:
@@ -474,27 +486,33 @@ def main() -> None:
 
 def _bench(args, started: float) -> None:
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; Python {sys.version.split()[0]}", flush=True)
-    loop = None
-    if not args.no_edit_loop:
-        # First, on a machine not yet warmed by the builds below; its own process.
-        loop = _child_json([HERE / "edit_loop.py", "--size", str(args.small), "--json"])
+    # Every timed cold build and floor comes first. What deletes files comes after them: the one-edit
+    # rebuild and the edit loop replace sites and delete the old ones, and on this disk the builds
+    # after a deletion pay for it for minutes (a cold build of ours after the edit loop, 5.09 s
+    # against 3.98-4.24 s; corpus.SET_ASIDE).
     warm_up(list(args.tools))
     results = []
     for size in args.sizes:
         large = size > 1000
         runs = args.large_runs if large else args.runs
         tools_here = [t for t in args.tools if not large or t in args.large_tools]
-        results.append(bench_size(size, runs, tools_here, 0 if large else args.rebuilds))
+        results.append(bench_size(size, runs, tools_here))
     if args.imported:
         # The author's own blog is an import: its labels, feeds and stubs, not its posts, make most of its files.
         tools_here = [t for t in args.tools if t in args.large_tools]
-        results.append(bench_size(args.imported, args.imported_runs, tools_here, 0, "imported"))
+        results.append(bench_size(args.imported, args.imported_runs, tools_here, "imported"))
     profile = None if args.no_profile else _child_json([HERE / "profile_build.py", str(args.small), "--json"])
     floors = None
     if not args.no_floors:
         # floors.py builds the site itself (its pages for Pagefind, its files to write again), so that
         # it can render the pages again with every memo warm (a site given with --site has no memos).
         floors = _child_json([HERE / "floors.py", str(args.small), "--json"])
+    loop = None
+    if not args.no_edit_loop:
+        loop = _child_json([HERE / "edit_loop.py", "--size", str(args.small), "--json"])
+    for result in results:
+        if result["size"] <= 1000 and result["shape"] == "generated":
+            bench_rebuilds(result, args.rebuilds)
     print()
     if loop:
         print("\n".join(loop["report"]))
