@@ -413,7 +413,7 @@ def test_typing_psychotherapist_finds_the_first_post(real_site_under_csp, serve_
     assert page.locator("#search-results mark").first.inner_text().lower().startswith("psychotherapist")
     # The result shows already for a prefix ("psyc" also finds the About page); the status is the last query's
     # once Pagefind has answered it, so wait for it rather than read it at once (under load it lagged).
-    page.wait_for_function("document.getElementById('search-status').textContent.includes('1 result')", timeout=15000)
+    page.wait_for_function("() => document.getElementById('search-status').textContent.includes('1 result')", timeout=15000)
     assert page.locator("#search-results a").count() == 1
     # keyboard: Down from the box focuses the first result, Enter follows it
     page.locator("input[name=q]").press("ArrowDown")
@@ -431,7 +431,7 @@ def test_search_runs_from_a_q_link_and_reports_no_results(real_site_under_csp, s
     assert page.locator("input[name=q]").input_value() == "psychotherapist"
     page.locator("input[name=q]").fill("qwxyzzy")
     page.locator("form.search-form button").click()
-    page.wait_for_function("document.getElementById('search-status').textContent.startsWith('No results')")
+    page.wait_for_function("() => document.getElementById('search-status').textContent.startsWith('No results')")
     assert page.locator("#search-results li").count() == 0
     assert "q=qwxyzzy" in page.url
     assert page.console_errors == []

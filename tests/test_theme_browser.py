@@ -108,7 +108,7 @@ def test_switch_works_by_keyboard_persists_across_pages_applies_before_first_pai
 
     # Another page: dark from the very first frame (no flash of light), switch in step.
     page.goto(server.url + "/archives.html")
-    page.wait_for_function("window.__firstFrame !== null")
+    page.wait_for_function("() => window.__firstFrame !== null")
     assert page.evaluate("window.__firstFrame") == {"theme": "dark", "background": DARK_BG}
     assert pressed(page) == "dark"
 
@@ -117,7 +117,7 @@ def test_switch_works_by_keyboard_persists_across_pages_applies_before_first_pai
     page.keyboard.press(" ")
     page.emulate_media(color_scheme="dark")
     page.goto(server.url + "/")
-    page.wait_for_function("window.__firstFrame !== null")
+    page.wait_for_function("() => window.__firstFrame !== null")
     assert page.evaluate("window.__firstFrame") == {"theme": "light", "background": LIGHT_BG}
     assert pressed(page) == "light"
 
@@ -126,7 +126,7 @@ def test_switch_works_by_keyboard_persists_across_pages_applies_before_first_pai
     page.keyboard.press("Enter")
     assert pressed(page) == "system" and body_background(page) == DARK_BG
     page.goto(server.url + POST)
-    page.wait_for_function("window.__firstFrame !== null")
+    page.wait_for_function("() => window.__firstFrame !== null")
     assert page.evaluate("window.__firstFrame") == {"theme": None, "background": DARK_BG}
     assert page.evaluate("localStorage.getItem('theme')") is None
     page.emulate_media(color_scheme="light")
@@ -186,7 +186,7 @@ def test_copy_button_copies_the_code(fixture_site, serve_folder, chromium, page)
     button = block.locator("button.copy-code")
     button.focus()
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelector('.copy-code').textContent === 'Copied'")
+    page.wait_for_function("() => document.querySelector('.copy-code').textContent === 'Copied'")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == block.locator("pre").inner_text().rstrip("\n")
     assert copied.startswith("import shutil, datetime")
@@ -263,7 +263,7 @@ def test_theme_runs_under_a_strict_csp(fixture_site, serve_folder, chromium, pag
     page.locator(".theme-switch [data-theme-choice=dark]").click()
     assert body_background(page) == DARK_BG
     page.locator(".copy-code").first.click()
-    page.wait_for_function("document.querySelector('.copy-code').textContent === 'Copied'")
+    page.wait_for_function("() => document.querySelector('.copy-code').textContent === 'Copied'")
     assert page.evaluate("window.__violations") == []
     assert page.console_errors == []
 
