@@ -74,6 +74,8 @@ def real_site(tmp_path_factory) -> Path:
 
 
 # --- Serving a built site and driving real Chromium --------------------------------
+# Our pages carry a CSP without 'unsafe-eval': give page.wait_for_function a function ("() => ..."),
+# never a bare expression, which Playwright eval()s in the page whenever it has to poll.
 
 # Debian's Chromium; CHROMIUM_PATH names another build (GitHub's Ubuntu runners ship Google Chrome).
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
