@@ -291,11 +291,16 @@ def count_files(folder: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(folder))
 
 
-def bench_size(size: int, runs: int, tools: list[str], shape: str = "generated") -> dict:
+def _corpus_and_work(size: int, shape: str) -> tuple[Path, Path]:
+    """The corpus of this size and shape, and the folder its builds go to."""
     content = corpus.folder(size, shape, WORK.parent)
+    return content, WORK / content.name
+
+
+def bench_size(size: int, runs: int, tools: list[str], shape: str = "generated") -> dict:
+    content, work = _corpus_and_work(size, shape)
     if not content.exists():
         corpus.generate(size, shape=shape)
-    work = WORK / content.name
     work.mkdir(parents=True, exist_ok=True)
     settings = work / "vanilla_settings.py"
     settings.write_text(corpus.VANILLA_SETTINGS, encoding="utf-8")
@@ -340,8 +345,7 @@ def bench_rebuilds(result: dict, rebuilds: int) -> None:
     one, and on this disk a deletion slows the creation of files for minutes (see corpus.SET_ASIDE).
     """
     size = result["size"]
-    content = corpus.folder(size, result["shape"], WORK.parent)
-    work = WORK / content.name
+    content, work = _corpus_and_work(size, result["shape"])
     if "ours" in result["times"] and rebuilds:
         edited = sorted((content / "posts").rglob("*.md"))[size // 2]
         for _ in range(rebuilds):

@@ -174,10 +174,11 @@ def hugo(content: Path, size: int) -> tuple[float, float] | None:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
-def build_site(content: Path, pages: list | None = None) -> Path:
+def build_site(content: Path, rendered: dict | None = None) -> Path:
     """One cold build of ours into a temporary folder (for Pagefind's pages and the files to write).
 
-    pages, when given, receives the (template, context) of every page the build renders.
+    rendered, when given, receives the (template, context) of every page the build renders
+    ("pages") and plugins/csp's state while it renders them ("csp", gone once the build ends).
     """
     from blogkit.build import build, load_settings
     from plugins.fastbuild import write
@@ -187,11 +188,11 @@ def build_site(content: Path, pages: list | None = None) -> Path:
     render_parallel = write.render_parallel
 
     def keep(jobs, *args, **kwargs):
-        if pages is not None:
+        if rendered is not None:
             from plugins import csp
 
-            pages.extend((template, context) for _, template, context in jobs if hasattr(template, "render"))
-            _csp_state.update(csp._state)  # the build's policy settings, gone once it ends
+            rendered["pages"] += [(template, context) for _, template, context in jobs if hasattr(template, "render")]
+            rendered["csp"] = dict(csp._state)
         return render_parallel(jobs, *args, **kwargs)
 
     write.render_parallel = keep
@@ -203,7 +204,7 @@ def build_site(content: Path, pages: list | None = None) -> Path:
     return work / "output"
 
 
-def render_warm(pages: list) -> tuple[float, float]:
+def render_warm(pages: list, csp_state: dict) -> tuple[float, float]:
     """Render every page twice more in this process: (cpu, wall) of the second pass, every memo full."""
     from plugins import csp
     from plugins.fastbuild import render
@@ -214,7 +215,7 @@ def render_warm(pages: list) -> tuple[float, float]:
 
     # The build turned its URL and date memos off at its end, and csp's per-build state went with it.
     render.start_url_memo()
-    csp._state.update(_csp_state)
+    csp._state.update(csp_state)
     try:
         render_all()
         return _measure(render_all)
@@ -222,8 +223,6 @@ def render_warm(pages: list) -> tuple[float, float]:
         render.stop_url_memo()
         csp._state.clear()
 
-
-_csp_state: dict = {}  # plugins/csp's state during build_site's rendering
 
 
 def main() -> None:
@@ -242,12 +241,13 @@ def main() -> None:
     workers = os.cpu_count() or 1
     built = None
     site = args.site
-    pages: list = []
+    rendered: dict = {"pages": [], "csp": {}}
+    pages = rendered["pages"]
     if site is None:
-        site = built = build_site(content, pages)
+        site = built = build_site(content, rendered)
     try:
         rows = {}
-        rows["render"] = render_warm(pages) if pages else None
+        rows["render"] = render_warm(pages, rendered["csp"]) if pages else None
         rows["markdown"] = _measure(markdown_serial, settings, sources)
         rows["pool"] = _measure(markdown_pool, settings, sources, workers)
         indexed, rows["pagefind"] = pagefind(site, settings.get("DEFAULT_LANG", "en"))
