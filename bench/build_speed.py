@@ -6,7 +6,8 @@
 
 The whole table (the default) is, in this order: cold builds of ours, ours
 with FASTBUILD off ("serial"), vanilla Pelican and Hugo at 1,000 posts (3
-runs each, in turn) and of ours, vanilla and Hugo at 5,000 (1 run each); the
+runs each, in turn) and of ours, vanilla and Hugo at 5,000 (1 run each), each
+tool's timed runs at a size after one untimed run that measures its memory; the
 same three on 1,000 posts shaped like an imported Blogger blog
 (bench/corpus.py's "imported" shape: no Summary lines, thousands of labels,
 archived comments; 1 run each, `--imported 0` leaves it out); the
@@ -38,7 +39,12 @@ alike; compare the ratios rather than the absolute seconds.
 "cpu s" is user + system CPU time of the build's whole process tree: the
 work done, whatever else the machine was doing. Peak memory is the largest sum of PSS (proportional set size, so pages a
 forked worker shares with its parent are not counted twice) over the build's
-whole process tree, sampled every 50 ms.
+whole process tree, sampled every 50 ms in a build of its own before the timed
+ones (each tool, each size). The timed builds run with nothing sampling them:
+reading every process's smaps_rollup 20 times a second took 0.35-0.45 CPU-s
+of the bench during a build of ours at 1,000 posts (0.2 during vanilla's),
+which on two cores falls on a build that uses both (ours, Hugo) and not on one
+that uses one (vanilla); the thirteenth session measured ours 5 % slower with it.
 
 The one-edit rebuild is timed in a running process, as `invoke livereload`
 does it: build once (warm content cache and render memo), change one sentence
@@ -132,11 +138,12 @@ def _comm(pid: int) -> str:
 LAST_PEAKS: dict[str, float] = {}
 
 
-def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[float, float, str]:
-    """Run cmd; return (wall seconds, peak PSS of its process tree in MiB, stdout).
+def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None, memory: bool = False) -> tuple[float, float, str]:
+    """Run cmd; return (wall seconds, peak PSS of its process tree in MiB or 0.0, stdout).
 
-    The CPU seconds (user + system) of the whole tree are left in LAST_CPU[0],
-    the peak PSS per program name in LAST_PEAKS.
+    The CPU seconds (user + system) of the whole tree are left in LAST_CPU[0]. With
+    memory, the tree's PSS is sampled (which costs the run CPU: not for timed runs) and
+    the peak per program name left in LAST_PEAKS.
     """
     cpu_before = _children_cpu()
     started = time.perf_counter()
@@ -160,12 +167,14 @@ def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[floa
             done.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    if memory:
+        sampler.start()
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
     LAST_CPU[0] = _children_cpu() - cpu_before
     done.set()
-    sampler.join()
+    if memory:
+        sampler.join()
     LAST_PEAKS.clear()
     LAST_PEAKS.update({name: kib / 1024 for name, kib in by_name.items() if kib > 1024})
     if proc.returncode != 0:
@@ -319,17 +328,24 @@ def bench_size(size: int, runs: int, tools: list[str], shape: str = "generated")
     times: dict[str, list[float]] = {t: [] for t in tools}
     peaks: dict[str, list[float]] = {t: [] for t in tools}
     cpus: dict[str, list[float]] = {t: [] for t in tools}
+    for tool in tools:
+        # Untimed, sampled for memory (see the module docstring); it also fills the disk cache with the corpus.
+        seconds, peak, _ = run(commands[tool](), memory=True)
+        peaks[tool].append(peak)
+        print(
+            f"  {size:>5} posts  memory   {tool:<8} {seconds:7.2f} s (sampled, untimed)  {peak:7.1f} MiB  "
+            f"(peak MiB by program: {', '.join(f'{n} {m:.0f}' for n, m in sorted(LAST_PEAKS.items()))})",
+            flush=True,
+        )
     for round_ in range(runs):
         order = tools[round_ % len(tools):] + tools[: round_ % len(tools)]
         for tool in order:
-            seconds, peak, _ = run(commands[tool]())
+            seconds, _, _ = run(commands[tool]())
             times[tool].append(seconds)
-            peaks[tool].append(peak)
             cpus[tool].append(LAST_CPU[0])
             print(
                 f"  {size:>5} posts  round {round_ + 1}  {tool:<8} {seconds:7.2f} s  "
-                f"cpu {LAST_CPU[0]:6.2f} s  {peak:7.1f} MiB  load {os.getloadavg()[0]:.1f}  "
-                f"(peak MiB by program: {', '.join(f'{n} {m:.0f}' for n, m in sorted(LAST_PEAKS.items()))})",
+                f"cpu {LAST_CPU[0]:6.2f} s  load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     files = {t: count_files(work / f"out-{t}") for t in tools}
