@@ -472,6 +472,12 @@ def targets(results: list[dict], loop: dict | None, floors: dict | None = None) 
             if floors.get("shared_wall_with_render"):
                 lines.append(f"    with the pages rendered again, every memo warm (templates and CSP meta): "
                              f"{floors['shared_wall_with_render']:.2f} s = {floors['shared_wall_with_render'] / hugo:.2f}x")
+            if floors.get("least_wall"):
+                room = 2.5 * hugo - floors["least_wall"]
+                lines.append(f"    the least a build doing this work can take (the start-up alone, the rest of that CPU "
+                             f"shared perfectly): {floors['least_wall']:.2f} s = {floors['least_wall'] / hugo:.2f}x; "
+                             f"the target leaves {room:.2f} s beyond it for Pelican's own work on the contents, the feeds, "
+                             f"the checks and every one-core step")
     if at and 5000 in by_size and "ours" in by_size[5000]["times"] and ours:
         line("5000 posts vs 1000", med(by_size[5000]["times"]["ours"]) / ours, 5.0, "x", "ours, medians")
     return lines
