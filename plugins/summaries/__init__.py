@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import html
 
-from bs4 import BeautifulSoup, Comment as HtmlComment, NavigableString, Tag
-from bs4.exceptions import ParserRejectedMarkup
 from pelican import signals
 from pelican.utils import truncate_html_words
 
@@ -33,12 +31,21 @@ TEXT_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "span", "a", "em", "stro
 STRUCTURE = {"table", "ul", "ol", "dl", "pre", "figure", "blockquote", "iframe", "video", "audio", "object", "details"}
 
 
+# Beautiful Soup is imported the first time a summary is made, not with the plugin: a blog whose
+# posts all have a Summary line never needs it, and with soupsieve and html5lib it took 50-80 ms
+# of every build's start-up, when one core works and the other waits.
+
+
 def _words(node) -> int:
+    from bs4 import Tag
+
     return len(node.get_text(" ").split()) if isinstance(node, Tag) else len(str(node).split())
 
 
 def _cut(children, budget: int, suffix: str) -> tuple[list[str], int, bool]:
     """Whole children up to budget words: (HTML pieces, words used, whether something was left out)."""
+    from bs4 import Comment as HtmlComment, NavigableString
+
     pieces, used = [], 0
     for child in children:
         if isinstance(child, HtmlComment):
@@ -75,6 +82,9 @@ FIRST_PART = 1024  # characters
 
 def whole_element_summary(text: str, max_words: int, suffix: str = "…") -> str | None:
     """A summary of at most max_words words made of whole elements; None if the text is that short already."""
+    from bs4 import BeautifulSoup
+    from bs4.exceptions import ParserRejectedMarkup
+
     text, size = text or "", FIRST_PART
     while True:
         whole = size >= len(text)
