@@ -203,8 +203,8 @@ def test_only_the_beginning_of_a_long_post_is_parsed(monkeypatch):
     import plugins.summaries as summaries
 
     parsed = []
-    plain = summaries.BeautifulSoup
-    monkeypatch.setattr(summaries, "BeautifulSoup", lambda markup, *args: parsed.append(len(markup)) or plain(markup, *args))
+    plain = summaries._parse
+    monkeypatch.setattr(summaries, "_parse", lambda markup: parsed.append(len(markup)) or plain(markup))
     body = "".join(f"<p>Paragraph {n} has seven words in it.</p>\n" for n in range(2000))
     assert summaries.whole_element_summary(body, 50).count("<p>") == 8
     assert parsed[0] == summaries.FIRST_PART < len(body) // 20

@@ -105,3 +105,34 @@ def test_the_read_workers_of_a_fresh_process_have_every_listed_plugins_hooks(sit
     assert report["stats"]["early_start"] and report["stats"]["parsed_in_workers"] == 6
     assert report["at the fork"] == ["plugins.readtime", "plugins.strict", "plugins.toc"]
     assert report["scanned here"] == 0  # strict used the workers' scans of the 6 posts
+
+
+BS4_SCRIPT = """
+import json, sys
+from blogkit.build import build
+content, output, cache, extra = sys.argv[1:5]
+build("pelicanconf.py", output, {"PATH": content, "CACHE_PATH": cache, **json.loads(extra)})
+print(json.dumps("bs4" in sys.modules))
+"""
+
+
+def test_beautiful_soup_is_imported_only_when_a_summary_is_made(site, tmp_path):
+    # plugins/summaries needs it for a long post without a Summary line; imported with the plugin,
+    # it took 50-80 ms of every build's start-up, when one core works and the other waits.
+    settings = load_settings()
+    extra = json.dumps({"SEARCH": {**settings.get("SEARCH", {}), "index": False}})
+
+    def imported(run: str) -> bool:
+        result = subprocess.run([sys.executable, "-c", BS4_SCRIPT, str(site.content), str(tmp_path / run / "output"),
+                                 str(tmp_path / run / "cache"), extra], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    long_body = " ".join(f"word{n}" for n in range(settings["SUMMARY_MAX_LENGTH"] + 20))
+    for n in range(2):
+        site.post(f"post-{n}", title=f"Post {n}", date=f"2020-05-0{n + 1} 10:00", body=long_body, summary="Written by hand.")
+    assert imported("with-summaries") is False
+    site.post("no-summary", title="No summary", date="2020-05-09 10:00", body=long_body)
+    assert imported("one-without") is True
+    index = (tmp_path / "one-without" / "output" / "index.html").read_text(encoding="utf-8")
+    assert "Written by hand." in index and "word0" in index  # the made summary is on the list page

@@ -36,6 +36,13 @@ STRUCTURE = {"table", "ul", "ol", "dl", "pre", "figure", "blockquote", "iframe",
 # of every build's start-up, when one core works and the other waits.
 
 
+def _parse(markup: str):
+    """Beautiful Soup's tree of markup, by Python's HTML parser."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(markup, "html.parser")
+
+
 def _words(node) -> int:
     from bs4 import Tag
 
@@ -82,14 +89,13 @@ FIRST_PART = 1024  # characters
 
 def whole_element_summary(text: str, max_words: int, suffix: str = "…") -> str | None:
     """A summary of at most max_words words made of whole elements; None if the text is that short already."""
-    from bs4 import BeautifulSoup
     from bs4.exceptions import ParserRejectedMarkup
 
     text, size = text or "", FIRST_PART
     while True:
         whole = size >= len(text)
         try:
-            soup = BeautifulSoup(text if whole else text[:size], "html.parser")
+            soup = _parse(text if whole else text[:size])
         except ParserRejectedMarkup:
             if not whole:  # a construct cut short by the beginning: parse it all
                 size = len(text)
@@ -100,7 +106,7 @@ def whole_element_summary(text: str, max_words: int, suffix: str = "…") -> str
             return None
         pieces, _, crossed = _cut(children if whole else children[:-1], max_words, suffix)
         summary = "".join(pieces).strip()
-        has_text = (whole or crossed) and bool(BeautifulSoup(summary, "html.parser").get_text(strip=True))
+        has_text = (whole or crossed) and bool(_parse(summary).get_text(strip=True))
         if whole or has_text:
             break
         size = len(text) if crossed else size * 4  # nothing fits whole: the fallback reads the whole post
