@@ -18,7 +18,7 @@ Hugo); then what deletes files, since on this machine's disk a deletion
 slows the builds after it: the edit loop at 1,000 posts (bench/edit_loop.py:
 the preview server and an open tab in headless Chromium, save -> the tab
 shows it, 5 body edits and a title edit) and the one-edit rebuild in a
-running process; each figure against its target. About 8 minutes on an
+running process; each figure against its target. About 5 minutes on an
 idle 2-core machine. Where 5,000 posts cost more than 5x 1,000,
 step by step: `uv run python bench/profile_build.py --sizes 1000 5000` (and
 `--vanilla`), about 3 minutes more.
