@@ -278,6 +278,49 @@ def test_pagefind_dying_at_a_page_is_one_problem_naming_the_page(tmp_path, monke
     assert not (site.output / "2022/01/new-post.html").exists()
 
 
+def test_the_page_named_is_the_one_pagefind_stopped_at_when_its_last_answers_are_read_late(tmp_path, monkeypatch):
+    import threading
+
+    from plugins import search
+
+    # A page sent after alpha finds Pagefind gone while its answers to the pages before alpha are
+    # still in the pipe: here the reply thread reads nothing after the first answer until the build
+    # looks for the page to blame. That page must still be alpha, not the first of those.
+    blaming = threading.Event()
+
+    class LatePipe:
+        def __init__(self, pipe):
+            self.pipe, self.answered = pipe, False
+
+        def read1(self, size):
+            if self.answered:  # the first answer (the new index) is read at once, the rest late
+                blaming.wait(10)
+            chunk = self.pipe.read1(size)
+            self.answered = self.answered or b"," in chunk
+            return chunk
+
+        def close(self):
+            self.pipe.close()
+
+    read, send, stopped = search.Pagefind._read, search.Pagefind._send, search.Pagefind._stopped
+
+    def late_read(self):
+        self.process.stdout = LatePipe(self.process.stdout)
+        read(self)
+
+    monkeypatch.setattr(search.Pagefind, "_read", late_read)
+    # The pages go slowly, so that one is sent after Pagefind stopped at alpha.
+    monkeypatch.setattr(search.Pagefind, "_send", lambda self, *args: time.sleep(0.1) or send(self, *args))
+    monkeypatch.setattr(search.Pagefind, "_stopped", lambda self, doing: blaming.set() or stopped(self, doing))
+    site = make_site(tmp_path)
+    faulty_pagefind(tmp_path, monkeypatch, "crash", "2021/01/alpha.html")
+    with pytest.raises(BuildError) as failure:
+        build_site(site, ROOT / "pelicanconf.py", FASTBUILD={"workers": 2})
+    assert blaming.is_set()  # the build found Pagefind gone as it sent a page, with answers unread
+    assert [p.path for p in failure.value.problems] == ["built page 2021/01/alpha.html"]
+    assert "while indexing this page (killed by SIGSEGV)" in failure.value.problems[0].message
+
+
 @STREAMED_OR_SERIAL
 def test_pagefind_writing_something_that_is_not_a_reply_is_one_problem(tmp_path, monkeypatch, fastbuild):
     site = make_site(tmp_path)

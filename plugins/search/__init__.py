@@ -301,18 +301,23 @@ class Pagefind:
         Pagefind answers one page after another, so the page it was on is the first
         one sent without an answer (the page to blame, when it is one).
         """
-        with self._arrived:
-            page = next((page for mid, page in self._pages.items() if mid not in self._replies), None)
-        if page is not None:
-            doing = "while indexing this page"
         try:
             code = self.process.wait(timeout=1)
         except subprocess.TimeoutExpired:  # still running, but no use any more
             self.process.kill()
             self.process.wait()
             code = None
-        if code is None or self._ended not in (None, "it stopped"):
-            how = self._ended or "it stopped answering"
+        with self._arrived:
+            # Every answer it wrote before it stopped is read first: an answer still in the pipe
+            # would leave its page looking like the one Pagefind stopped at.
+            self._arrived.wait_for(lambda: self._ended is not None, timeout=2)
+            page = next((page for mid, page in self._pages.items() if mid not in self._replies), None)
+        if page is not None:
+            doing = "while indexing this page"
+        if self._ended not in (None, "it stopped"):
+            how = self._ended
+        elif code is None:
+            how = "it stopped answering"
         elif code < 0:
             how = f"killed by {signal.Signals(-code).name}"
         else:
