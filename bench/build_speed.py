@@ -166,14 +166,14 @@ def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None, memory: bool 
                 by_name[name] = max(by_name.get(name, 0), kib)
             done.wait(0.05)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    if memory:
+    sampler = threading.Thread(target=sample, daemon=True) if memory else None
+    if sampler:
         sampler.start()
     out, err = proc.communicate()
     seconds = time.perf_counter() - started
     LAST_CPU[0] = _children_cpu() - cpu_before
     done.set()
-    if memory:
+    if sampler:
         sampler.join()
     LAST_PEAKS.clear()
     LAST_PEAKS.update({name: kib / 1024 for name, kib in by_name.items() if kib > 1024})

@@ -296,27 +296,22 @@ def main() -> None:
         line += (f"; 2.5x Hugo's build = {limit:.2f} s: the floors alone are "
                  f"{floor / rows['hugo'][1]:.2f}x Hugo ({(floor - rows['pagefind'][1]) / rows['hugo'][1]:.2f}x without Pagefind)")
     print(line)
+    def against_hugo(text: str, wall: float) -> None:
+        print(text + (f" = {wall / rows['hugo'][1]:.2f}x Hugo" if rows["hugo"] is not None else ""))
+
     cpu = rows["imports"][0] + rows["pool"][0] + rows["write"][0] + rows["pagefind"][0]
-    line = f"the same floors' CPU shared perfectly by {workers} cores: {cpu:.2f} CPU-s / {workers} = {cpu / workers:.2f} s wall"
-    if rows["hugo"] is not None:
-        line += f" = {cpu / workers / rows['hugo'][1]:.2f}x Hugo"
-    print(line)
-    with_render = None
+    against_hugo(f"the same floors' CPU shared perfectly by {workers} cores: {cpu:.2f} CPU-s / {workers} = "
+                 f"{cpu / workers:.2f} s wall", cpu / workers)
+    with_render = least = None
     if rows.get("render") is not None:
         with_render = cpu + rows["render"][0]
-        line = f"with the pages rendered again (memos warm): {with_render:.2f} CPU-s / {workers} = {with_render / workers:.2f} s wall"
-        if rows["hugo"] is not None:
-            line += f" = {with_render / workers / rows['hugo'][1]:.2f}x Hugo"
-        print(line)
-    least = None
-    if with_render is not None:
+        against_hugo(f"with the pages rendered again (memos warm): {with_render:.2f} CPU-s / {workers} = "
+                     f"{with_render / workers:.2f} s wall", with_render / workers)
         alone = rows["imports"][1]
         least = alone + (with_render - alone) / workers
-        line = (f"the least a build doing this work can take on {workers} cores (the start-up alone, the rest shared "
-                f"perfectly): {alone:.2f} s + {with_render - alone:.2f} CPU-s / {workers} = {least:.2f} s wall")
-        if rows["hugo"] is not None:
-            line += f" = {least / rows['hugo'][1]:.2f}x Hugo"
-        print(line)
+        against_hugo(f"the least a build doing this work can take on {workers} cores (the start-up alone, the rest "
+                     f"shared perfectly): {alone:.2f} s + {with_render - alone:.2f} CPU-s / {workers} = {least:.2f} s wall",
+                     least)
     if args.json:
         print(json.dumps({"size": args.size, "workers": workers, "rows": rows, "files": files, "bytes": size_bytes,
                           "indexed": indexed, "floor_wall": floor, "shared_wall": cpu / workers,

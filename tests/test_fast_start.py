@@ -33,6 +33,14 @@ print(json.dumps({"seen": pool_recorder.seen, "stats": fastbuild.stats()}))
 """
 
 
+def fresh_process(script: str, *args) -> object:
+    """Run script in a fresh Python process from the repository; return the JSON its last line prints."""
+    result = subprocess.run([sys.executable, "-c", script, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def test_a_fresh_process_starts_the_read_pool_before_the_later_plugins_load(site, tmp_path):
     for n in range(6):
         site.post(f"post-{n}", title=f"Post {n}", date=f"2020-05-0{n + 1} 10:00", body=f"Body of post {n}.")
@@ -42,14 +50,9 @@ def test_a_fresh_process_starts_the_read_pool_before_the_later_plugins_load(site
     settings = load_settings()
     plugins = list(settings["PLUGINS"])
     plugins.insert(plugins.index("plugins.fastbuild") + 1, "pool_recorder")
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(site.content), str(site.output), str(tmp_path / "cache"),
-         json.dumps({"PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(folder.parent)], "PLUGINS": plugins,
-                     "SEARCH": {**settings.get("SEARCH", {}), "index": False}})],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = fresh_process(SCRIPT, site.content, site.output, tmp_path / "cache",
+                           json.dumps({"PLUGIN_PATHS": [*settings["PLUGIN_PATHS"], str(folder.parent)], "PLUGINS": plugins,
+                                       "SEARCH": {**settings.get("SEARCH", {}), "index": False}}))
     assert report["seen"] == [True]  # the pool ran while the plugins after fastbuild registered
     assert report["stats"]["early_start"] and report["stats"]["parsed_in_workers"] == 6
     assert (site.output / "2020/05/post-0.html").exists()
@@ -98,10 +101,7 @@ def test_the_read_workers_of_a_fresh_process_have_every_listed_plugins_hooks(sit
     # and strict, readtime and toc did their per-file work on one core after the read.
     for n in range(6):
         site.post(f"post-{n}", title=f"Post {n}", date=f"2020-05-0{n + 1} 10:00", body=f"## Part {n}\n\nBody of post {n}.")
-    result = subprocess.run([sys.executable, "-c", HOOKS_SCRIPT, str(site.content), str(site.output), str(tmp_path / "cache")],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = fresh_process(HOOKS_SCRIPT, site.content, site.output, tmp_path / "cache")
     assert report["stats"]["early_start"] and report["stats"]["parsed_in_workers"] == 6
     assert report["at the fork"] == ["plugins.readtime", "plugins.strict", "plugins.toc"]
     assert report["scanned here"] == 0  # strict used the workers' scans of the 6 posts
@@ -123,10 +123,7 @@ def test_beautiful_soup_is_imported_only_when_a_summary_is_made(site, tmp_path):
     extra = json.dumps({"SEARCH": {**settings.get("SEARCH", {}), "index": False}})
 
     def imported(run: str) -> bool:
-        result = subprocess.run([sys.executable, "-c", BS4_SCRIPT, str(site.content), str(tmp_path / run / "output"),
-                                 str(tmp_path / run / "cache"), extra], cwd=ROOT, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout.strip().splitlines()[-1])
+        return fresh_process(BS4_SCRIPT, site.content, tmp_path / run / "output", tmp_path / run / "cache", extra)
 
     long_body = " ".join(f"word{n}" for n in range(settings["SUMMARY_MAX_LENGTH"] + 20))
     for n in range(2):
