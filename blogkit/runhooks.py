@@ -20,8 +20,8 @@ comment_files, htmlscan).
 Callbacks run in the order they were added; before_swap and after_swap get
 the Run, on_end gets the Run and whether the new site went live.
 
-Pages as they are final: plugins/fastbuild's writer sets run.streams_pages
-when it starts writing (after `all_generators_finalized`) and calls
+Pages as they are final: plugins/fastbuild sets run.streams_pages at
+`initialized` when its writer will write this run's pages, and that writer calls
 page_final(run, rel) in the main process for every HTML page it writes, as
 soon as the page is final in run.staging (rendered with its CSP meta in,
 here or in a forked worker, or hard-linked from the last build); rel is the
@@ -74,7 +74,7 @@ class Run:
     _final: set = field(default_factory=set)
     _page: list = field(default_factory=list)
     _html: list = field(default_factory=list)
-    # Set by the writer when it will call page_final for every page it writes.
+    # Set by plugins/fastbuild at `initialized` when its writer will call page_final for every page it writes.
     streams_pages: bool = False
 
     def before_swap(self, callback) -> None:

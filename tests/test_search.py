@@ -108,95 +108,102 @@ def test_pages_to_index_keeps_what_the_whole_site_checks_would_see(tmp_path):
     assert search.pages_to_index(site({"index.html": post}), ["gone.html"]) is None
 
 
-def test_the_bundle_streamed_while_the_site_is_written_is_the_serial_builds_byte_for_byte(built, tmp_path):
-    """The fast path sends pages to Pagefind as they are final; FASTBUILD off indexes at the end: same bundle."""
+def test_the_bundle_of_the_posts_records_is_the_serial_builds_byte_for_byte(built, tmp_path):
+    """The fast path indexes each post's title and body as the read ends; FASTBUILD off indexes the written pages: same bundle."""
     import plugins.search as search
 
     site = make_site(tmp_path)
     build_site(site, ROOT / "pelicanconf.py", FASTBUILD={"workers": 2, "min_sources": 0})
-    assert search.stats["streamed"] == len(PUBLISHED_POSTS) + len(PUBLISHED_PAGES)  # all sent before `finalized`
-    streamed = snapshot(site.output / "pagefind")
+    assert search.stats["ahead"] == len(PUBLISHED_POSTS) + len(PUBLISHED_PAGES)  # every written page showed its record
+    ahead = snapshot(site.output / "pagefind")
     build_site(site, ROOT / "pelicanconf.py", FASTBUILD={"enabled": False})
-    assert "streamed" not in search.stats
-    assert snapshot(site.output / "pagefind") == streamed
-    assert streamed == snapshot(built.output / "pagefind")  # and the same as another fast build's
+    assert "ahead" not in search.stats
+    assert snapshot(site.output / "pagefind") == ahead
+    assert ahead == snapshot(built.output / "pagefind")  # and the same as another fast build's
     assert sorted(r["url"] for r in fragments(site.output)) == sorted(
         "/" + page for page in [*PUBLISHED_POSTS.values(), *PUBLISHED_PAGES.values()])
 
 
-def test_pages_arriving_in_any_order_give_the_bundle_of_pages_to_index(tmp_path):
-    """The stream sends each page once its predecessors came; pages never announced are looked at at the end."""
+THEME_POST = ('<!doctype html><html lang="en"><head><title>{title} | Blog</title></head><body><header><img src="/logo.png">'
+              '</header><main><article><header><h1 class="post-title">{title}</h1><p>Posted at 9:00</p></header>'
+              '<nav class="toc"><h2 id="toc">Contents</h2></nav><div class="post-body" data-pagefind-body>\n  {body}\n  </div>'
+              '<footer>Labels: <a href="/t.html">t</a></footer></article><section><h2>Related</h2></section></main>'
+              '<aside><p>About me</p></aside></body></html>')
+
+
+def test_a_written_page_shows_its_record_only_when_pagefind_would_read_the_same(tmp_path):
+    """shows_record says yes to the theme's post page and no to each way a page could show Pagefind more or other."""
+    import plugins.search as search
+
+    title, body = "Sales &amp; therapy", '<p>Words.</p>\n<pre tabindex="0"><code>x</code></pre>'
+    page = THEME_POST.format(title=title, body=body)
+    assert search.shows_record(page.encode(), title, body)
+    assert search.shows_record(page.replace("\n  ", "").encode(), title, body)  # no spaces around the body
+    differing = {
+        "another title": page.replace(f'"post-title">{title}', '"post-title">Another'),
+        "an image between title and body": page.replace("<p>Posted", '<img src="/a.png"><p>Posted'),
+        "an image after a body without one": page.replace("<h2>Related", '<img src="/r.png"><h2>Related'),
+        "more in the body": page.replace("\n  </div>", "<p>More.</p></div>"),
+        "a filter attribute": page.replace("<footer>", '<footer data-pagefind-filter="tag">'),
+        "the marker on a section": page.replace('<div class="post-body" data-pagefind-body>',
+                                                '<section data-pagefind-body>').replace("  </div><footer>", "  </section><footer>"),
+        "no marker": page.replace(" data-pagefind-body", ""),
+        "an h1 before the title": page.replace("<article>", "<h1>Blog</h1><article>"),
+    }
+    for why, html in differing.items():
+        assert html != page, why
+        assert not search.shows_record(html.encode(), title, body), why
+    # A body that would be parsed otherwise inside the theme's page than inside the record's.
+    for broken in ("<p>a</p></article><p>b</p>", "<p>a<!-- open", "<p>a<textarea>b</p>", "<main>x</main>"):
+        assert not search.shows_record(THEME_POST.format(title=title, body=broken).encode(), title, broken), broken
+    assert not search.shows_record(THEME_POST.format(title="&amp;", body=body).encode(), "&amp;", body)  # no words
+
+
+def test_the_records_bundle_stands_only_when_every_page_checks(tmp_path):
+    """_Ahead writes the records' bundle; a page that differs, a marked extra page, or one never written throws it away."""
     import plugins.search as search
 
     site = tmp_path / "site"
-    post = '<html lang="en"><body><main><div data-pagefind-body><h1>{0}</h1><p>Words about {0}.</p></div></main></body></html>'
-    files = {f"2020/0{n}/post-{n}.html": post.format(f"topic{n}") for n in range(1, 6)}
-    files |= {"index.html": "<html><body>A listing.</body></html>", "old/stub.html": "<html><body>Moved.</body></html>",
-              "drafts/marked.html": post.format("draft")}
+    records = {f"2020/0{n}/post-{n}.html": (f"Topic {n}", f"<p>Words about topic{n}.</p>") for n in (5, 4, 3, 2, 1)}
+    files = {rel: THEME_POST.format(title=t, body=b) for rel, (t, b) in records.items()}
+    files |= {"index.html": "<html><body><main>A listing.</main></body></html>",
+              "old/stub.html": "<html><body>Moved.</body></html>"}
     for name, text in files.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(text, encoding="utf-8")
-    expected = [f"2020/0{n}/post-{n}.html" for n in (5, 4, 3, 2, 1)]  # Pelican's order: newest first
     reference = tmp_path / "reference"
-    search._index_now(site, search.pages_to_index(site, expected), reference, "en")
+    search._index_now(site, search.pages_to_index(site, list(records)), reference, "en")
 
-    stream = search._Stream(site, expected, "en", site / "pagefind")
-    try:
-        for rel in ["2020/04/post-4.html", "index.html", "2020/05/post-5.html", "2020/01/post-1.html",
-                    "drafts/marked.html", "2020/03/post-3.html"]:  # post-2 and the stub never come through
-            stream.page(None, rel)
-        assert stream.finish()
-    finally:
-        stream.close()
-    assert stream.sent_while_writing == 3  # post-5, post-4, post-3: post-2 never came, so post-1 waited
+    def ahead(announced, change=None):
+        one = search._Ahead(site, records, "en", site / "pagefind")
+        try:
+            if change:
+                change()
+            for rel in announced:
+                one.page(None, rel)
+            return one.finish(), one
+        finally:
+            one.close()
+
+    # Announced in any order, some never (looked at in finish): the bundle of the written pages.
+    done, one = ahead(["2020/04/post-4.html", "index.html", "2020/01/post-1.html"])
+    assert done and one.pagefind is None and one.differs is None
     assert snapshot(site / "pagefind") == snapshot(reference)
     shutil.rmtree(site / "pagefind")
-    assert search.indexed_page_count(reference) == 6  # the marked draft too: the count check catches it
 
-    # A page written again after Pagefind had it: the stream gives up, the build indexes from the files.
-    again = search._Stream(site, expected, "en", site / "pagefind")
-    try:
-        for rel in ["2020/05/post-5.html", "2020/05/post-5.html"]:
-            again.page(None, rel)
-        assert again.finish() is False
-    finally:
-        again.close()
-    assert again.pagefind is None
-
-    # Every published page and one unmarked page came: the thread writes the bundle before finish(),
-    # while the rest of the site would still be rendered; the same bundle as pages_to_index's.
-    (site / "drafts/marked.html").rename(tmp_path / "marked.html")
-    early_reference = tmp_path / "early-reference"
-    search._index_now(site, search.pages_to_index(site, expected), early_reference, "en")
-    for late in (None, "drafts/marked.html"):
-        early = search._Stream(site, expected, "en", site / "pagefind")
-        try:
-            for rel in [*expected, "index.html"]:
-                early.page(None, rel)
-            deadline = time.monotonic() + 60
-            while early.written is None and early.error is None and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert early.written is not None and (site / "pagefind" / "pagefind-entry.json").is_file()
-            if late is None:
-                assert early.finish() is True
-                assert snapshot(site / "pagefind") == snapshot(early_reference)
-                shutil.rmtree(site / "pagefind")
-            else:  # a marked page after the bundle was written: it is thrown away, the build indexes again
-                (tmp_path / "marked.html").rename(site / late)
-                early.page(None, late)
-                assert early.finish() is False and not (site / "pagefind").exists()
-        finally:
-            early.close()
-
-    # A page Pagefind rooted at <main> would read otherwise (an img after main): the stream gives up too.
-    (site / "2020/03/post-3.html").write_text(post.format("topic3").replace("</main>", '</main><img src="/i.png">'))
-    refused = search._Stream(site, expected, "en", site / "pagefind")
-    try:
-        for rel in expected:
-            refused.page(None, rel)
-        assert refused.finish() is False and refused.whole
-    finally:
-        refused.close()
+    post3 = site / "2020/03/post-3.html"
+    draft = site / "drafts/marked.html"
+    for why, change in {
+        "a page showing another body": lambda: post3.write_text(files["2020/03/post-3.html"].replace("Words", "Other")),
+        "a marked page that is no published one": lambda: (draft.parent.mkdir(exist_ok=True),
+                                                           draft.write_text(files["2020/03/post-3.html"])),
+        "a published page never written": post3.unlink,
+    }.items():
+        done, one = ahead(list(records), change)
+        assert done is False and one.differs, why
+        assert not (site / "pagefind").exists(), why  # thrown away: the build indexes the files
+        post3.write_text(files["2020/03/post-3.html"])
+        draft.unlink(missing_ok=True)
 
 
 def test_search_page_is_a_real_form_that_loads_search_js(built):

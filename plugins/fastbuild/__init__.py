@@ -177,6 +177,9 @@ def _start(pelican) -> None:
     if run is not None:
         run.on_end(heap.end)
         run.on_end(lambda _run, _ok: render.stop_url_memo())
+        # Known now, before the contents are read: plugins/search starts Pagefind on the posts
+        # as the read ends, and only when the written pages will come through to be checked.
+        run.streams_pages = _parallel_writer(opts)
     if not _early_pool():
         read.start_early(pelican.path, pelican.settings, opts["workers"], opts["min_sources"])
     if run is not None:
@@ -202,6 +205,11 @@ def _finish(_pelican) -> None:
         memo.untrack_content_methods()
 
 
+def _parallel_writer(opts: dict) -> bool:
+    """Whether this build's pages are written by write.ParallelWriter (else Pelican's own Writer)."""
+    return opts["workers"] > 1 or opts["incremental"]
+
+
 def _writer(pelican):
     from . import memo, render, write
 
@@ -211,7 +219,7 @@ def _writer(pelican):
     render.start_url_memo()  # on since page_generator_finalized (_all_read); never write without it
     if opts["incremental"]:
         memo.track_content_methods()
-    if opts["workers"] > 1 or opts["incremental"]:
+    if _parallel_writer(opts):
         return type("ParallelWriter", (write.ParallelWriter,), {"workers": opts["workers"]})
     return None
 

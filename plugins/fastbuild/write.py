@@ -34,13 +34,13 @@ build, and finds the file complete. If a plugin listens to `feed_generated`
 
 Every HTML page this writer writes is announced, in this process, through
 `runhooks.page_final` as soon as it is final in the staging folder (so that
-plugins/search can index it while the rest is rendered): pages linked from
+plugins/search can check it while the rest is rendered): pages linked from
 the last build when they are linked, pages rendered here as each is
 written, pages rendered in a child as the child reports each done (it writes
 the page's path down a pipe of its own; this process reads those between
 its own pages, and to the end once its share is done), and pages written
-after the flush as Pelican's writer closes them. The writer sets
-`run.streams_pages` when it is made.
+after the flush as Pelican's writer closes them. `run.streams_pages` is set
+at `initialized` (plugins/fastbuild), and again when the writer is made.
 """
 
 from __future__ import annotations

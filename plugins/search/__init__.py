@@ -63,6 +63,7 @@ import time
 import uuid
 from pathlib import Path
 
+import markupsafe
 from pelican import signals
 
 from blogkit import runhooks
@@ -117,37 +118,44 @@ def _language(settings: dict) -> str:
 # Published posts and pages of the run being built, keyed by output folder, in the
 # order Pelican writes them; filled when the generators are done, read once the site is written.
 _expected: dict[str, list[str]] = {}
-# The pages being sent to Pagefind while the site is written, keyed the same way.
-_streams: dict[str, "_Stream"] = {}
+# The records being indexed while the site is written, keyed the same way.
+_ahead: dict[str, "_Ahead"] = {}
 _lock = threading.Lock()
 # What the last foreground index did (the benchmark prints it).
 stats: dict = {}
 
 
 def remember_published(generators) -> None:
-    """Note which files hold published posts and pages, and start sending them to Pagefind as they are written."""
-    files: list[str] = []
+    """Note which files hold published posts and pages, and on the fast path start indexing their records."""
+    contents: list = []
     output_path = settings = None
     for generator in generators:
         output_path = output_path or getattr(generator, "output_path", None)
         settings = settings or getattr(generator, "settings", None)
         # The order in which Pelican writes them (generate_articles, PagesGenerator.generate_output).
         if hasattr(generator, "articles"):
-            files += [a.save_as for a in generator.translations + generator.articles]
+            contents += generator.translations + generator.articles
         if hasattr(generator, "pages"):
-            files += [p.save_as for p in generator.translations + generator.pages]
+            contents += generator.translations + generator.pages
     if output_path is None:
         return
     site = str(Path(output_path).resolve())
-    expected = list(dict.fromkeys(files))
+    expected = list(dict.fromkeys(content.save_as for content in contents))
     with _lock:
         _expected[site] = expected
     run = runhooks.current()
-    if run is not None and settings is not None and search_settings(settings)["index"] is True and expected:
-        stream = _Stream(Path(site), expected, _language(settings), Path(site) / search_settings(settings)["bundle_dir"])
-        _streams[site] = stream
-        run.on_page(stream.page)
-        run.on_end(lambda _run, _ok: stream.close())
+    if run is None or not run.streams_pages or settings is None or not MAIN_ROOT:
+        return
+    config = search_settings(settings)
+    records: dict[str, tuple[str, str]] = {}
+    for content in contents:
+        if content.save_as:
+            records[content.save_as] = record_of(content)  # the last content written at a path is the page
+    if config["index"] is True and records:
+        ahead = _Ahead(Path(site), records, _language(settings), Path(site) / config["bundle_dir"])
+        _ahead[site] = ahead
+        run.on_page(ahead.page)
+        run.on_end(lambda _run, _ok: ahead.close())
 
 
 # --- Pagefind's service mode -------------------------------------------------------------
@@ -490,160 +498,171 @@ def _every_page(site: Path) -> list[str]:
     return sorted(pages, key=lambda page: page.split("/"))
 
 
-class _Stream:
-    """This run's pages, sent to Pagefind by a thread as the writer has them final, in the order of pages_to_index."""
+# --- the posts' records, indexed as the read ends ---------------------------------------------
+# Of a page whose one data-pagefind-body element is inside <main>, Pagefind rooted at `main`
+# keeps the words of that element, the first h1 with words (the title), the first img after
+# the title and data-pagefind-* attributes (see main_part). For a published post or page those
+# are its title and its body as the theme shows them, known once the contents are read: so
+# the fast path sends Pagefind a small page of just those two (record_page), in the order of
+# pages_to_index, as the read ends, and Pagefind's bundle is written while the site is
+# rendered, instead of Pagefind waiting for each page to be rendered and written (it is the
+# longest single-threaded step of a build). As each page is final (run.on_page) it is checked to
+# show Pagefind exactly that (shows_record), and every other page to name no marker; one page
+# that does not (a theme that shows the body otherwise, an image between the title and the
+# body, a plugin that changes a body after the read) throws the bundle away, and the build
+# indexes the written pages at `finalized`, as the serial path (FASTBUILD off) always does.
+# tests/test_search.py and tests/test_fast_build.py compare the two bundles byte for byte.
 
-    def __init__(self, site: Path, expected: list[str], language: str, bundle: Path):
-        self.site, self.order, self.language, self.bundle = site, [page for page in expected if page], language, bundle
-        # The bundle written by the thread once every published page was sent (the writer renders
-        # the listing pages and feeds meanwhile); a marked page coming later makes it wrong.
-        self.written: float | None = None
-        self.writing: float | None = None
-        self.finished: float | None = None
-        self.late_marked = False
-        self.position = {page: index for index, page in enumerate(self.order)}
-        self.next = 0  # self.order[:self.next] are sent
-        self.arrived: set[str] = set()  # published pages final, not sent yet
-        self.seen: set[str] = set()  # every page that came through
-        self.marked: set[str] = set()
-        self.unmarked: str | None = None
-        self.named = False  # some page sent names the marker
-        self.published_sent = 0
-        self.stale = False  # a page was written again after it was sent
+
+def record_of(content) -> tuple[str, str]:
+    """Return a published post's or page's title and body as article.html and page.html show them (autoescaped title; body_html)."""
+    return str(markupsafe.escape(content.title)), content.content.replace("<pre>", '<pre tabindex="0">')
+
+
+def record_page(title: str, body: str, language: str) -> bytes:
+    """The smallest page of which Pagefind rooted at `main` makes the record of a page showing this title and body."""
+    return (f'<!DOCTYPE html><html lang="{language}"><body><main><h1>{title}</h1>'
+            f'<div data-pagefind-body>{body}</div></main></body></html>').encode()
+
+
+_SPACES_RE = re.compile(rb"[ \t\n\r\f]*+")
+_ENTITY_RE = re.compile(rb"&#?\w+;")
+_WORD_RE = re.compile(rb"\w")
+# A body that could end its element, the <article> or <main> around it, or leave a comment or
+# raw-text element open, is parsed otherwise inside the theme's page than inside record_page's.
+_BODY_BREAK_RE = re.compile(rb"</?(?:main|article|body|html|head)[\s/>]")
+
+
+def shows_record(html: bytes, title: str, body: str) -> bool:
+    """Whether Pagefind rooted at `main` makes of this written page the record it makes of record_page(title, body)."""
+    if main_part(html) is None:
+        return False
+    title_b, body_b = title.encode(), body.encode()
+    lower, body_lower = html.lower(), body_b.lower()
+    if _BODY_BREAK_RE.search(body_lower) or not _closed(body_lower) or b"<" in title_b \
+            or not _WORD_RE.search(_ENTITY_RE.sub(b"", title_b)):
+        return False
+    start, end = _tag_at(lower, b"<main"), lower.find(b"</main")
+    # The first h1 in main is the title (main_part checked it comes after <main>).
+    h1 = _tag_at(lower, b"<h1", start)
+    inner = lower.find(b">", h1) + 1
+    if not inner or html[inner:inner + len(title_b)] != title_b or not lower.startswith(b"</h1", inner + len(title_b)):
+        return False
+    # Then the marker, on a <div> whose content is the body and nothing else, with no img between.
+    marker = lower.find(MARKER, inner)
+    tag = lower.rfind(b"<", 0, marker)
+    if marker < 0 or not lower.startswith(b"<div", tag) or lower.find(b"<img", inner, tag) >= 0:
+        return False
+    shown = body_b.strip(b" \t\n\r\f")  # the spaces around a block's content are no words
+    at = _SPACES_RE.match(html, lower.find(b">", marker) + 1).end()
+    if html[at:at + len(shown)] != shown:
+        return False
+    after = _SPACES_RE.match(lower, at + len(shown)).end()
+    if not lower.startswith(b"</div", after):
+        return False
+    # No other data-pagefind attribute, and no img after the body when it has none of its own.
+    if lower.count(b"data-pagefind") != body_lower.count(b"data-pagefind") + 1:
+        return False
+    return b"<img" in body_lower or lower.find(b"<img", after, end) < 0
+
+
+def _closed(lower: bytes) -> bool:
+    """Whether every comment and raw-text element that opens in this HTML closes in it."""
+    at = 0
+    while (at := lower.find(b"<!--", at)) >= 0:
+        at = lower.find(b"-->", at + 4)
+        if at < 0:
+            return False
+    tally = collections.Counter(_RAW_TAG_RE.findall(lower))
+    return all(tally[(b"", name)] == tally[(b"/", name)] for _slash, name in tally)
+
+
+class _Ahead:
+    """The run's published posts and pages, indexed from their records while the site is written; each written page checked."""
+
+    def __init__(self, site: Path, records: dict[str, tuple[str, str]], language: str, bundle: Path):
+        self.site, self.records, self.language, self.bundle = site, records, language, bundle
+        self.seen: set[str] = set()  # pages checked (the last write of each)
+        self.differs: str | None = None  # why the bundle cannot stand: the first page to blame
         self.error: BaseException | None = None
+        self.written: float | None = None  # when the bundle was written (perf_counter)
         self.pagefind: Pagefind | None = None
-        self.whole = False  # a page Pagefind rooted at main would read otherwise: index the whole pages at finalized
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.thread: threading.Thread | None = None
-        self.sent_while_writing = 0
-
-    def page(self, _run, rel: str) -> None:
-        """run.on_page's callback: queue the page for the thread (never raises into the writer)."""
-        if self.thread is None:
-            try:
-                # Here, before the writer forks its workers.
-                self.pagefind = Pagefind(self.site, self.language, "main" if MAIN_ROOT else None)
-            except SearchIndexError as error:
-                self.error = error
-            self.thread = threading.Thread(target=self._send_as_they_come, name="search-stream", daemon=True)
-            self.thread.start()
-        self.queue.put(rel)
-
-    def _send_as_they_come(self) -> None:
-        while (rel := self.queue.get()) is not None:
-            if self.error is not None or self.stale or self.whole:
-                continue  # finish() reports the error, or indexes again from the files
-            try:
-                self._came(rel)
-            except Exception as exc:  # handed to finalized, which reports it naming the page
-                self.error = exc if isinstance(exc, SearchIndexError) else SearchIndexError(
-                    f"sending this page to Pagefind failed: {type(exc).__name__}: {exc}", INSTALL_HINT, page=rel)
-
-    def _came(self, rel: str) -> None:
-        if self.position.get(rel, len(self.order)) < self.next:
-            self.stale = True  # written again after Pagefind had it
+        # The pages are made here, in the main thread, before the writer tracks what pages read
+        # (plugins/fastbuild's render memo): a body read here is no page's input.
+        pages = [(rel, record_page(*record, language)) for rel, record in records.items()]
+        self.indexer = threading.Thread(target=self._index, args=(pages,), name="search-index", daemon=True)
+        self.checker = threading.Thread(target=self._check_as_they_come, name="search-check", daemon=True)
+        try:
+            # Here, before the writer forks its workers.
+            self.pagefind = Pagefind(site, language, "main")
+        except SearchIndexError as error:
+            self.error = error
             return
-        self.seen.add(rel)
-        if rel in self.position:
-            self.arrived.add(rel)
-            while self.next < len(self.order) and self.order[self.next] in self.arrived:
-                self._send_published()
-            if self.next == len(self.order):
-                self._write_early()
-        else:
-            self._note_other(rel)
-            if self.written is not None and rel in self.marked:
-                self.late_marked = True
-            elif self.written is None and self.next == len(self.order):
-                self._write_early()  # the first unmarked page came after the last published one
+        self.indexer.start()
+        self.checker.start()
 
-    def _write_early(self) -> None:
-        """Every published page is sent: write the bundle now, while the rest of the site is rendered."""
-        if self.unmarked is None or (not self.named and not self.marked) or self.whole:
-            return  # finish() decides, as pages_to_index does
-        self._send_extras()
-        if not self.whole:
-            self.writing = time.perf_counter()
+    def _index(self, pages: list[tuple[str, bytes]]) -> None:
+        try:
+            for rel, html in pages:
+                self.pagefind.add(rel, html)
             self.pagefind.write(self.bundle)
             self.written = time.perf_counter()
+        except Exception as exc:  # handed to finalized, which reports it (naming the page)
+            self.error = exc
 
-    def _send_extras(self) -> None:
-        """The marked pages that are not published ones, then one unmarked page (see pages_to_index)."""
-        for rel in sorted(self.marked) + ([self.unmarked] if self.unmarked else []):
-            self._send(rel)
+    def page(self, _run, rel: str) -> None:
+        """run.on_page's callback: queue the page to be checked (never raises into the writer)."""
+        self.queue.put(rel)
 
-    def _note_other(self, rel: str) -> None:
-        self.marked.discard(rel)
-        if MARKER in (self.site / rel).read_bytes():
-            self.marked.add(rel)
-        elif self.unmarked is None or rel < self.unmarked:
-            self.unmarked = rel
+    def _check_as_they_come(self) -> None:
+        while (rel := self.queue.get()) is not None:
+            if self.differs is None:
+                self._check(rel)
 
-    def _send(self, rel: str) -> None:
-        html = (self.site / rel).read_bytes()
-        self.named = self.named or MARKER in html
-        if self.pagefind.root is not None:
-            html = main_part(html)
-            if html is None:
-                self.whole = True
-                return
-        self.pagefind.add(rel, html)
-
-    def _send_published(self) -> None:
-        rel = self.order[self.next]
-        self._send(rel)
-        self.arrived.discard(rel)
-        self.published_sent += 1
-        self.next += 1
+    def _check(self, rel: str) -> None:
+        try:
+            html = (self.site / rel).read_bytes()
+        except OSError as exc:
+            self.differs = f"{rel} could not be read ({exc})"
+            return
+        self.seen.add(rel)
+        record = self.records.get(rel)
+        if record is None:
+            if MARKER in html:
+                self.differs = f"{rel} names data-pagefind-body but is no published post or page"
+        elif not shows_record(html, *record):
+            self.differs = f"{rel} does not show Pagefind its post's title and body as record_of() expects"
 
     def finish(self) -> bool:
-        """Send what is left, in order, and write the bundle; False: nothing was streamed (or must be again), index now."""
-        if self.thread is None:
-            return False
-        self.finished = time.perf_counter()  # `finalized` asks for the bundle
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        if self.stale or self.whole:
-            return self._discard()
-        self.sent_while_writing = self.published_sent
-        if self.written is not None:
-            # Written early: right unless a marked page came (or is found) after it.
-            marked = self.late_marked or any(
-                rel not in self.seen and rel not in self.position and MARKER in (self.site / rel).read_bytes()
-                for rel in _every_page(self.site))
-            return not marked or self._discard()
-        # The rest of the published pages (ones the writer did not announce, in order), then
-        # the pages it does not write (redirect stubs, static .html) checked for the marker.
-        while self.next < len(self.order):
-            if (self.site / self.order[self.next]).is_file():
-                self._send_published()
-            else:
-                self.next += 1
-        for rel in _every_page(self.site):
-            if rel not in self.seen and rel not in self.position:
-                self._note_other(rel)
-        if not self.published_sent or (not self.named and not self.marked):
-            return False  # no published page, or no page names the marker: the whole site, as pages_to_index says
-        self._send_extras()
-        if self.whole:
-            return False
-        self.pagefind.write(self.bundle)
-        return True
-
-    def _discard(self) -> bool:
-        """Forget a bundle written early (finish() then returns False: the build indexes from the files)."""
-        if self.written is not None:
+        """Check the pages the writer did not announce and wait for the bundle; False: it cannot stand, index the files."""
+        self._join()
+        if self.differs is None:
+            for rel in _every_page(self.site):
+                if rel not in self.seen:
+                    self._check(rel)
+            missing = next((rel for rel in self.records if rel not in self.seen), None)
+            if self.differs is None and missing is not None:
+                self.differs = f"{missing} was not written"
+        if self.differs is not None:
+            log.info("search: indexing the written pages, not the posts' records: %s", self.differs)
             shutil.rmtree(self.bundle, ignore_errors=True)
             self.written = None
-        return False
+            return False
+        if self.error is not None:
+            raise self.error
+        return True
+
+    def _join(self) -> None:
+        if self.checker.ident is not None:
+            self.queue.put(None)
+            self.checker.join()
+        if self.indexer.ident is not None:
+            self.indexer.join()
 
     def close(self) -> None:
         """Stop Pagefind (the build is over, or failed before `finalized`)."""
-        if self.thread is not None and self.thread.is_alive():
-            self.queue.put(None)
-            self.thread.join()
+        self._join()
         if self.pagefind is not None:
             self.pagefind.close()
             self.pagefind = None
@@ -671,7 +690,7 @@ def _build_index(pelican) -> None:
     site = Path(pelican.output_path).resolve()
     with _lock:
         expected = _expected.pop(str(site), None)
-    stream = _streams.pop(str(site), None)
+    ahead = _ahead.pop(str(site), None)
     if not config["index"]:
         return
     language = _language(pelican.settings)
@@ -681,16 +700,16 @@ def _build_index(pelican) -> None:
     started = time.perf_counter()
     stats.clear()
     try:
-        if stream is not None:
-            before = stream.pagefind.cpu_seconds() if stream.pagefind is not None else None
-            streamed = stream.finish()
-            if streamed:
-                stats.update(streamed=stream.sent_while_writing, pagefind_cpu_before_finalized=before,
-                             pagefind_cpu=stream.pagefind.cpu_seconds(), pages=stream.pagefind.pages,
-                             # seconds before `finalized` the early write began and ended (< 0: it waited)
-                             early_write=(stream.finished - stream.writing, stream.finished - stream.written)
-                             if stream.written else None)
-        if stream is None or not streamed:
+        indexed = False
+        if ahead is not None:
+            before = ahead.pagefind.cpu_seconds() if ahead.pagefind is not None else None
+            indexed = ahead.finish()
+            if indexed:
+                # written_ahead: seconds before `finalized` the bundle was written (< 0: finalized waited)
+                stats.update(ahead=len(ahead.records), pagefind_cpu_before_finalized=before,
+                             pagefind_cpu=ahead.pagefind.cpu_seconds(), pages=ahead.pagefind.pages,
+                             written_ahead=started - ahead.written)
+        if not indexed:
             # With nothing marked for indexing Pagefind would index every page, so a
             # site without published posts or pages gets an empty bundle instead.
             pages = [] if expected is not None and not expected else None
@@ -703,8 +722,8 @@ def _build_index(pelican) -> None:
     except Exception as exc:  # reading the pages or the bundle: said as one problem
         raise SearchIndexError(f"Pagefind failed to index {site}: {type(exc).__name__}: {exc}", INSTALL_HINT) from exc
     finally:
-        if stream is not None:
-            stream.close()
+        if ahead is not None:
+            ahead.close()
     stats["finalized_seconds"] = time.perf_counter() - started
     _check_count(count, expected)
     log.info("search: Pagefind indexed %d page(s) into %s", count, bundle)
