@@ -24,15 +24,18 @@ Pagefind numbers pages in the order it is given them, so that order is
 fixed by the site, not by a folder listing: the bundle is the same, byte for
 byte, however the pages were written.
 
-While the site is written: on the fast path (plugins/fastbuild's writer sets
-`run.streams_pages`), each page is sent as soon as it is final
-(`run.on_page`), by a thread, while the writer renders the rest; Pagefind
-reads and parses it in its own process. At `finalized` what is left (the
-pages the writer does not write, the marked extras) is sent and the bundle
-written. Pages reach Pagefind in the order above, each once its predecessors
-have come, so the streamed bundle equals the one indexed at `finalized` (the
-serial path, FASTBUILD off). A page written again after it was sent (an
-override) sends the whole list again at `finalized`.
+While the site is written: on the fast path (plugins/fastbuild's writer,
+`run.streams_pages`), Pagefind does not wait for the pages. Of a post's page
+it keeps only the post's title and body, known once the contents are read, so
+as the read ends (`all_generators_finalized`) a thread sends it a small page of
+each published post and page holding just those (`record_page`), in the order
+above, and writes the bundle while the site is rendered. As each page is
+final (`run.on_page`) another thread checks that it shows Pagefind exactly
+that record (`shows_record`), and that no other page names the marker; at
+`finalized` the pages the writer did not announce are checked too. If one
+page does not, the bundle is thrown away and the written pages are indexed
+instead, as the serial path (FASTBUILD off) always does: the same bundle, byte
+for byte, either way.
 
 livereload builds with `"index": "background"`: the new site goes live with
 the last index (hard links), and a thread indexes the new site and swaps its
@@ -417,13 +420,14 @@ def _tag_at(lower: bytes, needle: bytes, start: int = 0) -> int:
     return -1
 
 
-def main_part(html: bytes) -> bytes | None:
+def main_part(html: bytes, lower: bytes | None = None) -> bytes | None:
     """The page up to its </main> when Pagefind rooted at `main` makes the same record of it; None: it would not.
 
     A page without the marker is any page to Pagefind once some page has it (and the count
-    check fails the build when none does), so its beginning is given as it is.
+    check fails the build when none does), so its beginning is given as it is. lower: html.lower(),
+    when the caller has it.
     """
-    lower = html.lower()
+    lower = html.lower() if lower is None else lower
     start = _tag_at(lower, b"<main")
     end = lower.find(b"</main")
     if start < 0 or end < start or _tag_at(lower, b"<main", start + 1) >= 0 or lower.find(b"</main", end + 1) >= 0:
@@ -521,8 +525,16 @@ def record_of(content) -> tuple[str, str]:
 
 def record_page(title: str, body: str, language: str) -> bytes:
     """The smallest page of which Pagefind rooted at `main` makes the record of a page showing this title and body."""
+    # Pygments' spans (about a quarter of a code-heavy body's tags) are left out: an inline
+    # element with nothing but a class is no word boundary, and no part of the record, to Pagefind.
+    if "<span" in body and _SPAN_WITH_MORE_RE.search(body) is None:
+        body = _SPAN_RE.sub("", body)
     return (f'<!DOCTYPE html><html lang="{language}"><body><main><h1>{title}</h1>'
             f'<div data-pagefind-body>{body}</div></main></body></html>').encode()
+
+
+_SPAN_RE = re.compile(r'<span(?: class="[^"<>]*")?>|</span>')
+_SPAN_WITH_MORE_RE = re.compile(r'<span(?! class="[^"<>]*">|>)', re.IGNORECASE)
 
 
 _SPACES_RE = re.compile(rb"[ \t\n\r\f]*+")
@@ -535,10 +547,11 @@ _BODY_BREAK_RE = re.compile(rb"</?(?:main|article|body|html|head)[\s/>]")
 
 def shows_record(html: bytes, title: str, body: str) -> bool:
     """Whether Pagefind rooted at `main` makes of this written page the record it makes of record_page(title, body)."""
-    if main_part(html) is None:
+    lower = html.lower()
+    if main_part(html, lower) is None:
         return False
     title_b, body_b = title.encode(), body.encode()
-    lower, body_lower = html.lower(), body_b.lower()
+    body_lower = body_b.lower()
     if _BODY_BREAK_RE.search(body_lower) or not _closed(body_lower) or b"<" in title_b \
             or not _WORD_RE.search(_ENTITY_RE.sub(b"", title_b)):
         return False
