@@ -177,6 +177,9 @@ def test_a_written_page_shows_its_record_only_when_pagefind_would_read_the_same(
     assert search.record_page(title, code + '<span lang="fr">mots</span>', "en").count(b"<span") == 4
 
 
+MARKER_WORDS = "<p>About data-pagefind-body.</p>"
+
+
 def test_the_records_bundle_stands_only_when_every_page_checks(tmp_path):
     """_Ahead writes the records' bundle; a page that differs, a marked extra page, or one never written throws it away."""
     import plugins.search as search
@@ -208,6 +211,16 @@ def test_the_records_bundle_stands_only_when_every_page_checks(tmp_path):
     assert done and one.pagefind is None and one.differs is None
     assert snapshot(site / "pagefind") == snapshot(reference)
     shutil.rmtree(site / "pagefind")
+
+    # A page a plugin writes itself (a redirect stub) is looked at as it is made, not read again at finish().
+    stub = files["old/stub.html"]
+    one = search._Ahead(site, records, "en", site / "pagefind")
+    try:
+        assert one.html(None, str(site / "old/stub.html"), stub) == stub and "old/stub.html" in one.seen
+        assert one.html(None, str(site / "old/marked.html"), stub + MARKER_WORDS) and "old/marked.html" not in one.seen
+        assert one.html(None, str(site / "2020/03/post-3.html"), "") == "" and "2020/03/post-3.html" not in one.seen
+    finally:
+        one.close()
 
     post3 = site / "2020/03/post-3.html"
     draft = site / "drafts/marked.html"

@@ -155,9 +155,10 @@ def remember_published(generators) -> None:
         if content.save_as:
             records[content.save_as] = record_of(content)  # the last content written at a path is the page
     if config["index"] is True and records:
-        ahead = _Ahead(Path(site), records, _language(settings), Path(site) / config["bundle_dir"])
+        ahead = _Ahead(Path(site), records, _language(settings), Path(site) / config["bundle_dir"], output_path)
         _ahead[site] = ahead
         run.on_page(ahead.page)
+        run.on_html(ahead.html)
         run.on_end(lambda _run, _ok: ahead.close())
 
 
@@ -385,6 +386,7 @@ def _index_now(site: Path, pages: list[str], bundle: Path, language: str) -> Non
 
 
 MARKER = b"data-pagefind-body"
+MARKER_TEXT = MARKER.decode()
 
 # --- what Pagefind is given of a page ------------------------------------------------------
 # Pagefind runs its handlers (a node, attributes, an end-tag hook) on every element under its
@@ -593,8 +595,10 @@ def _closed(lower: bytes) -> bool:
 class _Ahead:
     """The run's published posts and pages, indexed from their records while the site is written; each written page checked."""
 
-    def __init__(self, site: Path, records: dict[str, tuple[str, str]], language: str, bundle: Path):
+    def __init__(self, site: Path, records: dict[str, tuple[str, str]], language: str, bundle: Path,
+                 output_path: str | None = None):
         self.site, self.records, self.language, self.bundle = site, records, language, bundle
+        self.output_path = os.fspath(output_path or site)  # as the plugins join their pages' paths to it
         self.seen: set[str] = set()  # pages checked (the last write of each)
         self.differs: str | None = None  # why the bundle cannot stand: the first page to blame
         self.error: BaseException | None = None
@@ -627,6 +631,13 @@ class _Ahead:
     def page(self, _run, rel: str) -> None:
         """run.on_page's callback: queue the page to be checked (never raises into the writer)."""
         self.queue.put(rel)
+
+    def html(self, _run, path, text: str) -> str:
+        """run.on_html's callback: a page a plugin writes itself (a redirect stub) needs no reading at finish() when unmarked."""
+        rel = os.path.relpath(path, self.output_path).replace(os.sep, "/")
+        if rel not in self.records and MARKER_TEXT not in text:
+            self.seen.add(rel)
+        return text
 
     def _check_as_they_come(self) -> None:
         while (rel := self.queue.get()) is not None:
