@@ -13,9 +13,10 @@ waited for; wall = elapsed):
   instance reused (what a worker of plugins/fastbuild/read.py does per file);
 - the same through read.py's worker pool on every core (start-up, parsing,
   the results sent back, shut-down): the read step's wall floor;
-- Pagefind alone on the pages the build indexes (those carrying
-  data-pagefind-body), as plugins/search runs it: its service mode, each page
-  sent from its <main> on (the program's own CLI on whole pages costs over
+- Pagefind alone on what the build indexes, as plugins/search runs it: its
+  service mode, each published post and page sent as its record page (its
+  title and body; with --site, each marked page from its <main> on; the
+  program's own CLI on whole pages costs over
   twice the CPU; its non-extended binary and fewer threads gave the same
   figures and the same bundle, 2026-12-03);
 - the interpreter alone, and the interpreter importing Pelican, blogkit's
@@ -111,17 +112,33 @@ def markdown_pool(settings: dict, sources: list[str], workers: int) -> None:
         prefetcher.close()
 
 
-def pagefind(site: Path, language: str) -> tuple[int, tuple[float, float]]:
-    """Index the pages the build indexes as plugins/search does (its service, each page's <main> part): (how many, (cpu, wall))."""
+def pagefind(site: Path, language: str, records: dict | None = None) -> tuple[int, tuple[float, float]]:
+    """Index what the build indexes as plugins/search does: (how many, (cpu, wall)).
+
+    records (the published posts' and pages' titles and bodies, by page): each sent as its record
+    page, as the fast path does. Without them (a --site built elsewhere), each marked page's <main> part.
+    """
     from plugins import search
 
-    pages = [str(path.relative_to(site)) for path in sorted(site.rglob("*.html")) if MARKER in path.read_bytes()]
     folder = Path(tempfile.mkdtemp(prefix="floors-pagefind-", dir=site.parent))  # as the builds: not in /tmp
     try:
-        figures = _measure(search._index_now, site, pages, folder / "bundle", language)
+        if records:
+            pages = [(rel, search.record_page(*record, language)) for rel, record in records.items()]
+
+            def index() -> None:
+                pagefind = search.Pagefind(site, language, "main")
+                try:
+                    for rel, html in pages:
+                        pagefind.add(rel, html)
+                    pagefind.write(folder / "bundle")
+                finally:
+                    pagefind.close()
+
+            return len(pages), _measure(index)
+        pages = [str(path.relative_to(site)) for path in sorted(site.rglob("*.html")) if MARKER in path.read_bytes()]
+        return len(pages), _measure(search._index_now, site, pages, folder / "bundle", language)
     finally:
         corpus.set_aside(folder)
-    return len(pages), figures
 
 
 def write_files(site: Path, bundle_dir: str) -> tuple[int, int, tuple[float, float]]:
@@ -200,7 +217,13 @@ def build_site(content: Path, rendered: dict | None = None) -> Path:
         if rendered is not None:
             from plugins import csp
 
+            from plugins import search as search_plugin
+
             rendered["pages"] += [(template, context) for _, template, context in jobs if hasattr(template, "render")]
+            for _, _template, context in jobs:
+                content = context.get("article") or context.get("page") if isinstance(context, dict) else None
+                if content is not None and getattr(content, "status", None) == "published" and content.save_as:
+                    rendered["records"][content.save_as] = search_plugin.record_of(content)
             rendered["csp"] = dict(csp._state)
         return render_parallel(jobs, *args, **kwargs)
 
@@ -250,7 +273,7 @@ def main() -> None:
     workers = os.cpu_count() or 1
     built = None
     site = args.site
-    rendered: dict = {"pages": [], "csp": {}}
+    rendered: dict = {"pages": [], "csp": {}, "records": {}}
     pages = rendered["pages"]
     if site is None:
         site = built = build_site(content, rendered)
@@ -259,7 +282,7 @@ def main() -> None:
         rows["render"] = render_warm(pages, rendered["csp"]) if pages else None
         rows["markdown"] = _measure(markdown_serial, settings, sources)
         rows["pool"] = _measure(markdown_pool, settings, sources, workers)
-        indexed, rows["pagefind"] = pagefind(site, settings.get("DEFAULT_LANG", "en"))
+        indexed, rows["pagefind"] = pagefind(site, settings.get("DEFAULT_LANG", "en"), rendered["records"])
         files, size_bytes, rows["write"] = write_files(site, settings.get("SEARCH", {}).get("bundle_dir", "pagefind"))
         rows.update(start_up())
         rows["hugo"] = hugo(content, args.size)
