@@ -215,9 +215,7 @@ def build_site(content: Path, rendered: dict | None = None) -> Path:
 
     def keep(jobs, *args, **kwargs):
         if rendered is not None:
-            from plugins import csp
-
-            from plugins import search as search_plugin
+            from plugins import csp, search as search_plugin
 
             rendered["pages"] += [(template, context) for _, template, context in jobs if hasattr(template, "render")]
             for _, _template, context in jobs:

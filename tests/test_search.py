@@ -6,6 +6,7 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import sys
@@ -110,9 +111,10 @@ def test_pages_to_index_keeps_what_the_whole_site_checks_would_see(tmp_path):
 
 def test_the_bundle_of_the_posts_records_is_the_serial_builds_byte_for_byte(tmp_path):
     """The fast path indexes each post's title and body as the read ends; FASTBUILD off indexes the written pages: same bundle."""
-    import plugins.search as search
-
     from PIL import Image
+
+    import plugins.search as search
+    from plugins.fastbuild import write as fastwrite
 
     site = make_site(tmp_path)
     # What a body can hold that Pagefind reads: code (Pygments' spans, left out of the records), an
@@ -136,6 +138,19 @@ def test_the_bundle_of_the_posts_records_is_the_serial_builds_byte_for_byte(tmp_
     assert len(records) == published
     assert records["/2021/05/picture.html"]["meta"]["image"].endswith(".png")
     assert "ticket.status" in records["/2021/05/code.html"]["content"]
+
+    # After a body edit the fast build links most pages from the last one; each is checked all the same.
+    build_site(site, ROOT / "pelicanconf.py", FASTBUILD={"workers": 2, "min_sources": 0})
+    post = site.content / "posts" / "code.md"
+    post.write_text(post.read_text(encoding="utf-8").replace("After it.", "After it, a newly written remark."),
+                    encoding="utf-8")
+    os.utime(post, (post.stat().st_mtime + 5,) * 2)
+    build_site(site, ROOT / "pelicanconf.py", FASTBUILD={"workers": 2, "min_sources": 0})
+    assert fastwrite.stats["reused"] > 0 and search.stats["ahead"] == published
+    edited = snapshot(site.output / "pagefind")
+    assert edited != ahead
+    build_site(site, ROOT / "pelicanconf.py", FASTBUILD={"enabled": False})
+    assert snapshot(site.output / "pagefind") == edited
 
 
 THEME_POST = ('<!doctype html><html lang="en"><head><title>{title} | Blog</title></head><body><header><img src="/logo.png">'
