@@ -539,7 +539,6 @@ _SPAN_RE = re.compile(r'<span(?: class="[^"<>]*")?>|</span>')
 _SPAN_WITH_MORE_RE = re.compile(r'<span(?! class="[^"<>]*">|>)', re.IGNORECASE)
 
 
-_SPACES_RE = re.compile(rb"[ \t\n\r\f]*+")
 _ENTITY_RE = re.compile(rb"&#?\w+;")
 _WORD_RE = re.compile(rb"\w")
 # A body that could end its element, the <article> or <main> around it, or leave a comment or
@@ -568,11 +567,11 @@ def shows_record(html: bytes, title: str, body: str) -> bool:
     tag = lower.rfind(b"<", 0, marker)
     if marker < 0 or not lower.startswith(b"<div", tag) or lower.find(b"<img", inner, tag) >= 0:
         return False
-    shown = body_b.strip(b" \t\n\r\f")  # the spaces around a block's content are no words
-    at = _SPACES_RE.match(html, lower.find(b">", marker) + 1).end()
-    if html[at:at + len(shown)] != shown:
+    # Exactly the body, not a space more: spaces before </div> change where Pagefind ends a sentence.
+    at = lower.find(b">", marker) + 1
+    if html[at:at + len(body_b)] != body_b:
         return False
-    after = _SPACES_RE.match(lower, at + len(shown)).end()
+    after = at + len(body_b)
     if not lower.startswith(b"</div", after):
         return False
     # No other data-pagefind attribute, and no img after the body when it has none of its own.
