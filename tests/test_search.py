@@ -191,6 +191,7 @@ def test_a_written_page_shows_its_record_only_when_pagefind_would_read_the_same(
     for broken in ("<p>a</p></article><p>b</p>", "<p>a<!-- open", "<p>a<textarea>b</p>", "<main>x</main>"):
         assert not search.shows_record(THEME_POST.format(title=title, body=broken).encode(), title, broken), broken
     assert not search.shows_record(THEME_POST.format(title="&amp;", body=body).encode(), "&amp;", body)  # no words
+    assert search.shows_record(THEME_POST.format(title="Новая гантель", body=body).encode(), "Новая гантель", body)
     # Pygments' class-only spans are left out of the page sent to Pagefind; a span with more is kept, and so are all.
     code = '<pre tabindex="0"><span></span><code><span class="k">def</span> <span class="nf">f</span></code></pre>'
     assert b"<code>def f</code>" in search.record_page(title, code, "en")

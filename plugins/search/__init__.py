@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import html as html_module
 import json
 import logging
 import os
@@ -408,7 +409,16 @@ _RAW_NAMES = (b"script", b"style", b"title", b"textarea", b"xmp", b"iframe", b"n
               b"plaintext", b"template", b"svg", b"math")
 _RAW_TAG_RE = re.compile(rb"<(/?)(" + b"|".join(_RAW_NAMES) + rb")")
 _BLOCKS = frozenset(b"h1 h2 h3 h4 h5 h6 p td div ul li article section".split())  # Pagefind's sentence elements
-_H1_WORDS_RE = re.compile(rb"<h1(?:[ \t\n\r\f/][^>]*+)?>(?:[^<]*+<(?!/h1)[^>]*+>)*?[^<]*?\w")  # on lowercased bytes
+_H1_RE = re.compile(rb"<h1(?:[ \t\n\r\f/][^>]*+)?>(.*?)</h1", re.DOTALL)  # on lowercased bytes
+_TAG_RE = re.compile(rb"<[^>]*+>")
+
+
+def _h1_with_words(lower: bytes, start: int, end: int) -> bool:
+    """Whether an h1 between start and end has a word (in any script: its text decoded, entities read)."""
+    for match in _H1_RE.finditer(lower, start, end):
+        if re.search(r"\w", html_module.unescape(_TAG_RE.sub(b"", match[1]).decode("utf-8", "replace"))):
+            return True
+    return False
 _TAG_NAME_RE = re.compile(rb"<([a-z][a-z0-9]*+)", re.IGNORECASE)
 
 
@@ -456,7 +466,7 @@ def main_part(html: bytes, lower: bytes | None = None) -> bytes | None:
         return None
     # Every h1 in main (the first with words is the title), and one of them has words.
     h1 = _tag_at(lower, b"<h1")
-    if h1 < start or _tag_at(lower, b"<h1", end) >= 0 or _H1_WORDS_RE.search(lower, h1, end) is None:
+    if h1 < start or _tag_at(lower, b"<h1", end) >= 0 or not _h1_with_words(lower, h1, end):
         return None
     # No img after main (it could be the first after the title), and no old bundle reference after it.
     if lower.find(b"<img", end) >= 0 or lower.find(b"_pagefind", close) >= 0:
@@ -539,8 +549,8 @@ _SPAN_RE = re.compile(r'<span(?: class="[^"<>]*")?>|</span>')
 _SPAN_WITH_MORE_RE = re.compile(r'<span(?! class="[^"<>]*">|>)', re.IGNORECASE)
 
 
-_ENTITY_RE = re.compile(rb"&#?\w+;")
-_WORD_RE = re.compile(rb"\w")
+_ENTITY_RE = re.compile(r"&#?\w+;")
+_WORD_RE = re.compile(r"\w")  # on str: a title in any script
 # A body that could end its element, the <article> or <main> around it, or leave a comment or
 # raw-text element open, is parsed otherwise inside the theme's page than inside record_page's.
 _BODY_BREAK_RE = re.compile(rb"</?(?:main|article|body|html|head)[\s/>]")
@@ -554,7 +564,7 @@ def shows_record(html: bytes, title: str, body: str) -> bool:
     title_b, body_b = title.encode(), body.encode()
     body_lower = body_b.lower()
     if _BODY_BREAK_RE.search(body_lower) or not _closed(body_lower) or b"<" in title_b \
-            or not _WORD_RE.search(_ENTITY_RE.sub(b"", title_b)):
+            or not _WORD_RE.search(_ENTITY_RE.sub("", title)):
         return False
     start, end = _tag_at(lower, b"<main"), lower.find(b"</main")
     # The first h1 in main is the title (main_part checked it comes after <main>).
