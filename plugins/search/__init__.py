@@ -519,15 +519,15 @@ def _every_page(site: Path) -> list[str]:
 # keeps the words of that element, the first h1 with words (the title), the first img after
 # the title and data-pagefind-* attributes (see main_part). For a published post or page those
 # are its title and its body as the theme shows them, known once the contents are read: so
-# the fast path sends Pagefind a small page of just those two (record_page), in the order of
-# pages_to_index, as the read ends, and Pagefind's bundle is written while the site is
+# the fast path sends Pagefind a small page of just those two (record_page), in Pelican's
+# write order (as pages_to_index's), as the read ends, and Pagefind's bundle is written while the site is
 # rendered, instead of Pagefind waiting for each page to be rendered and written (it is the
 # longest single-threaded step of a build). As each page is final (run.on_page) it is checked to
 # show Pagefind exactly that (shows_record), and every other page to name no marker; one page
 # that does not (a theme that shows the body otherwise, an image between the title and the
 # body, a plugin that changes a body after the read) throws the bundle away, and the build
 # indexes the written pages at `finalized`, as the serial path (FASTBUILD off) always does.
-# tests/test_search.py and tests/test_fast_build.py compare the two bundles byte for byte.
+# tests/test_search.py compares the two bundles byte for byte (cold and after a body edit).
 
 
 def record_of(content) -> tuple[str, str]:
