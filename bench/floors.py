@@ -123,18 +123,7 @@ def pagefind(site: Path, language: str, records: dict | None = None) -> tuple[in
     folder = Path(tempfile.mkdtemp(prefix="floors-pagefind-", dir=site.parent))  # as the builds: not in /tmp
     try:
         if records:
-            pages = [(rel, search.record_page(*record, language)) for rel, record in records.items()]
-
-            def index() -> None:
-                pagefind = search.Pagefind(site, language, "main")
-                try:
-                    for rel, html in pages:
-                        pagefind.add(rel, html)
-                    pagefind.write(folder / "bundle")
-                finally:
-                    pagefind.close()
-
-            return len(pages), _measure(index)
+            return len(records), _measure(search.index_records, site, records, folder / "bundle", language)
         pages = [str(path.relative_to(site)) for path in sorted(site.rglob("*.html")) if MARKER in path.read_bytes()]
         return len(pages), _measure(search._index_now, site, pages, folder / "bundle", language)
     finally:

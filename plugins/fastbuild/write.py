@@ -40,7 +40,7 @@ written, pages rendered in a child as the child reports each done (it writes
 the page's path down a pipe of its own; this process reads those between
 its own pages, and to the end once its share is done), and pages written
 after the flush as Pelican's writer closes them. `run.streams_pages` is set
-at `initialized` (plugins/fastbuild), and again when the writer is made.
+at `initialized` (plugins/fastbuild), before this writer is made.
 """
 
 from __future__ import annotations
@@ -192,9 +192,6 @@ class ParallelWriter(Writer):
         self.deferring_feeds = not signals.feed_generated.receivers
         self._opened: list | None = None  # files opened by a direct write_file, announced once it is done
         self._feed_items: dict | None = None  # while the flush renders: each feed item's XML (render.py)
-        run = runhooks.current()
-        if run is not None:
-            run.streams_pages = True
 
     def _create_new_feed(self, feed_type, feed_title, context):
         feed = super()._create_new_feed(feed_type, feed_title, context)

@@ -413,12 +413,18 @@ _H1_RE = re.compile(rb"<h1(?:[ \t\n\r\f/][^>]*+)?>(.*?)</h1", re.DOTALL)  # on l
 _TAG_RE = re.compile(rb"<[^>]*+>")
 
 
+_WORD_RE = re.compile(r"\w")  # on str: words in any script
+
+
+def _has_words(html: str) -> bool:
+    """Whether this HTML text (no tags) holds a word once its entities are read ("&amp;" holds none)."""
+    return _WORD_RE.search(html_module.unescape(html)) is not None
+
+
 def _h1_with_words(lower: bytes, start: int, end: int) -> bool:
-    """Whether an h1 between start and end has a word (in any script: its text decoded, entities read)."""
-    for match in _H1_RE.finditer(lower, start, end):
-        if re.search(r"\w", html_module.unescape(_TAG_RE.sub(b"", match[1]).decode("utf-8", "replace"))):
-            return True
-    return False
+    """Whether an h1 between start and end has a word (its text decoded)."""
+    return any(_has_words(_TAG_RE.sub(b"", match[1]).decode("utf-8", "replace"))
+               for match in _H1_RE.finditer(lower, start, end))
 _TAG_NAME_RE = re.compile(rb"<([a-z][a-z0-9]*+)", re.IGNORECASE)
 
 
@@ -456,10 +462,8 @@ def main_part(html: bytes, lower: bytes | None = None) -> bytes | None:
     tag = lower.rfind(b"<", 0, marker)
     if lower.rfind(b">", 0, marker) > tag or lower.find(b"<!--", 0, marker) >= 0:
         return None
-    # Each raw-text element opened before the marker is closed there: as many "<name" as "</name".
-    # One pass for all the names (no name starts another, so each tag counts for one name only).
-    tally = collections.Counter(_RAW_TAG_RE.findall(lower, 0, marker))
-    if any(tally[(b"", name)] != tally[(b"/", name)] for _slash, name in tally):
+    # Each raw-text element opened before the marker is closed there.
+    if not _raw_closed(lower, marker):
         return None
     body = _TAG_NAME_RE.match(lower, tag)
     if body is None or body[1] not in _BLOCKS:
@@ -549,8 +553,6 @@ _SPAN_RE = re.compile(r'<span(?: class="[^"<>]*")?>|</span>')
 _SPAN_WITH_MORE_RE = re.compile(r'<span(?! class="[^"<>]*">|>)', re.IGNORECASE)
 
 
-_ENTITY_RE = re.compile(r"&#?\w+;")
-_WORD_RE = re.compile(r"\w")  # on str: a title in any script
 # A body that could end its element, the <article> or <main> around it, or leave a comment or
 # raw-text element open, is parsed otherwise inside the theme's page than inside record_page's.
 _BODY_BREAK_RE = re.compile(rb"</?(?:main|article|body|html|head)[\s/>]")
@@ -564,7 +566,7 @@ def shows_record(html: bytes, title: str, body: str) -> bool:
     title_b, body_b = title.encode(), body.encode()
     body_lower = body_b.lower()
     if _BODY_BREAK_RE.search(body_lower) or not _closed(body_lower) or b"<" in title_b \
-            or not _WORD_RE.search(_ENTITY_RE.sub("", title)):
+            or not _has_words(title):
         return False
     start, end = _tag_at(lower, b"<main"), lower.find(b"</main")
     # The first h1 in main is the title (main_part checked it comes after <main>).
@@ -597,8 +599,30 @@ def _closed(lower: bytes) -> bool:
         at = lower.find(b"-->", at + 4)
         if at < 0:
             return False
-    tally = collections.Counter(_RAW_TAG_RE.findall(lower))
+    return _raw_closed(lower, len(lower))
+
+
+def _raw_closed(lower: bytes, end: int) -> bool:
+    """Whether each raw-text element opened in lower[:end] is closed there: as many "<name" as "</name"."""
+    # One pass for all the names (no name starts another, so each tag counts for one name only).
+    tally = collections.Counter(_RAW_TAG_RE.findall(lower, 0, end))
     return all(tally[(b"", name)] == tally[(b"/", name)] for _slash, name in tally)
+
+
+def _add_and_write(pagefind: Pagefind, pages: list[tuple[str, bytes]], bundle: Path) -> None:
+    """Send pages ((path, HTML), in this order) to a started Pagefind and write their bundle into bundle."""
+    for rel, html in pages:
+        pagefind.add(rel, html)
+    pagefind.write(bundle)
+
+
+def index_records(site: Path, records: dict[str, tuple[str, str]], bundle: Path, language: str) -> None:
+    """Index the records ({page: (title, body)}) as the fast path does, in one go (bench/floors.py)."""
+    pagefind = Pagefind(site, language, "main")
+    try:
+        _add_and_write(pagefind, [(rel, record_page(*record, language)) for rel, record in records.items()], bundle)
+    finally:
+        pagefind.close()
 
 
 class _Ahead:
@@ -630,9 +654,7 @@ class _Ahead:
 
     def _index(self, pages: list[tuple[str, bytes]]) -> None:
         try:
-            for rel, html in pages:
-                self.pagefind.add(rel, html)
-            self.pagefind.write(self.bundle)
+            _add_and_write(self.pagefind, pages, self.bundle)
             self.written = time.perf_counter()
         except Exception as exc:  # handed to finalized, which reports it (naming the page)
             self.error = exc
