@@ -1,10 +1,10 @@
-"""Slugs for labels (Pelican tags): Pelican's own, or a stable short hash when that comes out empty.
+"""Slugs for labels (Pelican tags), authors and categories: Pelican's own, or a stable short hash when that comes out empty.
 
 Pelican transliterates with unidecode ("Новости" -> "novosti", "뉴스" -> "nyuseu"),
-but a label made only of punctuation or symbols ("(", "★") slugs to "", and
+but a name made only of punctuation or symbols ("(", "★") slugs to "", and
 Pelican then writes the tag page at search/label/.html and warns without naming
 a file. The importer (for the {tag} links it writes) and plugins/label_slugs
-(for every tag the build reads) use this one function, so both agree.
+(for every tag, author and category the build reads) use this one function, so both agree.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ def pelican_slug(name: str, settings: dict | None = None, kind: str = "TAG") -> 
                    use_unicode=settings.get("SLUGIFY_USE_UNICODE", False))
 
 
-def fallback_slug(name: str) -> str:
-    """Return a stable slug for a name with no letters or digits: 'label-' and 8 hex digits of its hash."""
+def fallback_slug(name: str, prefix: str = FALLBACK_PREFIX) -> str:
+    """Return a stable slug for a name with no letters or digits: the prefix ('label-') and 8 hex digits of its hash."""
     key = unicodedata.normalize("NFC", name.strip()).casefold()
-    return FALLBACK_PREFIX + hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
+    return prefix + hashlib.sha256(key.encode("utf-8")).hexdigest()[:8]
 
 
 def label_slug(name: str, settings: dict | None = None) -> str:

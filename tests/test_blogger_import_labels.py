@@ -13,6 +13,7 @@ from urllib.parse import quote
 import pytest
 from bs4 import BeautifulSoup
 
+from blogger_export import write_export
 from blogkit.blogger import MANIFEST, Options, import_blogger
 from blogkit.build import ROOT, BuildError
 from blogkit.slugs import fallback_slug, label_slug
@@ -64,6 +65,30 @@ def test_a_hand_written_post_gets_the_same_slug(site):
     site.build()
     assert "By hand" in site.read(f"search/label/{PAREN}.html")
     assert "By hand" in site.read(f"search/label/{fallback_slug('★')}.html")
+
+
+def test_an_author_or_category_of_symbols_gets_a_page_of_its_own(tmp_path):
+    # A Blogger display name is any text ("★", "~~~"), and it becomes each imported post's Author:
+    # without a slug of its own the strict build stopped on every post.
+    site = Site(tmp_path)
+    export = write_export(tmp_path / "symbols.xml", [
+        {"slug": "starred", "title": "Starred", "body": "<p>By the star.</p>", "author": "★"},
+        {"slug": "tilde", "title": "Tilde", "body": "<p>By the tildes.</p>", "author": "~~~"},
+    ])
+    import_blogger(export, Options(content=site.content, download_images=False))
+    site.post("by-hand", title="By hand", Category="☕")
+    site.build()
+    star, tilde = fallback_slug("★", "author-"), fallback_slug("~~~", "author-")
+    assert star != tilde and star.startswith("author-")
+    def listed(relpath: str) -> str:  # the page's own list, not the sidebar's recent posts
+        return BeautifulSoup(site.read(relpath), "html.parser").find("main").get_text()
+
+    assert "Starred" in listed(f"author/{star}.html") and "Tilde" not in listed(f"author/{star}.html")
+    assert "Tilde" in listed(f"author/{tilde}.html") and "Starred" not in listed(f"author/{tilde}.html")
+    assert "By hand" in listed(f"category/{fallback_slug('☕', 'category-')}.html")
+    assert not (site.output / "author/.html").exists() and not (site.output / "category/.html").exists()
+    post = BeautifulSoup(site.read("2021/01/starred.html"), "html.parser")
+    assert post.find("a", href=f"/author/{star}.html") is not None
 
 
 def test_without_the_plugin_the_strict_build_names_the_file_and_line(site):

@@ -1,4 +1,4 @@
-"""Give every tag a usable slug, in imported and hand-written posts alike.
+"""Give every tag, author and category a usable slug, in imported and hand-written posts alike.
 
 Pelican slugs a tag by transliterating it; a tag made only of punctuation or
 symbols (a real Blogger label "(") comes out empty, and Pelican then warns
@@ -6,7 +6,10 @@ symbols (a real Blogger label "(") comes out empty, and Pelican then warns
 search/label/.html. This plugin sets such a tag's slug to a stable short hash
 (blogkit.slugs.fallback_slug) as each post or page is read, so the tag page,
 its feed and links to it work, and plugins/blogger_redirects can point the
-Blogger address /search/label/( at it.
+Blogger address /search/label/( at it. Authors and categories get the same,
+prefixed "author-" and "category-": a Blogger display name such as "★" or
+"~~~" becomes each imported post's Author, and without a slug the strict
+build stops on every one of them.
 
 Build-side rather than in the importer: the slug then belongs to the tag name,
 whoever wrote the file (an author typing "Tags: (" gets it too), and a later
@@ -27,9 +30,9 @@ from blogkit.slugs import fallback_slug, pelican_slug
 
 DEFAULTS = {"fallback": True}
 _active = {"fallback": True}  # this run's settings, read once at start-up
-# Whether Pelican slugs a name to nothing, per name, for this run: a blog has a few dozen labels
+# Whether Pelican slugs a name to nothing, per (kind, name), for this run: a blog has a few dozen labels
 # on thousands of posts, and slugify (unidecode, regex substitutions) is the receiver's whole cost.
-_empty: dict[str, bool] = {}
+_empty: dict[tuple[str, str], bool] = {}
 
 
 def settings(pelican_settings: dict) -> dict:
@@ -44,18 +47,34 @@ def start(pelican) -> None:
     _empty.clear()  # the slug settings may differ from the last run's
 
 
+# Which of Pelican's URL wrappers get a fallback: (its kind in Pelican's *_REGEX_SUBSTITUTIONS, prefix).
+KINDS = {"Tag": ("TAG", "label-"), "Author": ("AUTHOR", "author-"), "Category": ("CATEGORY", "category-")}
+
+
+def _named(content):
+    """The content's tags, authors and category (Pelican's Tag, Author and Category objects)."""
+    yield from getattr(content, "tags", None) or []
+    yield from getattr(content, "authors", None) or []
+    category = getattr(content, "category", None)
+    if category is not None:
+        yield category
+
+
 def give_slugs(content) -> None:
-    """Set the fallback slug on each of the content's tags whose Pelican slug is empty."""
+    """Set the fallback slug on each of the content's tags, authors and category whose Pelican slug is empty."""
     if not _active["fallback"]:
         return
-    for tag in getattr(content, "tags", None) or []:
-        # Read Pelican's slug without touching tag.slug, whose first read warns when it is empty.
-        if tag._slug is None and tag.name.strip():
-            empty = _empty.get(tag.name)
-            if empty is None:
-                empty = _empty[tag.name] = not pelican_slug(tag.name, content.settings)
-            if empty:
-                tag.slug = fallback_slug(tag.name)
+    for named in _named(content):
+        # Read Pelican's slug without touching .slug, whose first read warns when it is empty.
+        kind = KINDS.get(type(named).__name__)
+        if kind is None or named._slug is not None or not named.name.strip():
+            continue
+        key = (kind[0], named.name)
+        empty = _empty.get(key)
+        if empty is None:
+            empty = _empty[key] = not pelican_slug(named.name, content.settings, kind[0])
+        if empty:
+            named.slug = fallback_slug(named.name, kind[1])
 
 
 def register():

@@ -298,7 +298,7 @@ def _unsluggable(items, name):
                 # Pelican's own "(site): Unable to generate valid slug" restates this without the file.
                 yield Problem(
                     name(item.source_path), f'{what} "{value.name}" has no usable slug (no letter or digit in it)',
-                    f"rename the {what}, or enable plugins/label_slugs, which gives such labels a stable slug",
+                    f"rename the {what}, or enable plugins/label_slugs, which gives such names a stable slug",
                     lines.get(key),
                 ), [f'{type(value).__name__} "{value.name}"']
 
