@@ -26,7 +26,7 @@ from __future__ import annotations
 from pelican import signals
 
 from blogkit.plugin_settings import with_defaults
-from blogkit.slugs import fallback_slug, pelican_slug
+from blogkit.slugs import FALLBACK_PREFIX, fallback_slug, pelican_slug
 
 DEFAULTS = {"fallback": True}
 _active = {"fallback": True}  # this run's settings, read once at start-up
@@ -48,7 +48,7 @@ def start(pelican) -> None:
 
 
 # Which of Pelican's URL wrappers get a fallback: (its kind in Pelican's *_REGEX_SUBSTITUTIONS, prefix).
-KINDS = {"Tag": ("TAG", "label-"), "Author": ("AUTHOR", "author-"), "Category": ("CATEGORY", "category-")}
+KINDS = {"Tag": ("TAG", FALLBACK_PREFIX), "Author": ("AUTHOR", "author-"), "Category": ("CATEGORY", "category-")}
 
 
 def _named(content):
