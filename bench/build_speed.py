@@ -542,7 +542,15 @@ def _bench(args, started: float) -> None:
     if not args.no_floors:
         # floors.py builds the site itself (its pages for Pagefind, its files to write again), so that
         # it can render the pages again with every memo warm (a site given with --site has no memos).
-        floors = _child_json([HERE / "floors.py", str(args.small), "--json"])
+        # Its features line takes the steps from the profile just run, not from a profile build of its own.
+        given = []
+        if profile:
+            WORK.mkdir(parents=True, exist_ok=True)
+            saved = WORK / "profile.json"
+            saved.write_text(json.dumps({key: value for key, value in profile.items() if key != "report"}),
+                             encoding="utf-8")
+            given = ["--profile", saved]
+        floors = _child_json([HERE / "floors.py", str(args.small), "--json", *given])
     loop = None
     if not args.no_edit_loop:
         loop = _child_json([HERE / "edit_loop.py", "--size", str(args.small), "--json"])

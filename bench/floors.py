@@ -212,11 +212,18 @@ FLOORED_STEPS = (
 )
 
 
-def features(size: int) -> tuple[float, list[tuple[str, float]]]:
-    """The other features' CPU in one cold build (bench/profile_build.py, a process of its own): (sum, steps)."""
-    out = subprocess.run([sys.executable, str(HERE / "profile_build.py"), str(size), "--json"], check=True,
-                         capture_output=True, text=True).stdout.splitlines()
-    steps = json.loads(out[-1])["steps"]
+def features(size: int, profile: Path | None = None) -> tuple[float, list[tuple[str, float]]]:
+    """The other features' CPU in one cold build: (sum, steps).
+
+    From profile (bench/profile_build.py's JSON line, saved by a caller that ran it already),
+    else from a run of bench/profile_build.py in a process of its own.
+    """
+    if profile is not None:
+        line = profile.read_text(encoding="utf-8")
+    else:
+        line = subprocess.run([sys.executable, str(HERE / "profile_build.py"), str(size), "--json"], check=True,
+                              capture_output=True, text=True).stdout.splitlines()[-1]
+    steps = json.loads(line)["steps"]
     rest = sorted(((label, values[1]) for label, values in steps.items() if label not in FLOORED_STEPS),
                   key=lambda item: -item[1])
     return sum(cpu for _, cpu in rest), rest
@@ -285,6 +292,7 @@ def main() -> None:
     parser.add_argument("--hugo-runs", type=int, default=5, help="Hugo's timed builds (its median is the yardstick)")
     parser.add_argument("--no-features", action="store_true",
                         help="leave out the other features' profiled CPU (a profile build of its own)")
+    parser.add_argument("--profile", type=Path, help="bench/profile_build.py's JSON line of this size, run already")
     args = parser.parse_args()
     content = corpus.CORPORA / f"posts-{args.size}"
     if not content.exists():
@@ -309,7 +317,7 @@ def main() -> None:
         files, size_bytes, rows["write"] = write_files(site, settings.get("SEARCH", {}).get("bundle_dir", "pagefind"))
         rows.update(start_up())
         rows["hugo"] = hugo(content, args.size, args.hugo_runs)
-        extra = None if args.no_features or not pages else features(args.size)
+        extra = None if args.no_features or not pages else features(args.size, args.profile)
     finally:
         if built is not None:
             corpus.set_aside(built.parent)

@@ -24,6 +24,7 @@ Settings (defaults applied in `settings`):
 from __future__ import annotations
 
 from pelican import signals
+from pelican.urlwrappers import Author, Category, Tag
 
 from blogkit.plugin_settings import with_defaults
 from blogkit.slugs import FALLBACK_PREFIX, fallback_slug, pelican_slug
@@ -48,7 +49,7 @@ def start(pelican) -> None:
 
 
 # Which of Pelican's URL wrappers get a fallback: (its kind in Pelican's *_REGEX_SUBSTITUTIONS, prefix).
-KINDS = {"Tag": ("TAG", FALLBACK_PREFIX), "Author": ("AUTHOR", "author-"), "Category": ("CATEGORY", "category-")}
+KINDS = {Tag: ("TAG", FALLBACK_PREFIX), Author: ("AUTHOR", "author-"), Category: ("CATEGORY", "category-")}
 
 
 def _named(content):
@@ -66,7 +67,7 @@ def give_slugs(content) -> None:
         return
     for named in _named(content):
         # Read Pelican's slug without touching .slug, whose first read warns when it is empty.
-        kind = KINDS.get(type(named).__name__)
+        kind = KINDS.get(type(named))
         if kind is None or named._slug is not None or not named.name.strip():
             continue
         key = (kind[0], named.name)
